@@ -1,0 +1,86 @@
+// The Electron shell: window, lifecycle, security settings and IPC wiring.
+// Everything else lives below it and runs in plain Node too.
+import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { join } from 'node:path';
+import { createServices } from '../services/create-services';
+import { dataHome } from '../services/data-home';
+import { CONTENT_SECURITY_POLICY } from './csp';
+import { registerIpc, trustedSenderCheck } from './ipc';
+
+const rendererFile = join(import.meta.dirname, '../renderer/index.html');
+const devServerUrl = process.env.ELECTRON_RENDERER_URL;
+const isAppUrl = trustedSenderCheck({ rendererFile, devServerUrl });
+
+function hardenSession(): void {
+  const ses = session.defaultSession;
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({
+      responseHeaders: {
+        ...details.responseHeaders,
+        'Content-Security-Policy': [CONTENT_SECURITY_POLICY],
+      },
+    });
+  });
+  // Offline by design: the renderer may load its own files and nothing else.
+  ses.webRequest.onBeforeRequest((details, callback) => {
+    const allowed =
+      isAppUrl(details.url) ||
+      details.url.startsWith('file://' + join(import.meta.dirname, '../renderer')) ||
+      details.url.startsWith('data:') ||
+      details.url.startsWith('blob:') ||
+      details.url.startsWith('devtools:') ||
+      (devServerUrl !== undefined && details.url.startsWith(new URL(devServerUrl).origin));
+    callback({ cancel: !allowed });
+  });
+  ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 860,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'DP² Studio',
+    show: false,
+    webPreferences: {
+      preload: join(import.meta.dirname, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      spellcheck: false,
+    },
+  });
+  win.once('ready-to-show', () => win.show());
+  if (devServerUrl) void win.loadURL(devServerUrl);
+  else void win.loadFile(rendererFile);
+  return win;
+}
+
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});
+
+app.enableSandbox();
+
+void app.whenReady().then(() => {
+  hardenSession();
+  const handlers = createServices({ dataHome: dataHome() });
+  registerIpc(ipcMain, handlers, { isTrustedSender: isAppUrl });
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { dispatch } from '../../contract/dispatch';
+import type { Handlers } from '../../contract';
+import { UserError } from '../../contract/errors';
+import { choiceFlag, numberFlag, parseFlags, requireNumber } from '../args';
+import type { CliIo } from '../io';
+import {
+  describeMechanism,
+  formatNumber,
+  MECHANISM_FLAGS,
+  mechanismFromFlags,
+} from '../mechanism-flags';
+import { unwrap } from '../unwrap';
+
+export const ACCOUNT_USAGE = `Usage:
+  dp2 account --mechanism dp2vae --blocks K --sigma S --steps T --delta D [--json]
+  dp2 account --mechanism dpsgd  --q Q      --sigma S --steps T --delta D [--json]
+  dp2 account --batch cases.json --json [--accountant rdp]
+
+Prints the privacy spent (ε at the given δ) by a training plan, with the RDP
+order that gives the bound. For dp2vae, σ is the paper's: noise σC on the
+clipped batch mean of one of K blocks (replace-one). For dpsgd, σ is the noise
+multiplier of the per-example clip under Poisson sampling at rate q (add/remove).
+Batch file: a JSON array of {"id", "mechanism": "dpsgd", "q", "sigma", "steps", "delta"}
+or {"id", "mechanism": "dp2vae", "blocks", "sigma", "steps", "delta"}.`;
+
+export async function accountCommand(argv: string[], io: CliIo, handlers: Handlers): Promise<void> {
+  const { flags } = parseFlags(argv, {
+    ...MECHANISM_FLAGS,
+    sigma: { type: 'string' },
+    delta: { type: 'string' },
+    batch: { type: 'string' },
+    accountant: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (flags.help) return io.stdout(ACCOUNT_USAGE + '\n');
+  choiceFlag(flags, 'accountant', ['rdp', 'pld'] as const, 'rdp');
+  if (flags.accountant === 'pld') {
+    throw new UserError(
+      'UNSUPPORTED',
+      'The PLD accountant is not available in this version. Use --accountant rdp (the default).',
+    );
+  }
+  if (typeof flags.batch === 'string')
+    return accountBatch(flags.batch, Boolean(flags.json), io, handlers);
+
+  const spec = { ...mechanismFromFlags(flags), sigma: requireNumber(flags, 'sigma') };
+  const delta = numberFlag(flags, 'delta', { required: true }) as number;
+  const result = unwrap(await dispatch(handlers, 'privacy.account', { spec, delta }));
+  if (flags.json) {
+    io.stdout(JSON.stringify(result) + '\n');
+    return;
+  }
+  io.stdout(
+    `ε = ${formatNumber(result.epsilon)} at δ = ${formatNumber(delta)}\n` +
+      `  ${describeMechanism(spec)}\n` +
+      `  accountant: RDP (${result.accountant.version}), best order α = ${formatNumber(result.order)}\n`,
+  );
+}
+
+interface BatchCaseIn {
+  id?: unknown;
+  mechanism?: unknown;
+  q?: unknown;
+  blocks?: unknown;
+  sigma?: unknown;
+  steps?: unknown;
+  delta?: unknown;
+}
+
+async function accountBatch(
+  path: string,
+  json: boolean,
+  io: CliIo,
+  handlers: Handlers,
+): Promise<void> {
+  const file = resolve(io.cwd, path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'it does not exist'
+        : (err as Error).message;
+    throw new UserError('INVALID_INPUT', `Cannot read the batch file ${file}: ${why}.`);
+  }
+  if (!Array.isArray(raw)) {
+    throw new UserError('INVALID_INPUT', `The batch file ${file} must hold a JSON array of cases.`);
+  }
+  const cases = (raw as BatchCaseIn[]).map((c, index) => {
+    if (typeof c !== 'object' || c === null) {
+      throw new UserError('INVALID_INPUT', `Case ${index} in ${file} is not an object.`);
+    }
+    const { id = index, mechanism, q, blocks, sigma, steps, delta, ...rest } = c;
+    const extra = Object.keys(rest);
+    if (extra.length) {
+      throw new UserError(
+        'INVALID_INPUT',
+        `Case ${String(id)} in ${file} has unknown field(s): ${extra.join(', ')}.`,
+      );
+    }
+    const spec =
+      mechanism === 'dpsgd'
+        ? { mechanism, sampleRate: q, sigma, steps }
+        : { mechanism, blocks, sigma, steps };
+    return { id, spec, delta };
+  });
+  const results = unwrap(await dispatch(handlers, 'privacy.accountBatch', { cases }));
+  if (json) {
+    io.stdout(JSON.stringify(results) + '\n');
+    return;
+  }
+  for (const r of results)
+    io.stdout(`${String(r.id)}\tε = ${formatNumber(r.epsilon)}\torder ${r.order}\n`);
+}

@@ -1,0 +1,83 @@
+import type { Handlers } from '../contract';
+import { UserError } from '../contract/errors';
+import { createServices } from '../services/create-services';
+import { dataHome } from '../services/data-home';
+import { appVersion } from '../services/version';
+import { ACCOUNT_USAGE, accountCommand } from './commands/account';
+import { CALIBRATE_USAGE, calibrateCommand } from './commands/calibrate';
+import { EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, UsageError } from './io';
+import type { CliIo } from './io';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[], io: CliIo, handlers: Handlers): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  account: {
+    summary: 'privacy spent (ε) by a training plan',
+    usage: ACCOUNT_USAGE,
+    run: accountCommand,
+  },
+  calibrate: {
+    summary: 'smallest noise σ for a target ε',
+    usage: CALIBRATE_USAGE,
+    run: calibrateCommand,
+  },
+};
+
+function helpText(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`,
+  );
+  return `dp2 — DP² Studio on the command line (version ${appVersion()})
+
+Usage: dp2 <command> [options]     dp2 <command> --help for a command's options
+
+Commands:
+${lines.join('\n')}
+
+Data folder: $DP2_HOME if set, else the app's data folder (shared with the desktop app).
+Exit status: 0 success, 1 a problem with the input (message on stderr), 2 bad usage.
+`;
+}
+
+/**
+ * Runs `dp2 <argv>` and returns the exit status. `--json` output goes to
+ * stdout alone; every message for people goes to stderr on failure.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    const command = topic === undefined ? undefined : COMMANDS[topic];
+    io.stdout(command ? command.usage + '\n' : helpText());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(appVersion() + '\n');
+    return EXIT_OK;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.stderr(`dp2: unknown command "${name}". Run "dp2 --help" for the list of commands.\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    await command.run(rest, io, createServices({ dataHome: dataHome(io.env) }));
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`dp2 ${name}: ${err.message}.\n\n${command.usage}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof UserError) {
+      io.stderr(`dp2 ${name}: ${err.message}\n`);
+      return EXIT_USER_ERROR;
+    }
+    io.stderr(`dp2 ${name}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT_USER_ERROR;
+  }
+}

@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import {
+  AccountBatchRequest,
+  AccountBatchResponse,
+  AccountRequest,
+  AccountResponse,
+  AppInfoResponse,
+  CalibrateRequest,
+  CalibrateResponse,
+  Empty,
+  ExploreRequest,
+  ExploreResponse,
+  RecommendDeltaRequest,
+  RecommendDeltaResponse,
+} from './schemas';
+import type { ErrorPayload } from './errors';
+
+/**
+ * The one typed API between the services and their faces (Electron renderer,
+ * the end-to-end harness, the command line). A channel is `group.method`;
+ * the renderer sees it as `window.dp2.group.method(request)`.
+ */
+export const CHANNELS = {
+  'app.info': { request: Empty, response: AppInfoResponse },
+  'privacy.account': { request: AccountRequest, response: AccountResponse },
+  'privacy.accountBatch': { request: AccountBatchRequest, response: AccountBatchResponse },
+  'privacy.calibrate': { request: CalibrateRequest, response: CalibrateResponse },
+  'privacy.explore': { request: ExploreRequest, response: ExploreResponse },
+  'privacy.recommendDelta': { request: RecommendDeltaRequest, response: RecommendDeltaResponse },
+} as const;
+
+export type Channel = keyof typeof CHANNELS;
+export const CHANNEL_NAMES = Object.keys(CHANNELS) as Channel[];
+
+/** What a caller may send (defaults not yet applied). */
+export type RequestOf<C extends Channel> = z.input<(typeof CHANNELS)[C]['request']>;
+/** What a handler receives (validated, defaults applied). */
+export type ParsedRequestOf<C extends Channel> = z.output<(typeof CHANNELS)[C]['request']>;
+export type ResponseOf<C extends Channel> = z.output<(typeof CHANNELS)[C]['response']>;
+
+/** Every reply crossing a process boundary. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
+
+/** The service implementations, one per channel. */
+export type Handlers = { [C in Channel]: (request: ParsedRequestOf<C>) => Promise<ResponseOf<C>> };
+
+type GroupOf<C extends string> = C extends `${infer G}.${string}` ? G : never;
+type MethodOf<C extends string, G extends string> = C extends `${G}.${infer M}` ? M : never;
+
+type Method<C extends Channel> = (request: RequestOf<C>) => Promise<Result<ResponseOf<C>>>;
+
+/** `window.dp2`: the contract's functions and nothing else. */
+export type Dp2Api = {
+  [G in GroupOf<Channel>]: {
+    [C in Channel as C extends `${G}.${string}` ? MethodOf<C, G> : never]: Method<C>;
+  };
+};
+
+/** The IPC channel name for a contract channel (namespaced so nothing else collides). */
+export function ipcName(channel: Channel): string {
+  return `dp2:${channel}`;
+}
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.hasOwn(CHANNELS, name);
+}

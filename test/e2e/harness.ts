@@ -1,0 +1,150 @@
+// End-to-end harness: the built renderer served on 127.0.0.1 and loaded in
+// Debian's Chromium, with `window.dp2` bridged to the REAL main-process
+// services of this test process through the same IPC registration as Electron.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CONTENT_SECURITY_POLICY } from '../../src-main/app/csp';
+import { registerIpc } from '../../src-main/app/ipc';
+import type { IpcEventLike, IpcMainLike } from '../../src-main/app/ipc';
+import { createServices } from '../../src-main/services/create-services';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const RENDERER = join(ROOT, 'out/renderer');
+export const SCREENSHOTS = join(ROOT, 'test-output/screenshots');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+function serveRenderer(): Promise<{ server: Server; origin: string }> {
+  if (!existsSync(join(RENDERER, 'index.html'))) {
+    throw new Error('The renderer is not built: run `npm run build` before the end-to-end tests.');
+  }
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = normalize(join(RENDERER, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(RENDERER + sep) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      ok({ server, origin: `http://127.0.0.1:${port}` });
+    }),
+  );
+}
+
+async function bundlePreload(): Promise<string> {
+  const out = await build({
+    entryPoints: [join(import.meta.dirname, 'harness-preload.ts')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    target: 'es2022',
+  });
+  return out.outputFiles[0]?.text ?? '';
+}
+
+export interface Harness {
+  page: Page;
+  context: BrowserContext;
+  origin: string;
+  /** Every request the page tried outside the local harness (must stay empty: offline app). */
+  blockedRequests: string[];
+  /** Console errors and CSP violations seen in the page. */
+  consoleErrors: string[];
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts the real services, the static server and Chromium, and opens the app. */
+export async function startHarness({ dataHome }: { dataHome: string }): Promise<Harness> {
+  const { server, origin } = await serveRenderer();
+  const listeners = new Map<
+    string,
+    (event: IpcEventLike, ...args: unknown[]) => Promise<unknown>
+  >();
+  const ipc: IpcMainLike = {
+    handle: (channel, listener) => void listeners.set(channel, listener),
+    removeHandler: (channel) => void listeners.delete(channel),
+  };
+  registerIpc(ipc, createServices({ dataHome }), {
+    isTrustedSender: (url) => url.startsWith(origin + '/'),
+  });
+
+  const browser: Browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const blockedRequests: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(origin + '/') || url.startsWith('data:') || url.startsWith('blob:')) {
+      return route.continue();
+    }
+    blockedRequests.push(url);
+    return route.abort('blockedbyclient');
+  });
+  await context.exposeBinding('__dp2Invoke', async (source, channel: string, request: unknown) => {
+    const listener = listeners.get(channel);
+    if (!listener)
+      return { ok: false, error: { code: 'INVALID_INPUT', message: `Unknown channel ${channel}` } };
+    return listener({ senderFrame: { url: source.frame.url() } }, request);
+  });
+  await context.addInitScript({ content: await bundlePreload() });
+
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => consoleErrors.push(err.message));
+  await page.goto(origin + '/');
+
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return {
+    page,
+    context,
+    origin,
+    blockedRequests,
+    consoleErrors,
+    async screenshot(name) {
+      const path = join(SCREENSHOTS, `${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      return path;
+    },
+    async close() {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
+}
