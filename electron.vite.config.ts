@@ -44,7 +44,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(import.meta.dirname, 'src-renderer'),
-    plugins: [svelte(), cspMeta()],
+    plugins: [svelte({ configFile: resolve(import.meta.dirname, 'svelte.config.js') }), cspMeta()],
     build: {
       outDir: resolve(import.meta.dirname, 'out/renderer'),
       rollupOptions: { input: resolve(import.meta.dirname, 'src-renderer/index.html') },

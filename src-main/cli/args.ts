@@ -10,9 +10,26 @@ export function parseFlags(
   spec: FlagSpec,
   { positionals = 0 }: { positionals?: number } = {},
 ): { flags: ParsedFlags; positionals: string[] } {
+  // `--sigma -1` would read as a flag "-1": glue negative numbers to their flag
+  // so the value reaches validation and gets a plain message.
+  const args = argv.flatMap((token, i) => {
+    const prev = argv[i - 1];
+    if (/^-\d/.test(token) && prev?.startsWith('--') && spec[prev.slice(2)]?.type === 'string')
+      return [];
+    const next = argv[i + 1];
+    if (
+      token.startsWith('--') &&
+      spec[token.slice(2)]?.type === 'string' &&
+      next !== undefined &&
+      /^-\d/.test(next)
+    ) {
+      return [`${token}=${next}`];
+    }
+    return [token];
+  });
   try {
     const { values, positionals: rest } = parseArgs({
-      args: argv,
+      args,
       options: { ...spec, help: { type: 'boolean', short: 'h' } },
       allowPositionals: positionals > 0,
       strict: true,

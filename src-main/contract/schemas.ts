@@ -129,7 +129,6 @@ export const ExploreResponse = z.strictObject({
     tprBound: z.number(),
     posteriorBound: z.number(),
   }),
-  delta: z.strictObject({ recommended: z.number(), reason: z.string() }),
   accountant: AccountantInfo,
 });
 

@@ -69,7 +69,6 @@ export function privacyHandlers(): PrivacyHandlers {
           tprBound: membershipTprBound({ epsilon, delta: req.delta, fpr: READING_FPR }).tpr,
           posteriorBound: posteriorBound({ epsilon }).posterior,
         },
-        delta: recommendedDelta({ datasetSize: req.datasetSize }),
         accountant,
       };
     },
