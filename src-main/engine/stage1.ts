@@ -1,0 +1,264 @@
+/**
+ * Stage 1 of DP²-VAE — Algorithm 1 of Jiang et al. (arXiv 2208.03409): for
+ * every block D_k of the partition, a fresh encoder θ_k and a fresh decoder
+ * are trained NON-privately on D_k (negative ELBO, Adam, the batch gradient
+ * of each model clipped to norm C). The encoders are kept (EncoderStore),
+ * the decoders discarded.
+ *
+ * Blocks are independent, so G of them train at once as ONE batched
+ * computation: parameters are stacked [G, ...] and every dense layer is a 3-D
+ * batched matmul. A block's result depends only on its own seed stream, not on
+ * the group it is trained in (tested: grouped = one-by-one).
+ *
+ * Memory: only the current group lives in memory (≈ 12 × 4 bytes × 1.08 M
+ * parameters per model of the default CVAE ≈ 52 MB); every finished group's
+ * encoders go to disk (EncoderStore, fsynced), so K = 2500 needs ≈ 5.4 GB of
+ * disk and about `groupSize` × 52 MB of memory. A stopped stage 1 resumes by
+ * training only the blocks whose encoder is not on disk.
+ */
+import type { Tensor } from '@tensorflow/tfjs';
+import { UserError } from '../contract/errors';
+import { parameterCount, type Architecture } from './architecture';
+import { checkImages, disposeBatch, makeBatch, type EngineImages } from './batches';
+import { elboGradients } from './cvae';
+import type { EncoderStore } from './encoder-store';
+import {
+  clipByGroupNorm,
+  disposeOptimizer,
+  initOptimizer,
+  optimizerStep,
+  type OptimizerState,
+} from './optim';
+import { allFlat, disposeAll, initParams } from './params';
+import { blockRecords, largestBlock, type Partition } from './partition';
+import { mixSeed, SeededRng } from './rng';
+
+const STAGE1_STREAM = 0x737431; // "st1"
+
+export interface Stage1Options {
+  /** Run seed: initialisation of θ_k and the block decoders, batch order, ε. */
+  seed: number;
+  /** Passes over the largest block (default 20): `steps` = ⌈epochs·⌈N/K⌉ / min(B, ⌈N/K⌉)⌉. */
+  epochs?: number;
+  /** Optimiser steps per block; overrides `epochs`. */
+  steps?: number;
+  /** Batch size B (default 64); a block smaller than B is one whole batch. */
+  batchSize?: number;
+  /** Adam learning rate (default 1e-3). */
+  lr?: number;
+  /** Clipping norm C of each model's batch gradient (encoder and decoder together; default 1). */
+  clip?: number;
+  /** Blocks trained together (default: as many as fit `memoryBudgetBytes`, at most 32). */
+  groupSize?: number;
+  /** Memory for one group (default 1 GiB). */
+  memoryBudgetBytes?: number;
+  /** Train only these blocks (default: every block not yet in the store). */
+  only?: readonly number[];
+}
+
+export interface Stage1Progress {
+  /** 0-based index of the group being trained and the number of groups in this call. */
+  group: number;
+  groups: number;
+  /** Steps done in this group, and per group. */
+  step: number;
+  steps: number;
+  /** Encoders finished (on disk) and the total K. */
+  blocksDone: number;
+  blocks: number;
+  /** Mean over the group's blocks of this step's −ELBO terms (nats/record; private figures). */
+  recon: number;
+  kl: number;
+}
+
+export interface Stage1Result {
+  /** Blocks trained by this call. */
+  trained: number;
+  /** Blocks already on disk, skipped. */
+  skipped: number;
+  /** True when stopped by the signal (finished groups are kept). */
+  aborted: boolean;
+  steps: number;
+  groupSize: number;
+}
+
+export interface Stage1Args {
+  arch: Architecture;
+  data: EngineImages;
+  partition: Partition;
+  store: EncoderStore;
+  options: Stage1Options;
+  onProgress?: (p: Stage1Progress) => void;
+  signal?: AbortSignal;
+}
+
+function positive(v: number, what: string): number {
+  if (!(v > 0) || !Number.isFinite(v)) {
+    throw new UserError('INVALID_INPUT', `Stage 1 needs a positive ${what}; got ${v}.`);
+  }
+  return v;
+}
+
+function positiveInt(v: number, what: string): number {
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new UserError('INVALID_INPUT', `Stage 1 needs a whole number ≥ 1 for ${what}; got ${v}.`);
+  }
+  return v;
+}
+
+/** Seeds of block k's encoder and decoder initialisation within a run. */
+export function stage1Seeds(seed: number, k: number): { encoder: number; decoder: number } {
+  return {
+    encoder: mixSeed(seed, STAGE1_STREAM, k, 0),
+    decoder: mixSeed(seed, STAGE1_STREAM, k, 1),
+  };
+}
+
+/** Default group size from a memory budget (params, grads, Adam moments and temporaries ≈ 12 copies). */
+export function defaultGroupSize(arch: Architecture, rows: number, budgetBytes: number): number {
+  const perModel =
+    4 * 12 * (parameterCount(arch, 'encoder') + parameterCount(arch, 'decoder')) +
+    4 * 8 * rows * (arch.image.height * arch.image.width * arch.image.channels + 1024);
+  return Math.max(1, Math.min(32, Math.floor(budgetBytes / perModel)));
+}
+
+/** Epoch-wise shuffled batches of one block (reshuffled when a batch would run past the end). */
+class BlockSampler {
+  private readonly order: Uint32Array;
+  private pos: number;
+  constructor(
+    records: Uint32Array,
+    readonly rng: SeededRng,
+  ) {
+    this.order = Uint32Array.from(records);
+    this.pos = this.order.length;
+  }
+  next(rows: number): Uint32Array {
+    const take = Math.min(rows, this.order.length);
+    if (this.pos + take > this.order.length) {
+      this.rng.shuffle(this.order);
+      this.pos = 0;
+    }
+    const out = this.order.slice(this.pos, this.pos + take);
+    this.pos += take;
+    return out;
+  }
+}
+
+const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Algorithm 1: trains the encoder of every block not yet in `store`, G blocks
+ * at a time, and writes each finished group's encoders to the store.
+ */
+export async function trainStage1(args: Stage1Args): Promise<Stage1Result> {
+  const { arch, data, partition, store, options, onProgress, signal } = args;
+  checkImages(arch, data);
+  if (partition.count !== data.count) {
+    throw new UserError('INVALID_INPUT', 'The partition was made for a data set of another size.');
+  }
+  if (store.blocks !== partition.blocks) {
+    throw new UserError(
+      'INVALID_INPUT',
+      'The encoder folder was made for another number of blocks.',
+    );
+  }
+  const batchSize = positiveInt(options.batchSize ?? 64, 'the batch size');
+  const lr = positive(options.lr ?? 1e-3, 'learning rate');
+  const clip = positive(options.clip ?? 1, 'clipping norm');
+  const rows = Math.min(batchSize, largestBlock(partition));
+  const steps =
+    options.steps !== undefined
+      ? positiveInt(options.steps, 'the number of steps')
+      : Math.ceil(
+          (positive(options.epochs ?? 20, 'number of epochs') * largestBlock(partition)) /
+            batchSize,
+        );
+  const groupSize =
+    options.groupSize !== undefined
+      ? positiveInt(options.groupSize, 'the group size')
+      : defaultGroupSize(arch, rows, options.memoryBudgetBytes ?? 1 << 30);
+
+  const missing = store.missingBlocks();
+  const wanted = options.only ? new Set(options.only) : null;
+  const todo = wanted ? missing.filter((k) => wanted.has(k)) : missing;
+  const skipped = (wanted ? wanted.size : partition.blocks) - todo.length;
+  const groups: number[][] = [];
+  for (let i = 0; i < todo.length; i += groupSize) groups.push(todo.slice(i, i + groupSize));
+  let done = skipped;
+  let trained = 0;
+
+  for (let gi = 0; gi < groups.length; gi++) {
+    const blocks = groups[gi] as number[];
+    const g = blocks.length;
+    const seeds = blocks.map((k) => stage1Seeds(options.seed, k));
+    let enc = initParams(
+      arch,
+      'encoder',
+      seeds.map((s) => s.encoder),
+    ).tensors;
+    let dec = initParams(
+      arch,
+      'decoder',
+      seeds.map((s) => s.decoder),
+    ).tensors;
+    let opt: OptimizerState = initOptimizer('adam', [...enc, ...dec]);
+    const samplers = blocks.map(
+      (k) =>
+        new BlockSampler(
+          blockRecords(partition, k),
+          SeededRng.fromSeed(options.seed, STAGE1_STREAM, k, 2),
+        ),
+    );
+    try {
+      for (let step = 0; step < steps; step++) {
+        await yieldToEvents();
+        if (signal?.aborted) return { trained, skipped, aborted: true, steps, groupSize };
+        const batch = makeBatch(
+          arch,
+          data,
+          samplers.map((s) => s.next(rows)),
+          rows,
+          samplers.map((s) => s.rng),
+        );
+        let grads;
+        try {
+          grads = elboGradients(arch, enc, dec, batch, { encoder: true, decoder: true });
+        } finally {
+          disposeBatch(batch);
+        }
+        const all = [...(grads.encoder as Tensor[]), ...(grads.decoder as Tensor[])];
+        const clipped = clipByGroupNorm(all, clip);
+        disposeAll(all);
+        const next = optimizerStep([...enc, ...dec], clipped.grads, opt, { kind: 'adam', lr });
+        disposeAll(clipped.grads);
+        const nEnc = enc.length;
+        enc = next.params.slice(0, nEnc);
+        dec = next.params.slice(nEnc);
+        opt = next.state;
+        const mean = (a: Float32Array): number => a.reduce((s, v) => s + v, 0) / a.length;
+        onProgress?.({
+          group: gi,
+          groups: groups.length,
+          step: step + 1,
+          steps,
+          blocksDone: done,
+          blocks: partition.blocks,
+          recon: mean(grads.recon),
+          kl: mean(grads.kl),
+        });
+      }
+      const flats = allFlat(enc, g);
+      for (let i = 0; i < g; i++)
+        await store.writeTrained(blocks[i] as number, flats[i] as Float32Array);
+      await store.syncDirectory();
+    } finally {
+      disposeAll(enc);
+      disposeAll(dec);
+      disposeOptimizer(opt);
+    }
+    done += g;
+    trained += g;
+  }
+  return { trained, skipped, aborted: false, steps, groupSize };
+}

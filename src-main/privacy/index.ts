@@ -1,0 +1,43 @@
+/**
+ * The privacy accountant of DP² Studio: privacy events, Rényi DP of the
+ * Gaussian mechanisms, conversion to (ε, δ), calibration and plain-language
+ * readings. See the TSDoc of each export for the paper and equation it
+ * implements.
+ */
+export {
+  composedEvent,
+  effectiveNoiseMultiplier,
+  gaussianEvent,
+  isPrivacyEvent,
+  poissonSampledEvent,
+  sampledWithoutReplacementEvent,
+  selfComposedEvent,
+} from './events';
+export type {
+  ComposedEvent,
+  GaussianEvent,
+  PoissonSampledEvent,
+  PrivacyEvent,
+  SampledWithoutReplacementEvent,
+  SelfComposedEvent,
+} from './events';
+export {
+  DEFAULT_ORDERS,
+  gaussianRdp,
+  poissonSubsampledGaussianRdp,
+  rdpOfEvent,
+  sampledWithoutReplacementGaussianRdp,
+} from './rdp';
+export type { NeighbouringRelation } from './rdp';
+export { deltaFromRdp, epsilonFromRdp } from './conversion';
+export { ACCOUNTANT_VERSION, RdpAccountant } from './accountant';
+export { accountantFor, deltaOf, epsilonOf, mechanismEvent, stepEvent } from './mechanisms';
+export type {
+  DistributiveOmit,
+  MechanismSpec,
+  MechanismSpecWithoutSigma,
+  MechanismSpecWithoutSteps,
+} from './mechanisms';
+export { DEFAULT_STEP_LIMIT, SIGMA_MAX, SIGMA_MIN, calibrateSigma, maxSteps } from './calibration';
+export { epsilonCurve } from './curve';
+export { posteriorBound, membershipTprBound } from './interpretation';

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../../../src-main/contract/errors';
+import {
+  convArchitecture,
+  defaultArchitecture,
+  parameterCount,
+  parameterSpecs,
+  parseArchitecture,
+} from '../../../src-main/engine/architecture';
+import { selectBackend } from '../../../src-main/engine/backend';
+import { decodeLogits, encode } from '../../../src-main/engine/cvae';
+import { initFlat, initParams } from '../../../src-main/engine/params';
+
+before(async () => {
+  await selectBackend();
+});
+
+test('the default model is Appendix B.1 of DP²-VAE', () => {
+  const a = defaultArchitecture();
+  assert.equal(parameterCount(a, 'encoder'), 794 * 512 + 512 + 512 * 256 + 256 + 256 * 16 + 16);
+  assert.equal(parameterCount(a, 'decoder'), 538_640);
+  assert.deepEqual(
+    parameterSpecs(a, 'decoder').map((s) => s.shape),
+    [[18, 256], [256], [256, 512], [512], [512, 784], [784]],
+  );
+});
+
+test('descriptions are JSON data and survive a round trip; bad ones are refused', () => {
+  for (const a of [
+    defaultArchitecture(),
+    convArchitecture({ height: 32, width: 32, channels: 3 }),
+  ]) {
+    assert.deepEqual(parseArchitecture(JSON.parse(JSON.stringify(a))), a);
+  }
+  const bad = [
+    null,
+    { ...defaultArchitecture(), version: 2 },
+    { ...defaultArchitecture(), kind: 'transformer' },
+    { ...defaultArchitecture(), latent: 0 },
+    { ...defaultArchitecture(), encoderHidden: [] },
+    {
+      ...convArchitecture({ height: 32, width: 32, channels: 3 }),
+      image: { height: 30, width: 32, channels: 3 },
+    },
+  ];
+  for (const b of bad) assert.throws(() => parseArchitecture(b), UserError, JSON.stringify(b));
+});
+
+test('initialisation is Glorot-uniform per model seed, biases zero', () => {
+  const a = defaultArchitecture();
+  const f = initFlat(a, 'decoder', 1);
+  assert.deepEqual(f, initFlat(a, 'decoder', 1));
+  assert.notDeepEqual(f, initFlat(a, 'decoder', 2));
+  const limit = Math.sqrt(6 / (18 + 256));
+  const w0 = f.subarray(0, 18 * 256);
+  assert.ok(w0.every((v) => Math.abs(v) <= limit) && Math.max(...w0.map(Math.abs)) > 0.9 * limit);
+  assert.ok(f.subarray(18 * 256, 18 * 256 + 256).every((v) => v === 0));
+  // A group's model g equals that seed's model alone.
+  const g = initParams(a, 'decoder', [5, 1]);
+  const first = g.tensors[0]!.dataSync().subarray(18 * 256, 2 * 18 * 256);
+  assert.deepEqual(Float32Array.from(first), w0);
+  tf.dispose(g.tensors);
+});
+
+test('the conv variant maps 64×64 images to (μ, log σ²) and back to 64×64 logits', () => {
+  const a = convArchitecture({ height: 64, width: 64, channels: 1 }, 3);
+  assert.deepEqual(a.convChannels, [32, 64, 64]);
+  const enc = initParams(a, 'encoder', [1, 2]).tensors;
+  const dec = initParams(a, 'decoder', [3, 4]).tensors;
+  tf.tidy(() => {
+    const x = tf.zeros([2, 3, 64 * 64]) as tf.Tensor3D;
+    const y = tf.zeros([2, 3, 3]) as tf.Tensor3D;
+    const { mu, logvar } = encode(a, enc, x, y);
+    assert.deepEqual(mu.shape, [2, 3, 16]);
+    assert.deepEqual(logvar.shape, [2, 3, 16]);
+    assert.deepEqual(decodeLogits(a, dec, mu, y).shape, [2, 3, 64 * 64]);
+  });
+  tf.dispose([...enc, ...dec]);
+});
