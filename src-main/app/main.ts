@@ -3,6 +3,7 @@
 import { app, BrowserWindow, ipcMain, session } from 'electron';
 import { join } from 'node:path';
 import { createServices } from '../services/create-services';
+import { ServiceContext } from '../services/context';
 import { dataHome } from '../services/data-home';
 import { CONTENT_SECURITY_POLICY } from './csp';
 import { registerIpc, trustedSenderCheck } from './ipc';
@@ -73,7 +74,9 @@ app.enableSandbox();
 
 void app.whenReady().then(() => {
   hardenSession();
-  const handlers = createServices({ dataHome: dataHome() });
+  const services = new ServiceContext(dataHome());
+  app.on('will-quit', () => services.close());
+  const handlers = createServices(services);
   registerIpc(ipcMain, handlers, { isTrustedSender: isAppUrl });
   createWindow();
   app.on('activate', () => {

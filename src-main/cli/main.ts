@@ -1,10 +1,19 @@
 import type { Handlers } from '../contract';
 import { UserError } from '../contract/errors';
 import { createServices } from '../services/create-services';
+import { ServiceContext } from '../services/context';
 import { dataHome } from '../services/data-home';
 import { appVersion } from '../services/version';
 import { ACCOUNT_USAGE, accountCommand } from './commands/account';
 import { CALIBRATE_USAGE, calibrateCommand } from './commands/calibrate';
+import {
+  DATASETS_USAGE,
+  IMPORT_USAGE,
+  LEDGER_USAGE,
+  datasetsCommand,
+  importCommand,
+  ledgerCommand,
+} from './commands/datasets';
 import { EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, UsageError } from './io';
 import type { CliIo } from './io';
 
@@ -24,6 +33,17 @@ const COMMANDS: Record<string, Command> = {
     summary: 'smallest noise σ for a target ε',
     usage: CALIBRATE_USAGE,
     run: calibrateCommand,
+  },
+  import: { summary: 'import a private image data set', usage: IMPORT_USAGE, run: importCommand },
+  datasets: {
+    summary: 'list, show, delete data sets; set a budget cap',
+    usage: DATASETS_USAGE,
+    run: datasetsCommand,
+  },
+  ledger: {
+    summary: 'privacy spent on a data set, run by run',
+    usage: LEDGER_USAGE,
+    run: ledgerCommand,
   },
 };
 
@@ -65,8 +85,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`dp2: unknown command "${name}". Run "dp2 --help" for the list of commands.\n`);
     return EXIT_USAGE;
   }
+  const services = new ServiceContext(dataHome(io.env));
   try {
-    await command.run(rest, io, createServices({ dataHome: dataHome(io.env) }));
+    await command.run(rest, io, createServices(services));
     return EXIT_OK;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -79,5 +100,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     io.stderr(`dp2 ${name}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT_USER_ERROR;
+  } finally {
+    services.close();
   }
 }

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import {
   AccountBatchRequest,
   AccountBatchResponse,
@@ -13,6 +12,17 @@ import {
   RecommendDeltaRequest,
   RecommendDeltaResponse,
 } from './schemas';
+import {
+  DatasetDto,
+  DatasetRef,
+  DeleteDatasetResponse,
+  ImportPreviewDto,
+  ImportRequest,
+  ImportSource,
+  LedgerResponse,
+  SetBudgetRequest,
+} from './datasets';
+import { z as zod } from 'zod';
 import type { ErrorPayload } from './errors';
 
 /**
@@ -27,22 +37,47 @@ export const CHANNELS = {
   'privacy.calibrate': { request: CalibrateRequest, response: CalibrateResponse },
   'privacy.explore': { request: ExploreRequest, response: ExploreResponse },
   'privacy.recommendDelta': { request: RecommendDeltaRequest, response: RecommendDeltaResponse },
+  'datasets.preview': { request: ImportSource, response: ImportPreviewDto },
+  'datasets.import': {
+    request: ImportRequest,
+    response: zod.strictObject({ dataset: DatasetDto, preview: ImportPreviewDto }),
+  },
+  'datasets.list': { request: Empty, response: zod.array(DatasetDto) },
+  'datasets.show': { request: DatasetRef, response: DatasetDto },
+  'datasets.delete': { request: DatasetRef, response: DeleteDatasetResponse },
+  'datasets.setBudget': { request: SetBudgetRequest, response: DatasetDto },
+  'datasets.ledger': { request: DatasetRef, response: LedgerResponse },
 } as const;
 
 export type Channel = keyof typeof CHANNELS;
 export const CHANNEL_NAMES = Object.keys(CHANNELS) as Channel[];
 
 /** What a caller may send (defaults not yet applied). */
-export type RequestOf<C extends Channel> = z.input<(typeof CHANNELS)[C]['request']>;
+export type RequestOf<C extends Channel> = zod.input<(typeof CHANNELS)[C]['request']>;
 /** What a handler receives (validated, defaults applied). */
-export type ParsedRequestOf<C extends Channel> = z.output<(typeof CHANNELS)[C]['request']>;
-export type ResponseOf<C extends Channel> = z.output<(typeof CHANNELS)[C]['response']>;
+export type ParsedRequestOf<C extends Channel> = zod.output<(typeof CHANNELS)[C]['request']>;
+export type ResponseOf<C extends Channel> = zod.output<(typeof CHANNELS)[C]['response']>;
 
 /** Every reply crossing a process boundary. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
+/** Progress of a long task, reported while its request runs. */
+export interface Progress {
+  task: string;
+  done: number;
+  total: number;
+}
+
+/** What a face passes along with one request: progress reports and cancellation. */
+export interface CallContext {
+  onProgress?: (progress: Progress) => void;
+  signal?: AbortSignal;
+}
+
 /** The service implementations, one per channel. */
-export type Handlers = { [C in Channel]: (request: ParsedRequestOf<C>) => Promise<ResponseOf<C>> };
+export type Handlers = {
+  [C in Channel]: (request: ParsedRequestOf<C>, call: CallContext) => Promise<ResponseOf<C>>;
+};
 
 type GroupOf<C extends string> = C extends `${infer G}.${string}` ? G : never;
 type MethodOf<C extends string, G extends string> = C extends `${G}.${infer M}` ? M : never;

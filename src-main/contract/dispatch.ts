@@ -1,4 +1,4 @@
-import type { Channel, Handlers, Result, ResponseOf } from './channels';
+import type { CallContext, Channel, Handlers, Result, ResponseOf } from './channels';
 import { toErrorPayload } from './errors';
 import { parseRequest, parseResponse } from './validate';
 
@@ -11,11 +11,15 @@ export async function dispatch<C extends Channel>(
   handlers: Handlers,
   channel: C,
   payload: unknown,
+  call: CallContext = {},
 ): Promise<Result<ResponseOf<C>>> {
   try {
     const request = parseRequest(channel, payload);
-    const handler = handlers[channel] as (req: typeof request) => Promise<unknown>;
-    const value = parseResponse(channel, await handler(request));
+    const handler = handlers[channel] as (
+      req: typeof request,
+      call: CallContext,
+    ) => Promise<unknown>;
+    const value = parseResponse(channel, await handler(request, call));
     return { ok: true, value };
   } catch (err) {
     return { ok: false, error: toErrorPayload(err) };

@@ -4,3 +4,4 @@ export * from './schemas';
 export { buildApi } from './api';
 export { parseRequest, parseResponse, parseResult } from './validate';
 export { createClient } from './client';
+export * from './datasets';

@@ -1,24 +1,22 @@
 import type { Handlers } from '../contract';
 import { ACCOUNTANT_VERSION } from '../privacy';
+import type { ServiceContext } from './context';
+import { datasetHandlers } from './datasets-handlers';
 import { privacyHandlers } from './privacy-handlers';
 import { appVersion } from './version';
-
-export interface ServiceOptions {
-  /** The data folder (database, arrays, checkpoints); see `dataHome()`. */
-  dataHome: string;
-}
 
 /**
  * The one set of handlers behind the contract, shared by the Electron main
  * process, the end-to-end harness and the command line.
  */
-export function createServices({ dataHome }: ServiceOptions): Handlers {
+export function createServices(ctx: ServiceContext): Handlers {
   return {
     'app.info': async () => ({
       version: appVersion(),
       accountant: { name: 'rdp', version: ACCOUNTANT_VERSION },
-      dataHome,
+      dataHome: ctx.dataHome,
     }),
     ...privacyHandlers(),
+    ...datasetHandlers(ctx),
   };
 }

@@ -11,6 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CONTENT_SECURITY_POLICY } from '../../src-main/app/csp';
 import { registerIpc } from '../../src-main/app/ipc';
 import type { IpcEventLike, IpcMainLike } from '../../src-main/app/ipc';
+import { ServiceContext } from '../../src-main/services/context';
 import { createServices } from '../../src-main/services/create-services';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -87,7 +88,8 @@ export async function startHarness({ dataHome }: { dataHome: string }): Promise<
     handle: (channel, listener) => void listeners.set(channel, listener),
     removeHandler: (channel) => void listeners.delete(channel),
   };
-  registerIpc(ipc, createServices({ dataHome }), {
+  const services = new ServiceContext(dataHome);
+  registerIpc(ipc, createServices(services), {
     isTrustedSender: (url) => url.startsWith(origin + '/'),
   });
 
@@ -144,6 +146,7 @@ export async function startHarness({ dataHome }: { dataHome: string }): Promise<
     },
     async close() {
       await browser.close();
+      services.close();
       await new Promise((ok) => server.close(ok));
     },
   };

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CHANNEL_NAMES, ipcName } from '../../src-main/contract';
 import { registerIpc, trustedSenderCheck } from '../../src-main/app/ipc';
 import type { IpcEventLike, IpcMainLike } from '../../src-main/app/ipc';
+import { ServiceContext } from '../../src-main/services/context';
 import { createServices } from '../../src-main/services/create-services';
 import { tempDir } from '../support/temp';
 
@@ -19,7 +20,8 @@ function wire() {
     removeHandler: (channel) => void listeners.delete(channel),
   };
   const appPage = 'file:///opt/dp2/out/renderer/index.html';
-  const unregister = registerIpc(ipc, createServices({ dataHome: home.path }), {
+  const services = new ServiceContext(home.path);
+  const unregister = registerIpc(ipc, createServices(services), {
     isTrustedSender: trustedSenderCheck({ rendererFile: '/opt/dp2/out/renderer/index.html' }),
   });
   const call = (channel: string, args: unknown[], url = appPage) => {
@@ -27,7 +29,15 @@ function wire() {
     assert.ok(listener, `no handler for ${channel}`);
     return listener({ senderFrame: { url } }, ...args);
   };
-  return { listeners, unregister, call, cleanup: home.cleanup };
+  return {
+    listeners,
+    unregister,
+    call,
+    cleanup: () => {
+      services.close();
+      home.cleanup();
+    },
+  };
 }
 
 test('every contract channel is registered under its namespaced name, and removed again', () => {
