@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { prepareElectronNative } from './prepare-electron-native.js';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
@@ -43,7 +44,19 @@ try {
   process.exit(1);
 }
 
+let nativeBinding;
+try {
+  nativeBinding = prepareElectronNative();
+} catch (err) {
+  console.error(`\nCould not prepare the database driver for Electron: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+
 console.log('Starting DP² Studio…');
-const child = spawn(electronPath, ['.'], { cwd: root, stdio: 'inherit' });
+const child = spawn(electronPath, ['.'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, DP2_SQLITE_NATIVE_BINDING: nativeBinding },
+});
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

@@ -80,9 +80,17 @@ export function closeStore(store: Store): void {
   if (store.db.open) store.db.close();
 }
 
+/**
+ * Inside Electron the driver must be the build for Electron's ABI, which
+ * `npm start` prepares beside node_modules (scripts/prepare-electron-native.js)
+ * and names in this variable; plain Node uses the package's own build.
+ */
+export const NATIVE_BINDING_ENV = 'DP2_SQLITE_NATIVE_BINDING';
+
 function openConnection(path: string, timeout: number): Db {
   try {
-    return new Database(path, { timeout });
+    const nativeBinding = process.env[NATIVE_BINDING_ENV];
+    return new Database(path, { timeout, ...(nativeBinding ? { nativeBinding } : {}) });
   } catch (err) {
     throw new UserError(
       'INVALID_INPUT',
