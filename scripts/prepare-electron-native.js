@@ -16,7 +16,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Where the Electron build of better-sqlite3 lives for a given Electron version. */
 export function electronBindingPath(electronVersion) {
-  return join(root, '.electron-native', `better-sqlite3-${electronVersion}`, 'build', 'Release', 'better_sqlite3.node');
+  return join(
+    root,
+    '.electron-native',
+    `better-sqlite3-${electronVersion}`,
+    'build',
+    'Release',
+    'better_sqlite3.node',
+  );
 }
 
 export function prepareElectronNative() {
@@ -29,22 +36,40 @@ export function prepareElectronNative() {
   const target = join(root, '.electron-native', `better-sqlite3-${electronVersion}`);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  cpSync(source, target, { recursive: true, filter: (src) => !src.startsWith(join(source, 'build')) });
+  cpSync(source, target, {
+    recursive: true,
+    filter: (src) => !src.startsWith(join(source, 'build')),
+  });
 
   const env = { ...process.env };
   // an npmrc `nodedir` would point node-gyp at Node's headers instead of Electron's
-  for (const key of Object.keys(env)) if (key.toLowerCase() === 'npm_config_nodedir') delete env[key];
+  for (const key of Object.keys(env))
+    if (key.toLowerCase() === 'npm_config_nodedir') delete env[key];
   const prebuilt = spawnSync(
     process.execPath,
-    [require.resolve('prebuild-install/bin.js'), '--runtime', 'electron', '--target', electronVersion],
+    [
+      require.resolve('prebuild-install/bin.js'),
+      '--runtime',
+      'electron',
+      '--target',
+      electronVersion,
+    ],
     { cwd: target, stdio: 'inherit', env },
   );
   if (prebuilt.status !== 0 || !existsSync(binding)) {
-    const npmDir = dirname(dirname(process.env.npm_execpath ?? require.resolve('npm/package.json')));
+    const npmDir = dirname(
+      dirname(process.env.npm_execpath ?? require.resolve('npm/package.json')),
+    );
     const gyp = join(npmDir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
     const compiled = spawnSync(
       process.execPath,
-      [gyp, 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'],
+      [
+        gyp,
+        'rebuild',
+        '--release',
+        `--target=${electronVersion}`,
+        '--dist-url=https://electronjs.org/headers',
+      ],
       { cwd: target, stdio: 'inherit', env },
     );
     if (compiled.status !== 0 || !existsSync(binding)) {

@@ -48,7 +48,9 @@ let nativeBinding;
 try {
   nativeBinding = prepareElectronNative();
 } catch (err) {
-  console.error(`\nCould not prepare the database driver for Electron: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    `\nCould not prepare the database driver for Electron: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 }
 
