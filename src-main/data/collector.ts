@@ -1,0 +1,193 @@
+import * as crypto from 'node:crypto';
+import { UserError } from '../contract/errors';
+import { formatBytes, MAX_PREPARED_BYTES } from './limits';
+import { encodePng } from './png';
+import { preprocessImage, preprocessInto } from './preprocess';
+import type { TargetShape } from './preprocess';
+import type { ProblemLog } from './problems';
+import type { DecodedImage, ImportPreview, PreparedImages } from './types';
+
+const THUMBS_PER_CLASS = 2;
+
+/** One-shot crypto.hash (Node ≥ 20.12) is several times cheaper per small image than createHash. */
+const oneShot = (
+  crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'base64') => string }
+).hash;
+
+/** sha1 of the bytes, base64. */
+function sha1(data: Uint8Array): string {
+  return oneShot
+    ? oneShot('sha1', data, 'base64')
+    : crypto.createHash('sha1').update(data).digest('base64');
+}
+const MAX_THUMBS = 20;
+
+/** Throws when `count` images of the target shape would not fit in memory. */
+export function checkPreparedSize(count: number, target: TargetShape, where: string): void {
+  const bytes = count * target.size * target.size * target.channels;
+  if (bytes > MAX_PREPARED_BYTES) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `${where} holds ${count} images; at ${target.size}×${target.size}×${target.channels} they need ${formatBytes(bytes)}, more than DP² Studio keeps in memory (${formatBytes(MAX_PREPARED_BYTES)}). Choose a smaller image size or grayscale, or import a part of the images.`,
+    );
+  }
+}
+
+/**
+ * Gathers decoded images one by one: brings them to the target shape (when
+ * pixels are kept), counts classes, sizes and channels, finds exact
+ * duplicates (same pixels, by sha1) and keeps a few thumbnails.
+ */
+export class ImageCollector {
+  count = 0;
+  duplicates = 0;
+  readonly perClass: number[];
+  private readonly sizes = new Map<string, { width: number; height: number; count: number }>();
+  private gray = 0;
+  private color = 0;
+  private readonly seen = new Map<string, { file: string; label: number }>();
+  private readonly x: Uint8Array | undefined;
+  private readonly y: Uint8Array | Uint16Array | undefined;
+  private readonly per: number;
+  private readonly thumbs: { label: number; png: Uint8Array }[] = [];
+
+  constructor(
+    private readonly target: TargetShape,
+    private readonly classNames: readonly string[],
+    capacity: number,
+    keepPixels: boolean,
+    private readonly log: ProblemLog,
+  ) {
+    this.per = target.size * target.size * target.channels;
+    this.perClass = new Array<number>(classNames.length).fill(0);
+    if (keepPixels) {
+      this.x = new Uint8Array(capacity * this.per);
+      this.y = classNames.length > 256 ? new Uint16Array(capacity) : new Uint8Array(capacity);
+    }
+  }
+
+  /** Adds one image with its label (an index into the class names). */
+  add(img: DecodedImage, label: number, file: string): void {
+    const sizeKey = `${img.width}x${img.height}`;
+    const s = this.sizes.get(sizeKey);
+    if (s) s.count++;
+    else this.sizes.set(sizeKey, { width: img.width, height: img.height, count: 1 });
+    if (img.channels === 1) this.gray++;
+    else this.color++;
+
+    const key = `${img.width}x${img.height}x${img.channels}:${sha1(img.data)}`;
+    const first = this.seen.get(key);
+    if (first) {
+      this.duplicates++;
+      if (first.label !== label) {
+        this.log.warn(
+          'duplicate-conflict',
+          file,
+          `is an exact copy of ${first.file} but has another class (${this.classNames[label] ?? label} here, ${this.classNames[first.label] ?? first.label} there).`,
+          'Check which label is right and remove the wrong copy.',
+        );
+      } else {
+        this.log.warn(
+          'duplicate',
+          file,
+          `is an exact copy of ${first.file}.`,
+          'Remove the copy: the privacy guarantee counts each image once, so a repeated image is less protected.',
+        );
+      }
+    } else {
+      this.seen.set(key, { file, label });
+    }
+
+    if (this.x && this.y) {
+      preprocessInto(img, this.target, this.x, this.count * this.per);
+      this.y[this.count] = label;
+    }
+    this.perClass[label] = (this.perClass[label] ?? 0) + 1;
+    if ((this.perClass[label] ?? 0) <= THUMBS_PER_CLASS && this.thumbs.length < MAX_THUMBS) {
+      const pixels = this.x
+        ? this.x.subarray(this.count * this.per, (this.count + 1) * this.per)
+        : preprocessImage(img, this.target);
+      const { size, channels } = this.target;
+      this.thumbs.push({
+        label,
+        png: encodePng({ width: size, height: size, channels, data: pixels }),
+      });
+    }
+    this.count++;
+  }
+
+  /** Sizes seen, most frequent first. */
+  sizeHistogram(): ImportPreview['sizeHistogram'] {
+    return [...this.sizes.values()].sort(
+      (a, b) => b.count - a.count || a.width - b.width || a.height - b.height,
+    );
+  }
+
+  /** Adds the warnings about mixed sizes and channels and about enlarging small images. */
+  reportShapes(where: string): void {
+    const hist = this.sizeHistogram();
+    const { size, channels } = this.target;
+    if (hist.length > 1) {
+      const list = hist
+        .slice(0, 4)
+        .map((s) => `${s.width}×${s.height} (${s.count})`)
+        .join(', ');
+      this.log.warn(
+        'mixed-sizes',
+        where,
+        `The images have ${hist.length} different sizes: ${list}${hist.length > 4 ? ', …' : ''}. Each is resized (shorter side) and centre-cropped to ${size}×${size}.`,
+        'No action needed if the images show the same kind of content; crop them beforehand if the centre crop cuts off what matters.',
+      );
+    }
+    const small = hist
+      .filter((s) => Math.min(s.width, s.height) < size)
+      .reduce((a, s) => a + s.count, 0);
+    if (small > 0) {
+      this.log.warn(
+        'enlarged',
+        where,
+        `${small} images are smaller than ${size}×${size} and are enlarged, which blurs them.`,
+        'Choose a smaller image size if the images are small.',
+      );
+    }
+    if (this.gray > 0 && this.color > 0) {
+      this.log.warn(
+        'mixed-channels',
+        where,
+        `${this.gray} images are grayscale and ${this.color} are colour; all are converted to ${channels === 1 ? 'grayscale' : 'colour (RGB)'}.`,
+        'No action needed; choose grayscale if colour carries no information in these images.',
+      );
+    } else if (this.color > 0 && channels === 1) {
+      this.log.warn(
+        'to-gray',
+        where,
+        'The images are in colour and are converted to grayscale.',
+        'Choose 3 channels (RGB) if colour matters.',
+      );
+    }
+  }
+
+  /** Thumbnails with class names. */
+  thumbnails(classes: readonly string[]): ImportPreview['thumbnails'] {
+    return this.thumbs.map((t) => ({ className: classes[t.label] ?? String(t.label), png: t.png }));
+  }
+
+  /**
+   * The collected images, with labels renumbered by `labelMap` (old → new
+   * index; -1 never occurs for collected images) when classes were dropped.
+   */
+  images(classes: string[], labelMap?: Int32Array): PreparedImages | undefined {
+    if (!this.x || !this.y) return undefined;
+    const { size, channels } = this.target;
+    const x =
+      this.x.length === this.count * this.per ? this.x : this.x.slice(0, this.count * this.per);
+    let y = this.y.length === this.count ? this.y : this.y.slice(0, this.count);
+    if (labelMap) {
+      const mapped =
+        classes.length > 256 ? new Uint16Array(this.count) : new Uint8Array(this.count);
+      for (let i = 0; i < this.count; i++) mapped[i] = labelMap[y[i] ?? 0] ?? 0;
+      y = mapped;
+    }
+    return { x, y, count: this.count, height: size, width: size, channels, classes };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Size limits of the import layer, checked before anything large is read or
+ * allocated, so a wrong file gives a plain message instead of exhausting memory.
+ */
+
+/** Largest single file read into memory by default: 2 GiB. */
+export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 ** 3;
+
+/** Largest single image decoded, in pixels (width × height): 64 megapixels. */
+export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
+
+/** Largest prepared data set (N·H·W·C bytes) built in memory: 2 GiB. */
+export const MAX_PREPARED_BYTES = 2 * 1024 ** 3;
+
+/** Formats a byte count for messages, e.g. `2.0 GiB`. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} bytes`;
+}
