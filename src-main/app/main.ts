@@ -1,6 +1,6 @@
 // The Electron shell: window, lifecycle, security settings and IPC wiring.
 // Everything else lives below it and runs in plain Node too.
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { join } from 'node:path';
 import { createServices } from '../services/create-services';
 import { ServiceContext } from '../services/context';
@@ -35,6 +35,29 @@ function hardenSession(): void {
   });
   ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
+}
+
+/** The system's own file pickers, for the renderer's "Choose…" buttons. */
+async function choosePath(
+  purpose: 'import-folder' | 'import-file' | 'export-folder',
+): Promise<string | null> {
+  const window = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
+  const options: Electron.OpenDialogOptions =
+    purpose === 'import-file'
+      ? {
+          title: 'Choose a data file to import',
+          properties: ['openFile'],
+          filters: [{ name: 'Image data', extensions: ['zip', 'npz', 'idx3-ubyte', 'ubyte'] }],
+        }
+      : {
+          title:
+            purpose === 'import-folder' ? 'Choose a folder of images' : 'Choose where to export',
+          properties: ['openDirectory', 'createDirectory'],
+        };
+  const result = window
+    ? await dialog.showOpenDialog(window, options)
+    : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
 }
 
 function createWindow(): BrowserWindow {
@@ -74,7 +97,7 @@ app.enableSandbox();
 
 void app.whenReady().then(() => {
   hardenSession();
-  const services = new ServiceContext(dataHome());
+  const services = new ServiceContext(dataHome(), choosePath);
   app.on('will-quit', () => services.close());
   const handlers = createServices(services);
   registerIpc(ipcMain, handlers, { isTrustedSender: isAppUrl });

@@ -6,6 +6,8 @@ import {
   AppInfoResponse,
   CalibrateRequest,
   CalibrateResponse,
+  ChoosePathRequest,
+  ChoosePathResponse,
   Empty,
   ExploreRequest,
   ExploreResponse,
@@ -32,6 +34,7 @@ import type { ErrorPayload } from './errors';
  */
 export const CHANNELS = {
   'app.info': { request: Empty, response: AppInfoResponse },
+  'app.choosePath': { request: ChoosePathRequest, response: ChoosePathResponse },
   'privacy.account': { request: AccountRequest, response: AccountResponse },
   'privacy.accountBatch': { request: AccountBatchRequest, response: AccountBatchResponse },
   'privacy.calibrate': { request: CalibrateRequest, response: CalibrateResponse },

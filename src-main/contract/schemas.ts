@@ -144,3 +144,9 @@ export const AppInfoResponse = z.strictObject({
 });
 
 export const Empty = z.strictObject({});
+
+/** Asks the desktop shell for a path with the system's own picker. */
+export const ChoosePathRequest = z.strictObject({
+  purpose: z.enum(['import-folder', 'import-file', 'export-folder']),
+});
+export const ChoosePathResponse = z.strictObject({ path: z.string().nullable() });

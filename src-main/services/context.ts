@@ -10,10 +10,18 @@ export const DATABASE_FILE = 'dp2.sqlite';
  * first use (so `dp2 account` never creates a database) with the start-up
  * housekeeping the store asks for.
  */
+/** The desktop shell's file pickers; absent in the command line and the test harness. */
+export type PathChooser = (
+  purpose: 'import-folder' | 'import-file' | 'export-folder',
+) => Promise<string | null>;
+
 export class ServiceContext {
   private opened: Store | undefined;
 
-  constructor(readonly dataHome: string) {}
+  constructor(
+    readonly dataHome: string,
+    readonly choosePath?: PathChooser,
+  ) {}
 
   get store(): Store {
     if (!this.opened) {

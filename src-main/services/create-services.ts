@@ -1,4 +1,5 @@
 import type { Handlers } from '../contract';
+import { UserError } from '../contract/errors';
 import { ACCOUNTANT_VERSION } from '../privacy';
 import type { ServiceContext } from './context';
 import { datasetHandlers } from './datasets-handlers';
@@ -16,6 +17,12 @@ export function createServices(ctx: ServiceContext): Handlers {
       accountant: { name: 'rdp', version: ACCOUNTANT_VERSION },
       dataHome: ctx.dataHome,
     }),
+    'app.choosePath': async ({ purpose }) => {
+      if (!ctx.choosePath) {
+        throw new UserError('UNSUPPORTED', 'There is no file picker here: type the path instead.');
+      }
+      return { path: await ctx.choosePath(purpose) };
+    },
     ...privacyHandlers(),
     ...datasetHandlers(ctx),
   };
