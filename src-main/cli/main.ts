@@ -14,13 +14,22 @@ import {
   importCommand,
   ledgerCommand,
 } from './commands/datasets';
+import {
+  EXPORT_USAGE,
+  GENERATE_USAGE,
+  RUNS_USAGE,
+  exportCommand,
+  generateCommand,
+  runsCommand,
+} from './commands/runs';
+import { TRAIN_USAGE, trainCommand } from './commands/train';
 import { EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, UsageError } from './io';
 import type { CliIo } from './io';
 
 interface Command {
   summary: string;
   usage: string;
-  run(argv: string[], io: CliIo, handlers: Handlers): Promise<void>;
+  run(argv: string[], io: CliIo, handlers: Handlers, services: ServiceContext): Promise<void>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -44,6 +53,18 @@ const COMMANDS: Record<string, Command> = {
     summary: 'privacy spent on a data set, run by run',
     usage: LEDGER_USAGE,
     run: ledgerCommand,
+  },
+  train: { summary: 'train a DP²-VAE generator', usage: TRAIN_USAGE, run: trainCommand },
+  runs: { summary: 'list and show training runs', usage: RUNS_USAGE, run: runsCommand },
+  generate: {
+    summary: 'synthetic images from a released decoder',
+    usage: GENERATE_USAGE,
+    run: generateCommand,
+  },
+  export: {
+    summary: 'a run’s releasable artifacts into a folder',
+    usage: EXPORT_USAGE,
+    run: exportCommand,
   },
 };
 
@@ -87,7 +108,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const services = new ServiceContext(dataHome(io.env));
   try {
-    await command.run(rest, io, createServices(services));
+    await command.run(rest, io, createServices(services), services);
     return EXIT_OK;
   } catch (err) {
     if (err instanceof UsageError) {

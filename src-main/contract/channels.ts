@@ -24,6 +24,18 @@ import {
   LedgerResponse,
   SetBudgetRequest,
 } from './datasets';
+import {
+  ExportRequest,
+  ExportResponse,
+  GenerateRequest,
+  GenerateResponse,
+  RunDto,
+  RunPlanRequest,
+  RunPlanResponse,
+  RunRef,
+  RunStartRequest,
+  RunStartResponse,
+} from './runs';
 import { z as zod } from 'zod';
 import type { ErrorPayload } from './errors';
 
@@ -50,6 +62,22 @@ export const CHANNELS = {
   'datasets.delete': { request: DatasetRef, response: DeleteDatasetResponse },
   'datasets.setBudget': { request: SetBudgetRequest, response: DatasetDto },
   'datasets.ledger': { request: DatasetRef, response: LedgerResponse },
+  'runs.plan': { request: RunPlanRequest, response: RunPlanResponse },
+  'runs.start': { request: RunStartRequest, response: RunStartResponse },
+  'runs.resume': {
+    request: zod.strictObject({
+      runId: zod.number().int().min(1),
+      wait: zod.boolean().default(false),
+    }),
+    response: RunStartResponse,
+  },
+  'runs.list': { request: Empty, response: zod.array(RunDto) },
+  'runs.show': { request: RunRef, response: RunDto },
+  'runs.pause': { request: RunRef, response: Empty },
+  'runs.continue': { request: RunRef, response: Empty },
+  'runs.cancel': { request: RunRef, response: Empty },
+  'runs.generate': { request: GenerateRequest, response: GenerateResponse },
+  'runs.export': { request: ExportRequest, response: ExportResponse },
 } as const;
 
 export type Channel = keyof typeof CHANNELS;

@@ -5,3 +5,4 @@ export { buildApi } from './api';
 export { parseRequest, parseResponse, parseResult } from './validate';
 export { createClient } from './client';
 export * from './datasets';
+export * from './runs';

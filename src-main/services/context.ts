@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { closeStore, markInterruptedRuns, openStore, purgePendingRemovals } from '../store';
 import type { Store } from '../store';
+import type { RunEvent, RunHandle, WorkerLauncher } from '../jobs/runner';
 
 /** The database file inside the data home. */
 export const DATABASE_FILE = 'dp2.sqlite';
@@ -18,10 +19,26 @@ export type PathChooser = (
 export class ServiceContext {
   private opened: Store | undefined;
 
+  /** Runs training in this process's lifetime, by id (pause, continue, cancel act on these). */
+  readonly runs = new Map<number, RunHandle>();
+  private readonly runListeners = new Set<(event: RunEvent) => void>();
+
   constructor(
     readonly dataHome: string,
     readonly choosePath?: PathChooser,
+    /** Starts training workers (Electron: utilityProcess); default child_process.fork. */
+    readonly launcher?: WorkerLauncher,
   ) {}
+
+  /** Subscribes to every run's events (progress, ε, grids, status); returns the unsubscribe. */
+  onRunEvent(listener: (event: RunEvent) => void): () => void {
+    this.runListeners.add(listener);
+    return () => this.runListeners.delete(listener);
+  }
+
+  emitRunEvent(event: RunEvent): void {
+    for (const listener of this.runListeners) listener(event);
+  }
 
   get store(): Store {
     if (!this.opened) {
@@ -34,6 +51,7 @@ export class ServiceContext {
   }
 
   close(): void {
+    for (const handle of this.runs.values()) handle.pause();
     if (this.opened) closeStore(this.opened);
     this.opened = undefined;
   }

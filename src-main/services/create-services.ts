@@ -4,6 +4,7 @@ import { ACCOUNTANT_VERSION } from '../privacy';
 import type { ServiceContext } from './context';
 import { datasetHandlers } from './datasets-handlers';
 import { privacyHandlers } from './privacy-handlers';
+import { runHandlers } from './runs-handlers';
 import { appVersion } from './version';
 
 /**
@@ -25,5 +26,6 @@ export function createServices(ctx: ServiceContext): Handlers {
     },
     ...privacyHandlers(),
     ...datasetHandlers(ctx),
+    ...runHandlers(ctx),
   };
 }

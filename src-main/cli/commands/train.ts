@@ -1,0 +1,217 @@
+import type { Handlers } from '../../contract';
+import { dispatch } from '../../contract/dispatch';
+import { UserError } from '../../contract/errors';
+import type { RunEvent } from '../../jobs/runner';
+import type { ServiceContext } from '../../services/context';
+import { choiceFlag, numberFlag, parseFlags, requireNumber } from '../args';
+import { UsageError } from '../io';
+import type { CliIo } from '../io';
+import { formatNumber } from '../mechanism-flags';
+import { progressPrinter } from '../progress';
+import { unwrap } from '../unwrap';
+
+export const TRAIN_USAGE = `Usage:
+  dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--preset quick|paper|high-privacy]
+            [--blocks K] [--sigma S] [--clip C] [--steps T] [--pretrain-epochs E]
+            [--batch B] [--lr η] [--seed N] [--optimizer adam|sgd] [--out DIR] [--json]
+  dp2 train --resume RUN_ID [--out DIR] [--json]
+
+Trains a DP²-VAE generator: stage 1 (one encoder per block, private, never
+released), then stage 2 (the releasable decoder, with noise). The run stops at
+the target ε, at the data set's budget cap, or after T steps, whichever comes
+first, and never spends past them. σ is calibrated from ε unless given.
+--dataset mnist imports the bundled MNIST first if it is not there yet.
+--out DIR writes decoder/, samples.npz, grid.png and certificate.json.
+--resume continues an interrupted run from its last checkpoint.
+Ctrl-C cancels the run (the privacy already spent stays in the ledger).`;
+
+const STAGE_NAMES = {
+  stage1: 'Stage 1 (encoders, per block)',
+  stage2: 'Stage 2 (private decoder)',
+} as const;
+
+function printer(io: CliIo, json: boolean) {
+  const bar = progressPrinter(io);
+  let epsilon = 0;
+  return (event: RunEvent) => {
+    if (json) return;
+    switch (event.type) {
+      case 'backend':
+        io.stderr(
+          `Backend: ${event.name}${event.tried.length ? ` (passed over: ${event.tried.map((t) => `${t.name}: ${t.reason}`).join('; ')})` : ''}\n`,
+        );
+        break;
+      case 'stage':
+        bar.end();
+        io.stderr(`${STAGE_NAMES[event.stage]}…\n`);
+        break;
+      case 'epsilon':
+        epsilon = event.epsilon;
+        break;
+      case 'progress': {
+        const eta =
+          event.etaSeconds === null ? '' : `, ${Math.ceil(event.etaSeconds / 60)} min left`;
+        const eps = event.stage === 'stage2' ? `, ε = ${formatNumber(epsilon)}` : '';
+        bar.report({
+          task: event.stage === 'stage1' ? 'Stage 1' : 'Stage 2',
+          done: event.step,
+          total: event.totalSteps,
+          detail: `${Math.round(event.samplesPerSecond)} samples/s${eps}${eta}`,
+        });
+        break;
+      }
+      case 'paused':
+        io.stderr(`\nPaused at step ${event.step}.\n`);
+        break;
+      case 'done':
+        bar.end();
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+export async function trainCommand(
+  argv: string[],
+  io: CliIo,
+  handlers: Handlers,
+  ctx: ServiceContext,
+): Promise<void> {
+  const { flags } = parseFlags(argv, {
+    dataset: { type: 'string' },
+    epsilon: { type: 'string' },
+    delta: { type: 'string' },
+    preset: { type: 'string' },
+    blocks: { type: 'string' },
+    sigma: { type: 'string' },
+    clip: { type: 'string' },
+    steps: { type: 'string' },
+    'pretrain-epochs': { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    optimizer: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (flags.help) return io.stdout(TRAIN_USAGE + '\n');
+  const json = Boolean(flags.json);
+  const unsubscribe = ctx.onRunEvent(printer(io, json));
+  const abort = new AbortController();
+  const onSigint = () => {
+    io.stderr('\nCancelling within one step…\n');
+    abort.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    let started;
+    if (flags.resume !== undefined) {
+      started = unwrap(
+        await dispatch(
+          handlers,
+          'runs.resume',
+          { runId: requireNumber(flags, 'resume'), wait: true },
+          { signal: abort.signal },
+        ),
+      );
+    } else {
+      if (typeof flags.dataset !== 'string')
+        throw new UsageError('--dataset is required (mnist, or a data set name)');
+      const epsilon = requireNumber(flags, 'epsilon');
+      const known = unwrap(await dispatch(handlers, 'datasets.list', {}));
+      if (
+        flags.dataset.toLowerCase() === 'mnist' &&
+        !known.some((d) => d.name.toLowerCase() === 'mnist')
+      ) {
+        io.stderr('Importing the bundled MNIST as data set “mnist” (once)…\n');
+        unwrap(await dispatch(handlers, 'datasets.import', { path: 'mnist', name: 'mnist' }));
+      }
+      const optional = (name: string) => numberFlag(flags, name);
+      const overrides = Object.fromEntries(
+        Object.entries({
+          blocks: optional('blocks'),
+          sigma: optional('sigma'),
+          clip: optional('clip'),
+          steps: optional('steps'),
+          pretrainEpochs: optional('pretrain-epochs'),
+          batchSize: optional('batch'),
+          lr: optional('lr'),
+          seed: optional('seed'),
+          optimizer:
+            flags.optimizer === undefined
+              ? undefined
+              : choiceFlag(flags, 'optimizer', ['adam', 'sgd'] as const),
+        }).filter(([, v]) => v !== undefined),
+      );
+      const delta = numberFlag(flags, 'delta');
+      const request = {
+        dataset: flags.dataset,
+        preset: choiceFlag(flags, 'preset', ['quick', 'paper', 'high-privacy'] as const, 'quick'),
+        epsilon,
+        ...(delta !== undefined ? { delta } : {}),
+        overrides,
+      };
+      const plan = unwrap(await dispatch(handlers, 'runs.plan', request));
+      if (!json) {
+        const h = plan.hyperparameters;
+        io.stderr(
+          `Plan: K = ${h.blocks} blocks, σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}\n` +
+            `  this run: ε ≤ ${formatNumber(plan.epsilon)} at δ = ${formatNumber(plan.delta)}; data set total ${formatNumber(plan.datasetSpent.before)} → ${formatNumber(plan.datasetSpent.after)}` +
+            `${plan.datasetSpent.cap === null ? '' : ` (cap ${formatNumber(plan.datasetSpent.cap)})`}\n` +
+            plan.notes.map((n) => `  note: ${n}\n`).join(''),
+        );
+      }
+      started = unwrap(
+        await dispatch(
+          handlers,
+          'runs.start',
+          { ...request, wait: true },
+          { signal: abort.signal },
+        ),
+      );
+    }
+    const outcome = started.outcome;
+    if (!outcome) throw new Error('the run ended without an outcome');
+    if (outcome.status !== 'completed') {
+      const why = outcome.error ? `: ${outcome.error.message}` : '';
+      const next =
+        outcome.status === 'interrupted'
+          ? ` Resume it with: dp2 train --resume ${started.runId}`
+          : '';
+      throw new UserError(
+        outcome.error?.code === 'BUDGET_EXCEEDED' ? 'BUDGET_EXCEEDED' : 'CANCELLED',
+        `Run ${started.runId} ended ${outcome.status}${why}.${next}`,
+      );
+    }
+    let exported: string[] = [];
+    if (typeof flags.out === 'string') {
+      exported = unwrap(
+        await dispatch(handlers, 'runs.export', {
+          runId: started.runId,
+          outDir: flags.out,
+          include: { decoder: true, samplesNpz: true, certificate: true, grids: true },
+        }),
+      ).files;
+    }
+    if (json) {
+      io.stdout(
+        JSON.stringify({
+          runId: started.runId,
+          ...outcome,
+          out: flags.out ?? null,
+          files: exported,
+        }) + '\n',
+      );
+      return;
+    }
+    io.stdout(
+      `Run ${started.runId} completed: ${outcome.steps} private steps, ε = ${formatNumber(outcome.epsilon)} (stopped by ${outcome.stoppedBy}).\n` +
+        (typeof flags.out === 'string' ? `Released to ${flags.out}: ${exported.join(', ')}\n` : ''),
+    );
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    unsubscribe();
+  }
+}

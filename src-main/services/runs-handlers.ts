@@ -1,0 +1,181 @@
+import { resolve } from 'node:path';
+import type { CallContext, Handlers } from '../contract';
+import { UserError } from '../contract/errors';
+import { composedEpsilon } from '../privacy/compose-specs';
+import { resolvePlan } from '../jobs/presets';
+import { resumeTraining, startTraining } from '../jobs/runner';
+import type { RunHandle, RunOutcome } from '../jobs/runner';
+import {
+  exportRun,
+  getDataset,
+  getRun,
+  ledgerEntries,
+  ledgerEntriesByFingerprint,
+  listArtifacts,
+  listRuns,
+} from '../store';
+import type { Run } from '../store';
+import type { ServiceContext } from './context';
+import { ledgerSpecs, ledgerTotal } from './ledger-total';
+import { releasedOf, sampleRun, storeRunSamples, writeSamples } from './samples';
+
+type RunHandlers = Pick<
+  Handlers,
+  | 'runs.plan'
+  | 'runs.start'
+  | 'runs.resume'
+  | 'runs.list'
+  | 'runs.show'
+  | 'runs.pause'
+  | 'runs.continue'
+  | 'runs.cancel'
+  | 'runs.generate'
+  | 'runs.export'
+>;
+
+function outcomeDto(o: RunOutcome) {
+  return {
+    status: o.status,
+    steps: o.steps,
+    epsilon: o.epsilon,
+    stoppedBy: o.stoppedBy,
+    error: o.error,
+  };
+}
+
+function runDto(ctx: ServiceContext, run: Run) {
+  const dataset = getDataset(ctx.store, run.datasetId, { includeDeleted: true });
+  const own = ledgerEntries(ctx.store, run.datasetId).filter((e) => e.runId === run.id);
+  const spent = ledgerTotal(own, run.delta);
+  return {
+    id: run.id,
+    dataset: dataset.name,
+    method: run.method,
+    status: run.status,
+    targetEpsilon: run.targetEpsilon,
+    delta: run.delta,
+    spentEpsilon: spent.epsilon,
+    stepsPaid: spent.steps,
+    hyperparameters: run.hyperparameters,
+    backend: run.backend,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    durationMs: run.durationMs,
+    error: run.errorMessage,
+  };
+}
+
+/** Follows a started run: waits for its end when asked to, cancelling it if the caller gives up. */
+async function follow(ctx: ServiceContext, handle: RunHandle, wait: boolean, call: CallContext) {
+  ctx.runs.set(handle.runId, handle);
+  void handle.done.finally(() => ctx.runs.delete(handle.runId));
+  if (!wait) return { runId: handle.runId, outcome: null };
+  call.signal?.addEventListener('abort', () => handle.cancel(), { once: true });
+  return { runId: handle.runId, outcome: outcomeDto(await handle.done) };
+}
+
+function active(ctx: ServiceContext, runId: number): RunHandle {
+  const handle = ctx.runs.get(runId);
+  if (!handle) {
+    const run = getRun(ctx.store, runId);
+    throw new UserError(
+      'INVALID_INPUT',
+      `Run ${runId} is not training right now (it is ${run.status}).`,
+    );
+  }
+  return handle;
+}
+
+/** Training runs: plan, start, follow, pause/continue/cancel, resume after a crash, generate, export. */
+export function runHandlers(ctx: ServiceContext): RunHandlers {
+  return {
+    'runs.plan': async ({ dataset: name, preset, epsilon, delta, overrides }) => {
+      const dataset = getDataset(ctx.store, name);
+      const runDelta = delta ?? dataset.budgetDelta;
+      const resolved = resolvePlan({
+        preset,
+        overrides,
+        datasetSize: dataset.trainCount,
+        targetEpsilon: epsilon,
+        delta: runDelta,
+      });
+      const prior = ledgerSpecs(ledgerEntriesByFingerprint(ctx.store, dataset.fingerprint));
+      const { blocks, sigma, steps } = resolved.plan;
+      const after = composedEpsilon({
+        specs: [...prior, { mechanism: 'dp2vae', blocks, sigma, steps }],
+        delta: dataset.budgetDelta,
+      });
+      return {
+        hyperparameters: resolved.plan,
+        epsilon: resolved.epsilon,
+        delta: runDelta,
+        datasetSpent: {
+          before: composedEpsilon({ specs: prior, delta: dataset.budgetDelta }).epsilon,
+          after: after.epsilon,
+          cap: dataset.budgetEpsilon,
+        },
+        notes: resolved.notes,
+      };
+    },
+
+    'runs.start': async ({ dataset, method, preset, epsilon, delta, overrides, wait }, call) => {
+      const handle = await startTraining({
+        store: ctx.store,
+        dataHome: ctx.dataHome,
+        datasetName: dataset,
+        method,
+        targetEpsilon: epsilon,
+        ...(delta !== undefined ? { delta } : {}),
+        preset,
+        overrides,
+        onEvent: (event) => ctx.emitRunEvent(event),
+        ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
+      });
+      return follow(ctx, handle, wait, call);
+    },
+
+    'runs.resume': async ({ runId, wait }, call) => {
+      const handle = await resumeTraining({
+        store: ctx.store,
+        dataHome: ctx.dataHome,
+        runId,
+        onEvent: (event) => ctx.emitRunEvent(event),
+        ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
+      });
+      return follow(ctx, handle, wait, call);
+    },
+
+    'runs.list': async () => listRuns(ctx.store).map((run) => runDto(ctx, run)),
+    'runs.show': async ({ runId }) => runDto(ctx, getRun(ctx.store, runId)),
+    'runs.pause': async ({ runId }) => {
+      active(ctx, runId).pause();
+      return {};
+    },
+    'runs.continue': async ({ runId }) => {
+      active(ctx, runId).resume();
+      return {};
+    },
+    'runs.cancel': async ({ runId }) => {
+      active(ctx, runId).cancel();
+      return {};
+    },
+
+    'runs.generate': async ({ runId, perClass, seed, out }) => {
+      const images = await sampleRun(ctx.store, { runId, perClass, seed });
+      const written = await writeSamples(images, {
+        out: resolve(out),
+        certificate: releasedOf(ctx.store, runId).certificate,
+      });
+      return { ...written, count: images.count };
+    },
+
+    'runs.export': async ({ runId, outDir, include, perClass }) => {
+      const wantsSamples = include.samplesNpz || include.samplesPng || include.grids;
+      if (wantsSamples && listArtifacts(ctx.store, { runId, kind: 'samples' }).length === 0) {
+        await storeRunSamples(ctx.store, { runId, perClass, seed: 0 });
+      }
+      const result = await exportRun({ store: ctx.store, runId, outDir: resolve(outDir), include });
+      return { outDir: result.outDir, files: result.files.map((f) => f.name) };
+    },
+  };
+}

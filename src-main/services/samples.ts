@@ -1,0 +1,137 @@
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../contract/errors';
+import { encodePng, imagesToNpz, writePngFolder } from '../data';
+import type { PreparedImages } from '../data';
+import { generateImages, grid, selectBackend } from '../engine';
+import type { ImageBatch } from '../engine';
+import { readDecoderFile } from '../engine/decoder-file';
+import { getDataset, getRun, listArtifacts, registerArtifact } from '../store';
+import type { Store } from '../store';
+
+/** A run's releasable decoder and certificate (refusing runs that have none yet). */
+export function releasedOf(
+  store: Store,
+  runId: number,
+): { decoderDir: string; certificate: string } {
+  const run = getRun(store, runId);
+  const [decoder] = listArtifacts(store, { runId, kind: 'decoder', visibility: 'releasable' });
+  const [certificate] = listArtifacts(store, {
+    runId,
+    kind: 'certificate',
+    visibility: 'releasable',
+  });
+  if (!decoder || !certificate) {
+    throw new UserError(
+      'NOT_FOUND',
+      `Run ${runId} has no released generator yet (its status is ${run.status}). Finish its training first.`,
+    );
+  }
+  return { decoderDir: decoder.path, certificate: certificate.path };
+}
+
+/**
+ * Draws `perClass` synthetic images of every class from a run's released
+ * decoder. Post-processing of a differentially private release: it costs no
+ * privacy, and the seed makes it repeatable.
+ */
+export async function sampleRun(
+  store: Store,
+  { runId, perClass, seed }: { runId: number; perClass: number; seed: number },
+): Promise<ImageBatch & { classes: string[] }> {
+  const { decoderDir } = releasedOf(store, runId);
+  const { arch, weights } = await readDecoderFile(decoderDir);
+  await selectBackend();
+  const images = generateImages(arch, weights, { perClass, seed });
+  const dataset = getDataset(store, getRun(store, runId).datasetId, { includeDeleted: true });
+  return { ...images, classes: dataset.classNames };
+}
+
+/**
+ * Writes samples to `out` (a `.npz` file, or a folder of PNGs) with the run's
+ * `certificate.json` beside them, whole or absent: everything goes to a
+ * temporary sibling first and is renamed at the end.
+ */
+export async function writeSamples(
+  images: PreparedImages,
+  { out, certificate }: { out: string; certificate: string },
+): Promise<{ out: string; certificate: string }> {
+  const asNpz = out.toLowerCase().endsWith('.npz');
+  const certOut = asNpz ? join(dirname(out), 'certificate.json') : join(out, 'certificate.json');
+  if (existsSync(out))
+    throw new UserError(
+      'ALREADY_EXISTS',
+      `${out} already exists. Choose a new file or folder name.`,
+    );
+  if (asNpz && existsSync(certOut)) {
+    throw new UserError(
+      'ALREADY_EXISTS',
+      `${certOut} already exists; write the samples into another folder.`,
+    );
+  }
+  const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Date.now()}`);
+  try {
+    await mkdir(dirname(out), { recursive: true });
+    if (asNpz) {
+      await writeFile(staging, imagesToNpz(images));
+      await copyFile(certificate, certOut);
+      await rename(staging, out);
+    } else {
+      await writePngFolder(staging, images);
+      await copyFile(certificate, join(staging, 'certificate.json'));
+      await rename(staging, out);
+    }
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    if (asNpz) await rm(certOut, { force: true });
+    throw err;
+  }
+  return { out, certificate: certOut };
+}
+
+/** Stores samples and a 10-row grid in the run's folder as releasable artifacts (for export). */
+export async function storeRunSamples(
+  store: Store,
+  { runId, perClass, seed }: { runId: number; perClass: number; seed: number },
+): Promise<void> {
+  const images = await sampleRun(store, { runId, perClass, seed });
+  const { decoderDir } = releasedOf(store, runId);
+  const runDir = dirname(decoderDir);
+  const run = getRun(store, runId);
+  const folder = join(runDir, `samples-${perClass}-${seed}`);
+  if (!existsSync(folder)) {
+    const staging = `${folder}.partial`;
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true });
+    await writeFile(join(staging, 'samples.npz'), imagesToNpz(images));
+    await writePngFolder(join(staging, 'png'), images);
+    // one row per class, ten samples each
+    const tens = perClass === 10 ? images : await sampleRun(store, { runId, perClass: 10, seed });
+    await writeFile(join(staging, 'grid.png'), encodePng(grid(tens, tens.classes.length, 10)));
+    await rename(staging, folder);
+  } else {
+    return; // made and registered by an earlier export
+  }
+  registerArtifact(store, {
+    kind: 'samples',
+    runId,
+    datasetId: run.datasetId,
+    path: join(folder, 'samples.npz'),
+    visibility: 'releasable',
+  });
+  registerArtifact(store, {
+    kind: 'samples',
+    runId,
+    datasetId: run.datasetId,
+    path: join(folder, 'png'),
+    visibility: 'releasable',
+  });
+  registerArtifact(store, {
+    kind: 'grid',
+    runId,
+    datasetId: run.datasetId,
+    path: join(folder, 'grid.png'),
+    visibility: 'releasable',
+  });
+}
