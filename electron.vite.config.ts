@@ -27,7 +27,11 @@ export default defineConfig({
       // native and optional modules (better-sqlite3, tfjs-node) stay external
       externalizeDeps: true,
       rollupOptions: {
-        input: { index: resolve(import.meta.dirname, 'src-main/app/main.ts') },
+        input: {
+          index: resolve(import.meta.dirname, 'src-main/app/main.ts'),
+          // the training worker, run in a utility process
+          worker: resolve(import.meta.dirname, 'src-main/jobs/worker.ts'),
+        },
       },
     },
   },
