@@ -30,11 +30,10 @@ const STAGE_NAMES = {
   stage2: 'Stage 2 (private decoder)',
 } as const;
 
-function printer(io: CliIo, json: boolean) {
+function printer(io: CliIo) {
   const bar = progressPrinter(io);
   let epsilon = 0;
   return (event: RunEvent) => {
-    if (json) return;
     switch (event.type) {
       case 'backend':
         io.stderr(
@@ -98,7 +97,7 @@ export async function trainCommand(
   });
   if (flags.help) return io.stdout(TRAIN_USAGE + '\n');
   const json = Boolean(flags.json);
-  const unsubscribe = ctx.onRunEvent(printer(io, json));
+  const unsubscribe = ctx.onRunEvent(printer(io));
   const abort = new AbortController();
   const onSigint = () => {
     io.stderr('\nCancelling within one step…\n');
@@ -154,7 +153,8 @@ export async function trainCommand(
         overrides,
       };
       const plan = unwrap(await dispatch(handlers, 'runs.plan', request));
-      if (!json) {
+      {
+        // the plan goes to stderr: stdout stays one JSON document with --json
         const h = plan.hyperparameters;
         io.stderr(
           `Plan: K = ${h.blocks} blocks, σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}\n` +
