@@ -158,6 +158,20 @@ test('bad input is explained in plain words, and recovers', async () => {
   await page.getByTestId('explorer-error').waitFor({ state: 'detached' });
 });
 
+test('picking an imported data set plans with its size and δ', async () => {
+  const { page } = harness;
+  const imported = runDp2(['import', 'mnist', '--name', 'Clinic MNIST'], {
+    env: { DP2_HOME: home.path },
+  });
+  assert.equal(imported.status, 0, imported.stderr);
+  await page.reload();
+  await page.getByLabel('Data set', { exact: true }).selectOption('Clinic MNIST');
+  assert.equal(await page.locator('#dataset-size').inputValue(), '60000');
+  assert.match((await page.getByTestId('delta-reason').textContent()) ?? '', /1\/60,000/);
+  await page.getByTestId('sigma').waitFor();
+  await harness.screenshot('budget-explorer-dataset');
+});
+
 test('the app made no network request and broke no content-security rule', () => {
   assert.deepEqual(harness.blockedRequests, []);
   assert.deepEqual(harness.consoleErrors, []);
