@@ -1,0 +1,69 @@
+/**
+ * The evaluation layer: how useful and how faithful synthetic images are,
+ * and how much a released decoder leaks about its training records.
+ *
+ * - Utility (utility.ts): the downstream-classifier protocol of DP²-VAE's
+ *   Table 1 (Jiang et al., arXiv 2208.03409, Appendix B.4) — LR, MLP and CNN
+ *   trained on synthetic data, tested on the real test split.
+ * - Fidelity (fidelity.ts): Fréchet distance (as FID, Heusel et al. 2017)
+ *   and k-NN precision/recall (Kynkäänniemi et al. 2019) in the feature space
+ *   of a CNN trained on the real training split.
+ * - Membership audit (audit.ts): attack AUC and TPR at 1 % FPR next to the
+ *   (ε, δ)-DP bound.
+ *
+ * Every figure here is computed on private data (the real splits), so it is
+ * private: shown in the app, never exported (DESIGN.md).
+ */
+export {
+  CLASSIFIER_KINDS,
+  CNN_DROPOUT,
+  CNN_FILTERS,
+  CNN_KERNEL,
+  MLP_HIDDEN,
+  createClassifier,
+} from './classifiers';
+export type { Classifier, ClassifierKind } from './classifiers';
+export { conv2dSame, dropoutMask } from './conv';
+export { checkImages, classCount } from './images';
+export type { EvalImages, ImageGeometry } from './images';
+export { accuracy, extractFeatures, predictLabels, trainClassifier } from './train';
+export type { TrainConfig, TrainStep } from './train';
+export {
+  DEFAULT_SEEDS,
+  DEFAULT_TRAIN_CONFIGS,
+  evaluateUtility,
+  meanStd,
+  resolveConfig,
+} from './utility';
+export type { ClassifierScore, UtilityOptions, UtilityProgress, UtilityResult } from './utility';
+export { meanAndCovariance, sqrtPsd, symmetricEigen } from './linalg';
+export type { SymmetricEigen } from './linalg';
+export { frechetDistance, gaussianStats, traceSqrtProduct } from './frechet';
+export type { GaussianStats } from './frechet';
+export { DEFAULT_K, coverage, kthNeighbourRadii, precisionRecall } from './manifold';
+export type { FeatureRows } from './manifold';
+export {
+  DEFAULT_MAX_PER_CLASS,
+  FLD_DESCRIPTION,
+  evaluateFidelity,
+  fidelityFromFeatures,
+  trainFeatureExtractor,
+} from './fidelity';
+export type { ClassFidelity, FeatureExtractor, FidelityResult, LabelledFeatures } from './fidelity';
+export {
+  DEFAULT_AUDIT_FPR,
+  attackAuc,
+  auditFromScores,
+  membershipAucBound,
+  membershipAudit,
+  tprAtFpr,
+} from './audit';
+export type { MembershipAudit, ScoreRecords } from './audit';
+export { evaluateSynthetic, toEvalJson } from './evaluate';
+export type {
+  EvalJson,
+  EvalJsonScore,
+  EvaluationOptions,
+  EvaluationProgress,
+  EvaluationResult,
+} from './evaluate';

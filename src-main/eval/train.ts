@@ -1,0 +1,238 @@
+/**
+ * Training and applying the downstream classifiers (classifiers.ts): Adam on
+ * the mean softmax cross-entropy, shuffled mini-batches, everything random
+ * (initialisation, order, dropout masks) drawn from the classifier's seed, so
+ * a run is reproducible on one backend. Call `selectBackend()` (engine)
+ * before training.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../contract/errors';
+import { SeededRng } from '../engine/rng';
+import { createClassifier, type Classifier, type ClassifierKind } from './classifiers';
+import { checkImages, gatherLabels, gatherPixels, type EvalImages } from './images';
+
+/** Optimiser settings of one classifier. */
+export interface TrainConfig {
+  /** Passes over the training images. */
+  epochs: number;
+  /** Images per Adam step (the last batch of an epoch may be smaller). */
+  batchSize: number;
+  /** Adam's peak step size (β₁ = 0.9, β₂ = 0.999, ε = 1e-8). */
+  learningRate: number;
+  /**
+   * `cosine`: the step size falls from `learningRate` to 0 along a half
+   * cosine over the whole run (Loshchilov and Hutter 2017, without restarts),
+   * which reaches a given accuracy in fewer epochs than a constant one;
+   * `constant`: it stays at `learningRate`.
+   */
+  schedule?: 'cosine' | 'constant';
+}
+
+/** Where training stands, reported after every step. */
+export interface TrainStep {
+  step: number;
+  steps: number;
+  epoch: number;
+  epochs: number;
+}
+
+/** Stream tags of the shuffling and dropout draws. */
+const ORDER_STREAM = 0x6f726472;
+const DROPOUT_STREAM = 0x64726f70;
+/** Steps between yields to the event loop (so a cancel or a progress message gets through). */
+const YIELD_EVERY = 16;
+
+/** The error thrown when `signal` is aborted. */
+export function cancelled(): UserError {
+  return new UserError('CANCELLED', 'The evaluation was cancelled before it finished.');
+}
+
+function checkConfig(c: TrainConfig): void {
+  for (const [name, v, whole] of [
+    ['epochs', c.epochs, true],
+    ['batch size', c.batchSize, true],
+    ['learning rate', c.learningRate, false],
+  ] as const) {
+    if (!Number.isFinite(v) || v <= 0 || (whole && !Number.isSafeInteger(v))) {
+      throw new UserError(
+        'INVALID_INPUT',
+        `The classifier's ${name} is ${v}; it must be a positive ${whole ? 'whole ' : ''}number.`,
+      );
+    }
+  }
+}
+
+/**
+ * Adam (Kingma and Ba 2015) over tf.Variables with a step size given per
+ * step (tfjs's optimiser fixes it at construction):
+ *   m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − lr·m̂/(√v̂ + ε).
+ */
+class Adam {
+  private m: tf.Tensor[];
+  private v: tf.Tensor[];
+  private t = 0;
+  constructor(
+    private readonly vars: tf.Variable[],
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly eps = 1e-8,
+  ) {
+    this.m = vars.map((w) => tf.keep(tf.zerosLike(w)));
+    this.v = vars.map((w) => tf.keep(tf.zerosLike(w)));
+  }
+
+  step(grads: tf.Tensor[], lr: number): void {
+    this.t++;
+    const { beta1: b1, beta2: b2, eps } = this;
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
+    this.vars.forEach((w, i) => {
+      const g = grads[i] as tf.Tensor;
+      const m = tf.keep(tf.add(tf.mul(this.m[i] as tf.Tensor, b1), tf.mul(g, 1 - b1)));
+      const v = tf.keep(tf.add(tf.mul(this.v[i] as tf.Tensor, b2), tf.mul(tf.square(g), 1 - b2)));
+      (this.m[i] as tf.Tensor).dispose();
+      (this.v[i] as tf.Tensor).dispose();
+      this.m[i] = m;
+      this.v[i] = v;
+      w.assign(tf.sub(w, tf.mul(tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps)), lr)));
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
+
+/** A classifier of `kind` trained on `train` (labels 0 … classes−1) with Adam. */
+export async function trainClassifier(options: {
+  kind: ClassifierKind;
+  train: EvalImages;
+  classes: number;
+  seed: number;
+  config: TrainConfig;
+  signal?: AbortSignal;
+  onStep?: (s: TrainStep) => void;
+}): Promise<Classifier> {
+  const { kind, train, classes, seed, config, signal, onStep } = options;
+  checkConfig(config);
+  const geometry = checkImages(train, 'the training images');
+  const { height, width, channels } = geometry;
+  const model = createClassifier(kind, geometry, classes, seed);
+  const adam = new Adam(model.variables);
+  const order = SeededRng.fromSeed(seed, ORDER_STREAM);
+  const drops = SeededRng.fromSeed(seed, DROPOUT_STREAM);
+  const n = train.count;
+  const perEpoch = Math.ceil(n / config.batchSize);
+  const steps = perEpoch * config.epochs;
+  const perm = new Uint32Array(n);
+  let step = 0;
+  try {
+    for (let epoch = 0; epoch < config.epochs; epoch++) {
+      for (let i = 0; i < n; i++) perm[i] = i;
+      order.shuffle(perm);
+      for (let start = 0; start < n; start += config.batchSize) {
+        if (signal?.aborted) throw cancelled();
+        const idx = perm.subarray(start, Math.min(n, start + config.batchSize));
+        const pixels = gatherPixels(train, idx);
+        const labels = gatherLabels(train, idx);
+        const lr =
+          config.schedule === 'constant'
+            ? config.learningRate
+            : 0.5 * config.learningRate * (1 + Math.cos((Math.PI * step) / steps));
+        tf.tidy(() => {
+          const x = tf.tensor4d(pixels, [idx.length, height, width, channels]);
+          const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+          const { grads } = tf.variableGrads(
+            () => tf.losses.softmaxCrossEntropy(y, model.logits(x, drops)) as tf.Scalar,
+            model.variables,
+          );
+          adam.step(
+            model.variables.map((v) => grads[v.name] as tf.Tensor),
+            lr,
+          );
+        });
+        step++;
+        onStep?.({ step, steps, epoch: epoch + 1, epochs: config.epochs });
+        if (step % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+      }
+    }
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    adam.dispose();
+  }
+  return model;
+}
+
+/** Images per forward pass when predicting or extracting features. */
+const EVAL_BATCH = 500;
+
+/** Applies `fn` to `images` in batches; rows of the result in image order. */
+function mapBatches(
+  images: EvalImages,
+  fn: (x: tf.Tensor4D) => tf.Tensor2D,
+  onBatch: (values: Float32Array, start: number, rows: number, cols: number) => void,
+): void {
+  const { height, width } = images;
+  const channels = images.channels ?? 1;
+  const idx = new Uint32Array(Math.min(EVAL_BATCH, images.count));
+  for (let start = 0; start < images.count; start += EVAL_BATCH) {
+    const rows = Math.min(EVAL_BATCH, images.count - start);
+    const batch = idx.subarray(0, rows);
+    for (let i = 0; i < rows; i++) batch[i] = start + i;
+    const pixels = gatherPixels(images, batch);
+    const out = tf.tidy(() => fn(tf.tensor4d(pixels, [rows, height, width, channels])));
+    const values = out.dataSync() as Float32Array;
+    const cols = out.shape[1];
+    out.dispose();
+    onBatch(values, start, rows, cols);
+  }
+}
+
+/** The class each image is given (argmax of the logits). */
+export function predictLabels(model: Classifier, images: EvalImages): Int32Array {
+  const out = new Int32Array(images.count);
+  mapBatches(
+    images,
+    (x) => model.logits(x),
+    (v, start, rows, cols) => {
+      for (let r = 0; r < rows; r++) {
+        let best = 0;
+        for (let c = 1; c < cols; c++)
+          if ((v[r * cols + c] as number) > (v[r * cols + best] as number)) best = c;
+        out[start + r] = best;
+      }
+    },
+  );
+  return out;
+}
+
+/** Share of `images` classified correctly, in %. */
+export function accuracy(model: Classifier, images: EvalImages): number {
+  const pred = predictLabels(model, images);
+  let right = 0;
+  for (let i = 0; i < images.count; i++) if (pred[i] === images.y[i]) right++;
+  return (100 * right) / images.count;
+}
+
+/** Features (see {@link Classifier.features}) of every image: row-major [count, dims]. */
+export function extractFeatures(
+  model: Classifier,
+  images: EvalImages,
+): { values: Float64Array; count: number; dims: number } {
+  let values = new Float64Array(0);
+  let dims = 0;
+  mapBatches(
+    images,
+    (x) => model.features(x),
+    (v, start, rows, cols) => {
+      if (values.length === 0) {
+        dims = cols;
+        values = new Float64Array(images.count * cols);
+      }
+      values.set(v.subarray(0, rows * cols), start * cols);
+    },
+  );
+  return { values, count: images.count, dims };
+}
