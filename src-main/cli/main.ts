@@ -15,6 +15,8 @@ import {
   ledgerCommand,
 } from './commands/datasets';
 import {
+  EVAL_USAGE,
+  evalCommand,
   EXPORT_USAGE,
   GENERATE_USAGE,
   RUNS_USAGE,
@@ -60,6 +62,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'synthetic images from a released decoder',
     usage: GENERATE_USAGE,
     run: generateCommand,
+  },
+  eval: {
+    summary: 'utility and fidelity of synthetic images',
+    usage: EVAL_USAGE,
+    run: evalCommand,
   },
   export: {
     summary: 'a run’s releasable artifacts into a folder',

@@ -25,6 +25,8 @@ import {
   SetBudgetRequest,
 } from './datasets';
 import {
+  EvalRequest,
+  EvalResponse,
   ExportRequest,
   ExportResponse,
   GenerateRequest,
@@ -78,6 +80,7 @@ export const CHANNELS = {
   'runs.cancel': { request: RunRef, response: Empty },
   'runs.generate': { request: GenerateRequest, response: GenerateResponse },
   'runs.export': { request: ExportRequest, response: ExportResponse },
+  'eval.run': { request: EvalRequest, response: EvalResponse },
 } as const;
 
 export type Channel = keyof typeof CHANNELS;

@@ -113,4 +113,31 @@ export const ExportRequest = z.strictObject({
   /** Samples to generate first when the run has none yet (per class). */
   perClass: z.number().int().min(1).max(100_000).default(1000),
 });
+const Score = z.strictObject({ mean: z.number(), std: z.number() }).nullable();
+
+export const EvalRequest = z
+  .strictObject({
+    runId: z.number().int().min(1).optional(),
+    synthetic: z.string().min(1).optional(),
+    /** Real held-out images: a data set's test split, or "mnist" (the bundled one). */
+    realTest: z.string().min(1).optional(),
+    /** Samples per class drawn from the run (the paper: 6000, i.e. 60 000 in all). */
+    perClass: z.number().int().min(1).max(100_000).default(6000),
+    seeds: z.number().int().min(1).max(10).default(5),
+  })
+  .refine((r) => (r.runId === undefined) !== (r.synthetic === undefined), {
+    message: 'give either a run or a synthetic .npz file',
+  });
+
+/** DESIGN.md's `dp2 eval --json` (accuracies in %). */
+export const EvalResponse = z.strictObject({
+  lr: Score,
+  mlp: Score,
+  cnn: Score,
+  fld: z.number().nullable(),
+  n_synthetic: z.number(),
+  n_test: z.number(),
+  seeds: z.array(z.number()),
+});
+
 export const ExportResponse = z.strictObject({ outDir: z.string(), files: z.array(z.string()) });

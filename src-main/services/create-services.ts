@@ -3,6 +3,7 @@ import { UserError } from '../contract/errors';
 import { ACCOUNTANT_VERSION } from '../privacy';
 import type { ServiceContext } from './context';
 import { datasetHandlers } from './datasets-handlers';
+import { evalHandlers } from './eval-handlers';
 import { privacyHandlers } from './privacy-handlers';
 import { runHandlers } from './runs-handlers';
 import { appVersion } from './version';
@@ -27,5 +28,6 @@ export function createServices(ctx: ServiceContext): Handlers {
     ...privacyHandlers(),
     ...datasetHandlers(ctx),
     ...runHandlers(ctx),
+    ...evalHandlers(ctx),
   };
 }

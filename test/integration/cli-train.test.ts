@@ -133,6 +133,24 @@ test(
     const twice = await dp2(['export', '--run', String(result.runId), '--out', exportDir], { env });
     assert.equal(twice.status, 1);
 
+    const evaluated = await dp2(
+      ['eval', '--run', String(result.runId), '--per-class', '20', '--seeds', '1', '--json'],
+      { env },
+    );
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    const scores = JSON.parse(evaluated.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(scores).sort(), [
+      'cnn',
+      'fld',
+      'lr',
+      'mlp',
+      'n_synthetic',
+      'n_test',
+      'seeds',
+    ]);
+    assert.equal(scores.n_synthetic, 200);
+    assert.equal(scores.n_test, 60, 'judged on the data set’s own held-out split');
+
     const ledger = await dp2(['ledger', '--dataset', 'digits', '--json'], { env });
     const total = (JSON.parse(ledger.stdout) as { total: { epsilon: number; steps: number } })
       .total;

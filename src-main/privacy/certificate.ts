@@ -1,0 +1,121 @@
+/**
+ * The privacy certificate of a released DP²-VAE decoder (Jiang et al., arXiv
+ * 2208.03409), in the format of DESIGN.md ("Synthetic data exchange format"):
+ * `{ method, mechanism, adjacency, blocks, sigma, clip, steps, delta, epsilon,
+ * accountant, dataset_fingerprint, backend, version, created }`.
+ *
+ * ε is never taken from the caller: it is recomputed here from the
+ * certificate's own fields with `epsilonOf` (the certified accountant), so a
+ * certificate always states what its parameters imply. Anyone can check it:
+ * `dp2 account --mechanism dp2vae --blocks K --sigma S --steps T --delta D`.
+ *
+ * Only releasable facts go in: the mechanism's parameters, the content
+ * fingerprint of the data set (a hash, not data), the backend and versions.
+ * No loss, score or figure computed on private data without noise.
+ */
+import { UserError } from '../contract/errors';
+import { ACCOUNTANT_VERSION } from './accountant';
+import { epsilonOf } from './mechanisms';
+
+/** What the certificate's `mechanism` field names. */
+export const DP2VAE_CERT_MECHANISM = 'gaussian-block-sampling-without-replacement';
+
+/** A privacy certificate (snake_case keys: the file format). */
+export interface Certificate {
+  /** The training method: DP²-VAE. */
+  method: 'dp2vae';
+  /** Each stage-2 step: one of K blocks picked without replacement, clipped block-mean gradient + N(0, σ²C²I), sensitivity 2C. */
+  mechanism: typeof DP2VAE_CERT_MECHANISM;
+  /** Neighbouring data sets differ by replacing one record. */
+  adjacency: 'replace-one';
+  /** K. */
+  blocks: number;
+  /** σ: the noise std is σ·C. */
+  sigma: number;
+  /** C: the clipping norm of the batch-mean decoder gradient. */
+  clip: number;
+  /** T: noisy steps taken by the released decoder. */
+  steps: number;
+  delta: number;
+  /** ε at δ after T steps, recomputed by the accountant. */
+  epsilon: number;
+  /** The accountant's name and version, e.g. "dp2-rdp/1.0.0" (RDP, Wang–Balle–Kasiviswanathan bound). */
+  accountant: string;
+  /** Content fingerprint (SHA-256) of the data set the decoder was trained on. */
+  dataset_fingerprint: string;
+  /** The TensorFlow.js backend that trained it. */
+  backend: string;
+  /** DP² Studio's version. */
+  version: string;
+  /** ISO-8601 time the certificate was made. */
+  created: string;
+}
+
+export interface CertificateInput {
+  blocks: number;
+  sigma: number;
+  clip: number;
+  steps: number;
+  delta: number;
+  datasetFingerprint: string;
+  backend: string;
+  /** The app's version. */
+  version: string;
+  /** Defaults to now. */
+  created?: Date;
+}
+
+function bad(what: string, value: unknown): never {
+  throw new UserError(
+    'INVALID_INPUT',
+    `A privacy certificate cannot be made: ${what} is not valid (${String(value)}).`,
+  );
+}
+
+/** Builds the certificate of a released DP²-VAE decoder; ε is recomputed, never passed in. */
+export function buildCertificate(input: CertificateInput): Certificate {
+  const { blocks, sigma, clip, steps, delta } = input;
+  if (!Number.isSafeInteger(blocks) || blocks < 1) bad('the number of blocks K', blocks);
+  if (!(sigma > 0) || !Number.isFinite(sigma)) bad('the noise σ', sigma);
+  if (!(clip > 0) || !Number.isFinite(clip)) bad('the clipping norm C', clip);
+  if (!Number.isSafeInteger(steps) || steps < 0) bad('the number of steps T', steps);
+  if (!(delta > 0 && delta < 1)) bad('δ', delta);
+  if (typeof input.datasetFingerprint !== 'string' || input.datasetFingerprint === '')
+    bad('the data set fingerprint', input.datasetFingerprint);
+  const epsilon =
+    steps === 0
+      ? 0
+      : epsilonOf({ spec: { mechanism: 'dp2vae', blocks, sigma, steps }, delta }).epsilon;
+  if (!Number.isFinite(epsilon)) bad('the resulting ε', epsilon);
+  return {
+    method: 'dp2vae',
+    mechanism: DP2VAE_CERT_MECHANISM,
+    adjacency: 'replace-one',
+    blocks,
+    sigma,
+    clip,
+    steps,
+    delta,
+    epsilon,
+    accountant: ACCOUNTANT_VERSION,
+    dataset_fingerprint: input.datasetFingerprint,
+    backend: input.backend,
+    version: input.version,
+    created: (input.created ?? new Date()).toISOString(),
+  };
+}
+
+const num = (x: number, digits = 3): string => Number(x.toPrecision(digits)).toString();
+
+/** Plain-language lines for the Export screen (what was promised, to whom, how to check it). */
+export function certificateInWords(cert: Certificate): string[] {
+  const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
+  return [
+    `This generator was trained with DP²-VAE, a differentially private method, on the data set with fingerprint ${cert.dataset_fingerprint.slice(0, 12)}….`,
+    `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Replacing any one image of the data set by any other can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
+    `How: the images were split into ${cert.blocks} blocks. In each of ${cert.steps} training steps, one block was picked at random, its average gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added before the generator learned from it.`,
+    'Only the generator (the stage-2 decoder) and images drawn from it are released. The encoders, checkpoints and training losses touched the images without noise and stay on this computer.',
+    `ε was computed by the accountant ${cert.accountant} (Rényi differential privacy, block sampling without replacement) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check it: dp2 account --mechanism dp2vae --blocks ${cert.blocks} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}`,
+  ];
+}
