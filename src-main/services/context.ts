@@ -1,7 +1,21 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeStore, markInterruptedRuns, openStore, purgePendingRemovals } from '../store';
 import type { Store } from '../store';
 import type { RunEvent, RunHandle, WorkerLauncher } from '../jobs/runner';
+
+/** Prefix of an import's folder until it is complete (see datasets-handlers.ts). */
+export const IMPORTING_PREFIX = '.importing-';
+
+/** An import killed half-way (power loss, kill -9) leaves only its staging folder: remove it. */
+function removeUnfinishedImports(dataHome: string): void {
+  const folder = join(dataHome, 'datasets');
+  if (!existsSync(folder)) return;
+  for (const name of readdirSync(folder)) {
+    if (name.startsWith(IMPORTING_PREFIX))
+      rmSync(join(folder, name), { recursive: true, force: true });
+  }
+}
 
 /** The database file inside the data home. */
 export const DATABASE_FILE = 'dp2.sqlite';
@@ -45,6 +59,7 @@ export class ServiceContext {
       const store = openStore({ path: join(this.dataHome, DATABASE_FILE), home: this.dataHome });
       markInterruptedRuns(store);
       purgePendingRemovals(store);
+      removeUnfinishedImports(this.dataHome);
       this.opened = store;
     }
     return this.opened;

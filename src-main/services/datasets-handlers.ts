@@ -17,6 +17,7 @@ import {
   setBudgetCap,
 } from '../store';
 import type { Dataset } from '../store';
+import { IMPORTING_PREFIX } from './context';
 import type { ServiceContext } from './context';
 import { ledgerSpecs, ledgerTotal } from './ledger-total';
 
@@ -104,7 +105,7 @@ export function datasetHandlers(ctx: ServiceContext): DatasetHandlers {
       // Written under a temporary name, renamed, then recorded in one
       // transaction: a failure at any point leaves no data set behind.
       const id = randomUUID();
-      const staging = join(ctx.dataHome, 'datasets', `.importing-${id}`);
+      const staging = join(ctx.dataHome, 'datasets', `${IMPORTING_PREFIX}${id}`);
       const final = join(ctx.dataHome, 'datasets', id);
       try {
         await writeDatasetFiles(staging, { images, split });

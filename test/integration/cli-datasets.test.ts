@@ -91,3 +91,19 @@ test('import → list → cap → ledger → delete over the real store', async 
   assert.ok(existsSync(join(env.DP2_HOME, 'dp2.sqlite')));
   tmp.cleanup();
 });
+
+test('an import killed half-way leaves nothing once the store opens again', async () => {
+  const tmp = tempDir();
+  const env = { DP2_HOME: join(tmp.path, 'home') };
+  const first = await dp2(['datasets', 'list'], { env });
+  assert.equal(first.status, 0, first.stderr);
+  // what a kill -9 during `dp2 import` leaves behind: a staging folder of arrays
+  const staging = join(env.DP2_HOME, 'datasets', '.importing-0b7f');
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, 'train_x.npy'), Buffer.alloc(1024));
+  const again = await dp2(['datasets', 'list', '--json'], { env });
+  assert.equal(again.status, 0, again.stderr);
+  assert.ok(!existsSync(staging), 'the half-written arrays are removed');
+  assert.deepEqual(JSON.parse(again.stdout), []);
+  tmp.cleanup();
+});
