@@ -19,7 +19,8 @@ import {
 import type { Dataset } from '../store';
 import { IMPORTING_PREFIX } from './context';
 import type { ServiceContext } from './context';
-import { ledgerSpecs, ledgerTotal } from './ledger-total';
+import { ledgerSpecs } from '../jobs/budget';
+import { ledgerTotal } from './ledger-total';
 
 type DatasetHandlers = Pick<
   Handlers,

@@ -16,7 +16,8 @@ import {
 } from '../store';
 import type { Run } from '../store';
 import type { ServiceContext } from './context';
-import { ledgerSpecs, ledgerTotal } from './ledger-total';
+import { ledgerSpecs } from '../jobs/budget';
+import { ledgerTotal } from './ledger-total';
 import { releasedOf, sampleRun, storeRunSamples, writeSamples } from './samples';
 
 type RunHandlers = Pick<
