@@ -171,8 +171,8 @@ export async function trainStage1(args: Stage1Args): Promise<Stage1Result> {
     options.steps !== undefined
       ? positiveInt(options.steps, 'the number of steps')
       : Math.ceil(
-          (positive(options.epochs ?? 20, 'number of epochs') * largestBlock(partition)) /
-            batchSize,
+          // a block smaller than B is one whole batch: a pass is one step
+          (positive(options.epochs ?? 20, 'number of epochs') * largestBlock(partition)) / rows,
         );
   const groupSize =
     options.groupSize !== undefined
