@@ -86,6 +86,13 @@ test('a dropped item without a readable path asks for the path to be typed', asy
   );
 });
 
+test('without the desktop shell, “Choose folder…” says to type the path', async () => {
+  const { page } = harness;
+  await page.getByRole('button', { name: 'Choose folder…' }).click();
+  await page.getByTestId('import-error').waitFor();
+  assert.match((await page.getByTestId('import-error').textContent()) ?? '', /type the path/);
+});
+
 test('the preview shows the counts per class and reports the damaged file as an error', async () => {
   const { page } = harness;
   await page.getByLabel('Folder or file to import').fill(images.path);
