@@ -8,7 +8,7 @@ import { generateImages, grid, selectBackend } from '../engine';
 import type { ImageBatch } from '../engine';
 import { readDecoderFile } from '../engine/decoder-file';
 import { getDataset, getRun, listArtifacts, registerArtifact } from '../store';
-import type { Store } from '../store';
+import type { ArtifactKind, Store } from '../store';
 
 /** A run's releasable decoder and certificate (refusing runs that have none yet). */
 export function releasedOf(
@@ -90,48 +90,38 @@ export async function writeSamples(
   return { out, certificate: certOut };
 }
 
-/** Stores samples and a 10-row grid in the run's folder as releasable artifacts (for export). */
+/**
+ * Stores samples (.npz and PNGs) and a grid of ten per class in the run's
+ * folder as releasable artifacts, for export. Made once per (perClass, seed);
+ * a crash between writing and registering is mended on the next call.
+ */
 export async function storeRunSamples(
   store: Store,
   { runId, perClass, seed }: { runId: number; perClass: number; seed: number },
 ): Promise<void> {
-  const images = await sampleRun(store, { runId, perClass, seed });
-  const { decoderDir } = releasedOf(store, runId);
-  const runDir = dirname(decoderDir);
-  const run = getRun(store, runId);
+  const runDir = dirname(releasedOf(store, runId).decoderDir);
   const folder = join(runDir, `samples-${perClass}-${seed}`);
   if (!existsSync(folder)) {
+    const images = await sampleRun(store, { runId, perClass, seed });
+    const tens = perClass === 10 ? images : await sampleRun(store, { runId, perClass: 10, seed });
     const staging = `${folder}.partial`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true });
     await writeFile(join(staging, 'samples.npz'), imagesToNpz(images));
     await writePngFolder(join(staging, 'png'), images);
     // one row per class, ten samples each
-    const tens = perClass === 10 ? images : await sampleRun(store, { runId, perClass: 10, seed });
     await writeFile(join(staging, 'grid.png'), encodePng(grid(tens, tens.classes.length, 10)));
     await rename(staging, folder);
-  } else {
-    return; // made and registered by an earlier export
   }
-  registerArtifact(store, {
-    kind: 'samples',
-    runId,
-    datasetId: run.datasetId,
-    path: join(folder, 'samples.npz'),
-    visibility: 'releasable',
-  });
-  registerArtifact(store, {
-    kind: 'samples',
-    runId,
-    datasetId: run.datasetId,
-    path: join(folder, 'png'),
-    visibility: 'releasable',
-  });
-  registerArtifact(store, {
-    kind: 'grid',
-    runId,
-    datasetId: run.datasetId,
-    path: join(folder, 'grid.png'),
-    visibility: 'releasable',
-  });
+  const { datasetId } = getRun(store, runId);
+  const registered = new Set(listArtifacts(store, { runId }).map((a) => a.path));
+  const made: [ArtifactKind, string][] = [
+    ['samples', join(folder, 'samples.npz')],
+    ['samples', join(folder, 'png')],
+    ['grid', join(folder, 'grid.png')],
+  ];
+  for (const [kind, path] of made) {
+    if (!registered.has(path))
+      registerArtifact(store, { kind, runId, datasetId, path, visibility: 'releasable' });
+  }
 }
