@@ -39,17 +39,18 @@ export function parseResponse<C extends Channel>(channel: C, payload: unknown): 
 
 const ErrorPayloadSchema = z.strictObject({ code: z.enum(ERROR_CODES), message: z.string() });
 
+/** The `Result` envelope; built once, since every reply goes through it. */
+const ResultEnvelope = z.union([
+  z.strictObject({ ok: z.literal(true), value: z.unknown() }),
+  z.strictObject({ ok: z.literal(false), error: ErrorPayloadSchema }),
+]);
+
 /** Validates a `Result` envelope received from the other side of a process boundary. */
 export function parseResult<C extends Channel>(
   channel: C,
   payload: unknown,
 ): Result<ResponseOf<C>> {
-  const envelope = z
-    .union([
-      z.strictObject({ ok: z.literal(true), value: z.unknown() }),
-      z.strictObject({ ok: z.literal(false), error: ErrorPayloadSchema }),
-    ])
-    .safeParse(payload);
+  const envelope = ResultEnvelope.safeParse(payload);
   if (!envelope.success) {
     return {
       ok: false,
