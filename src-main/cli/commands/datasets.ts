@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Handlers, ResponseOf } from '../../contract';
 import { dispatch } from '../../contract/dispatch';
 import { choiceFlag, numberFlag, parseFlags } from '../args';
@@ -66,7 +67,7 @@ export async function importCommand(argv: string[], io: CliIo, handlers: Handler
   const path = positionals[0];
   if (!path) throw new UsageError('give the folder or file to import');
   const source = {
-    path: path === 'mnist' ? path : (await import('node:path')).resolve(io.cwd, path),
+    path: path === 'mnist' ? path : resolve(io.cwd, path),
     preprocessing: {
       size: Number(choiceFlag(flags, 'size', ['28', '32', '64'] as const, '28')) as 28 | 32 | 64,
       channels: Number(choiceFlag(flags, 'channels', ['1', '3'] as const, '1')) as 1 | 3,

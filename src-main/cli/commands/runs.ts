@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Handlers, ResponseOf } from '../../contract';
 import { dispatch } from '../../contract/dispatch';
 import { numberFlag, parseFlags, requireNumber } from '../args';
@@ -82,7 +83,7 @@ export async function generateCommand(
       runId: requireNumber(flags, 'run'),
       perClass: requireNumber(flags, 'per-class'),
       seed: numberFlag(flags, 'seed') ?? 0,
-      out: (await import('node:path')).resolve(io.cwd, flags.out),
+      out: resolve(io.cwd, flags.out),
     }),
   );
   if (flags.json) return io.stdout(JSON.stringify(result) + '\n');
@@ -104,7 +105,7 @@ export async function exportCommand(argv: string[], io: CliIo, handlers: Handler
   const result = unwrap(
     await dispatch(handlers, 'runs.export', {
       runId: requireNumber(flags, 'run'),
-      outDir: (await import('node:path')).resolve(io.cwd, flags.out),
+      outDir: resolve(io.cwd, flags.out),
       include: {
         decoder: true,
         samplesNpz: true,
@@ -153,7 +154,7 @@ export async function evalCommand(argv: string[], io: CliIo, handlers: Handlers)
       {
         ...(runId !== undefined ? { runId } : {}),
         ...(typeof flags.synthetic === 'string'
-          ? { synthetic: (await import('node:path')).resolve(io.cwd, flags.synthetic) }
+          ? { synthetic: resolve(io.cwd, flags.synthetic) }
           : {}),
         ...(typeof flags['real-test'] === 'string' ? { realTest: flags['real-test'] } : {}),
         ...(perClass !== undefined ? { perClass } : {}),
