@@ -5,9 +5,11 @@
  * accountant, dataset_fingerprint, backend, version, created }`.
  *
  * ε is never taken from the caller: it is recomputed here from the
- * certificate's own fields with `epsilonOf` (the certified accountant), so a
- * certificate always states what its parameters imply. Anyone can check it:
- * `dp2 account --mechanism dp2vae --blocks K --sigma S --steps T --delta D`.
+ * certificate's own fields with `epsilonOf` (the certified accountant: RDP by
+ * default, PLD when asked), so a certificate always states what its
+ * parameters imply. Anyone can check it:
+ * `dp2 account --mechanism dp2vae --blocks K --sigma S --steps T --delta D`
+ * (plus `--accountant pld` for a PLD certificate).
  *
  * Only releasable facts go in: the mechanism's parameters, the content
  * fingerprint of the data set (a hash, not data), the backend and versions.
@@ -15,7 +17,8 @@
  */
 import { UserError } from '../contract/errors';
 import { ACCOUNTANT_VERSION } from './accountant';
-import { epsilonOf } from './mechanisms';
+import { epsilonOf, validateAccountant, type AccountantKind } from './mechanisms';
+import { PLD_ACCOUNTANT_VERSION } from './pld';
 
 /** What the certificate's `mechanism` field names. */
 export const DP2VAE_CERT_MECHANISM = 'gaussian-block-sampling-without-replacement';
@@ -39,7 +42,11 @@ export interface Certificate {
   delta: number;
   /** ε at δ after T steps, recomputed by the accountant. */
   epsilon: number;
-  /** The accountant's name and version, e.g. "dp2-rdp/1.0.0" (RDP, Wang–Balle–Kasiviswanathan bound). */
+  /**
+   * The accountant's name and version: "dp2-rdp/…" (RDP, Wang–Balle–Kasiviswanathan
+   * bound) or "dp2-pld/…" (privacy loss distribution of the symmetrised Poisson
+   * pair at q = 1/K, z = σ/2; valid when stage-2 encoders are frozen).
+   */
   accountant: string;
   /** Content fingerprint (SHA-256) of the data set the decoder was trained on. */
   dataset_fingerprint: string;
@@ -63,6 +70,8 @@ export interface CertificateInput {
   version: string;
   /** Defaults to now. */
   created?: Date;
+  /** The accountant that certifies ε (default 'rdp'). */
+  accountant?: AccountantKind;
 }
 
 function bad(what: string, value: unknown): never {
@@ -82,10 +91,12 @@ export function buildCertificate(input: CertificateInput): Certificate {
   if (!(delta > 0 && delta < 1)) bad('δ', delta);
   if (typeof input.datasetFingerprint !== 'string' || input.datasetFingerprint === '')
     bad('the data set fingerprint', input.datasetFingerprint);
+  const accountant = validateAccountant(input.accountant);
   const epsilon =
     steps === 0
       ? 0
-      : epsilonOf({ spec: { mechanism: 'dp2vae', blocks, sigma, steps }, delta }).epsilon;
+      : epsilonOf({ spec: { mechanism: 'dp2vae', blocks, sigma, steps }, delta, accountant })
+          .epsilon;
   if (!Number.isFinite(epsilon)) bad('the resulting ε', epsilon);
   return {
     method: 'dp2vae',
@@ -97,7 +108,7 @@ export function buildCertificate(input: CertificateInput): Certificate {
     steps,
     delta,
     epsilon,
-    accountant: ACCOUNTANT_VERSION,
+    accountant: accountant === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION,
     dataset_fingerprint: input.datasetFingerprint,
     backend: input.backend,
     version: input.version,
@@ -109,13 +120,14 @@ const num = (x: number, digits = 3): string => Number(x.toPrecision(digits)).toS
 
 /** Plain-language lines for the Export screen (what was promised, to whom, how to check it). */
 export function certificateInWords(cert: Certificate): string[] {
+  const pld = typeof cert.accountant === 'string' && cert.accountant.startsWith('dp2-pld/');
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   return [
     `This generator was trained with DP²-VAE, a differentially private method, on the data set with fingerprint ${cert.dataset_fingerprint.slice(0, 12)}….`,
     `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Replacing any one image of the data set by any other can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
     `How: the images were split into ${cert.blocks} blocks. In each of ${cert.steps} training steps, one block was picked at random, its average gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added before the generator learned from it.`,
     'Only the generator (the stage-2 decoder) and images drawn from it are released. The encoders, checkpoints and training losses touched the images without noise and stay on this computer.',
-    `ε was computed by the accountant ${cert.accountant} (Rényi differential privacy, block sampling without replacement) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
-    `To check it: dp2 account --mechanism dp2vae --blocks ${cert.blocks} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}`,
+    `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, block sampling without replacement) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check it: dp2 account --mechanism dp2vae --blocks ${cert.blocks} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
   ];
 }

@@ -3,6 +3,7 @@
  * one discriminated union, and their translation into privacy events.
  */
 import { RdpAccountant } from './accountant';
+import { PldAccountant } from './pld-accountant';
 import {
   gaussianEvent,
   poissonSampledEvent,
@@ -12,6 +13,33 @@ import {
 } from './events';
 import type { NeighbouringRelation } from './rdp';
 import { invalid, requireInteger, requirePositive, requireRate } from './validate';
+
+/**
+ * Which accountant turns a run into (ε, δ):
+ * - `'rdp'` (the default): Rényi DP composed over the default orders, then the
+ *   improved RDP → (ε, δ) conversion (accountant.ts; `ACCOUNTANT_VERSION`).
+ * - `'pld'`: privacy loss distributions, discretised pessimistically and
+ *   composed by FFT (pld.ts; `PLD_ACCOUNTANT_VERSION`) — tighter. DP-SGD
+ *   and the Gaussian mechanism use their exact dominating pairs; DP²-VAE uses
+ *   the symmetrised Poisson pair at q = 1/K, z = σ/2 (see
+ *   `sampledBlockGaussianPld`), which requires each stage-2 step to depend on
+ *   the data only through the sampled block and the public decoder (frozen
+ *   encoders).
+ */
+export type AccountantKind = 'rdp' | 'pld';
+
+/** How to account: the accountant and, for PLD, the grid width (default 1e-4). */
+export interface AccountingOptions {
+  accountant?: AccountantKind;
+  discretization?: number;
+}
+
+/** Checks an accountant choice given by a caller (undefined means 'rdp'). */
+export function validateAccountant(value: unknown): AccountantKind {
+  if (value === undefined) return 'rdp';
+  if (value !== 'rdp' && value !== 'pld') invalid('accountant', value, "'rdp' or 'pld'");
+  return value;
+}
 
 /**
  * A training run's privacy mechanism.
@@ -119,24 +147,53 @@ export function mechanismEvent(spec: MechanismSpec): {
   return { event: selfComposedEvent({ count: spec.steps, event }), neighbouring };
 }
 
-/** A fresh accountant with the whole run of `spec` composed in. */
+/** A fresh RDP accountant with the whole run of `spec` composed in. */
 export function accountantFor(spec: MechanismSpec): RdpAccountant {
   const { event, neighbouring } = mechanismEvent(spec);
   return RdpAccountant.create({ neighbouring }).compose(event);
 }
 
-/** ε of the run described by `spec` at the given δ, with the optimal Rényi order. */
-export function epsilonOf(options: { spec: MechanismSpec; delta: number }): {
+/** A fresh PLD accountant with the whole run of `spec` composed in. */
+export function pldAccountantFor(
+  spec: MechanismSpec,
+  options: { discretization?: number } = {},
+): PldAccountant {
+  const { event, neighbouring } = mechanismEvent(spec);
+  return PldAccountant.create({ neighbouring, discretization: options.discretization }).compose(
+    event,
+  );
+}
+
+/**
+ * ε of the run described by `spec` at the given δ, by the chosen accountant
+ * (default `'rdp'`). `order` is the optimal Rényi order under RDP and NaN
+ * under PLD (which has none).
+ */
+export function epsilonOf(options: { spec: MechanismSpec; delta: number } & AccountingOptions): {
   epsilon: number;
   order: number;
 } {
+  const accountant = validateAccountant(options?.accountant);
+  if (accountant === 'pld') {
+    const pld = pldAccountantFor(options.spec, { discretization: options.discretization });
+    return { epsilon: pld.epsilon({ delta: options.delta }).epsilon, order: Number.NaN };
+  }
   return accountantFor(options.spec).epsilon({ delta: options.delta });
 }
 
-/** δ of the run described by `spec` at the given ε, with the optimal Rényi order. */
-export function deltaOf(options: { spec: MechanismSpec; epsilon: number }): {
+/**
+ * δ of the run described by `spec` at the given ε, by the chosen accountant
+ * (default `'rdp'`). `order` is the optimal Rényi order under RDP and NaN
+ * under PLD.
+ */
+export function deltaOf(options: { spec: MechanismSpec; epsilon: number } & AccountingOptions): {
   delta: number;
   order: number;
 } {
+  const accountant = validateAccountant(options?.accountant);
+  if (accountant === 'pld') {
+    const pld = pldAccountantFor(options.spec, { discretization: options.discretization });
+    return { delta: pld.delta({ epsilon: options.epsilon }).delta, order: Number.NaN };
+  }
   return accountantFor(options.spec).delta({ epsilon: options.epsilon });
 }
