@@ -1,6 +1,8 @@
 /**
  * Training throughput of DP²-VAE's two stages for the default model (MNIST,
- * Appendix B.1 CVAE) at K = 100 and K = 2500 blocks, on every backend that
+ * Appendix B.1 CVAE) at K = 100 and K = 2500 blocks, and of DP-SGD on the
+ * whole CVAE (Poisson sampling, per-example clipping by the norm trick) for
+ * the default model and the DP-SGD presets' small one, on every backend that
  * loads here. Each (backend, K) runs in its own child process so its peak RSS
  * is its own. Short runs: stage 1 trains a sample of blocks for a few steps
  * and the full stage-1 time is extrapolated (printed as such); stage 2 runs a
@@ -8,6 +10,7 @@
  *
  *   node --import tsx bench/train.ts
  *   DP2_BENCH_BACKENDS=wasm DP2_BENCH_K=100 node --import tsx bench/train.ts
+ *   DP2_BENCH_METHODS=dpsgd DP2_BENCH_BACKENDS=wasm node --import tsx bench/train.ts
  *
  * Prints figures only; never fails on a time.
  */
@@ -20,6 +23,9 @@ import { loadBundledMnist } from '../src-main/data/mnist';
 import {
   defaultArchitecture,
   defaultGroupSize,
+  DpsgdTrainer,
+  parameterCount,
+  parseArchitecture,
   EncoderStore,
   largestBlock,
   partitionRecords,
@@ -30,6 +36,7 @@ import {
   type BackendName,
 } from '../src-main/engine';
 import { blockRecords } from '../src-main/engine/partition';
+import { DPSGD_PRESETS } from '../src-main/jobs/presets';
 
 interface ChildResult {
   backend: string;
@@ -147,12 +154,119 @@ async function child(backend: BackendName, K: number): Promise<ChildResult> {
   }
 }
 
+interface DpsgdResult {
+  backend: string;
+  model: string;
+  ok: boolean;
+  error?: string;
+  params?: number;
+  batch?: number;
+  steps?: number;
+  samplesPerS?: number;
+  msPerStep?: number;
+  peakRssMb?: number;
+}
+
+/** DP-SGD steps on the full MNIST train split: Poisson batches of expected size `batch`. */
+async function childDpsgd(
+  backend: BackendName,
+  model: string,
+  batch: number,
+): Promise<DpsgdResult> {
+  const sel = await selectBackend({ env: { DP2_BACKEND: backend } });
+  const base = defaultArchitecture();
+  const small = DPSGD_PRESETS.quick.mlp;
+  const arch = parseArchitecture(model === 'small' && small ? { ...base, ...small } : base);
+  const m = loadBundledMnist().train;
+  const data = { x: m.x, y: m.y, count: m.count, height: m.height, width: m.width };
+  const slow = sel.name === 'cpu';
+  const steps = slow ? 4 : 14;
+  const warm = 2;
+  const trainer = DpsgdTrainer.start({
+    arch,
+    data,
+    options: { sampleRate: batch / data.count, sigma: 1, clip: 1, lr: 1e-3, steps, seed: 2 },
+  });
+  let t0 = 0;
+  let samples = 0;
+  await trainer.run({
+    epsilonAfter: (s) => s,
+    beforeNoisyUpdate: async () => {},
+    onStep: (r) => {
+      if (r.step === warm) t0 = performance.now();
+      else if (r.step > warm) samples += r.batchSize;
+    },
+  });
+  const s = (performance.now() - t0) / 1000;
+  trainer.dispose();
+  return {
+    backend: sel.name,
+    model,
+    ok: true,
+    params: parameterCount(arch, 'encoder') + parameterCount(arch, 'decoder'),
+    batch,
+    steps: steps - warm,
+    samplesPerS: samples / s,
+    msPerStep: (1000 * s) / (steps - warm),
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function runChild(args: string[]): {
+  line: string | undefined;
+  stderr: string;
+  status: number | null;
+} {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', self, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DP2_BACKEND: undefined },
+    maxBuffer: 1 << 24,
+  });
+  return {
+    line: r.stdout.split('\n').find((l) => l.startsWith('{"backend"')),
+    stderr: r.stderr,
+    status: r.status,
+  };
+}
+
+function parentDpsgd(backends: string[]): void {
+  console.log(
+    '\nDP-SGD training bench — whole CVAE (encoder + decoder), MNIST 60 000, Poisson sampling, σ = 1, C = 1, Adam',
+  );
+  for (const backend of backends) {
+    for (const [model, batch] of [
+      ['default', 256],
+      ['default', 1024],
+      ['small', 1024],
+    ] as const) {
+      const r = runChild(['--child-dpsgd', backend, model, String(batch)]);
+      const res = r.line ? (JSON.parse(r.line) as DpsgdResult) : undefined;
+      if (!res || !res.ok) {
+        const why = res?.error ?? (r.stderr.trim().split('\n').pop() || `exit ${r.status}`);
+        console.log(`[${backend}] DP-SGD ${model}: not measured — ${why}`);
+        if (!res && backend.startsWith('tensorflow')) break;
+        continue;
+      }
+      console.log(
+        `[${res.backend}] DP-SGD ${model} model (${res.params} parameters), expected batch ${res.batch}: ` +
+          `${res.samplesPerS!.toFixed(0)} samples/s (${res.msPerStep!.toFixed(0)} ms/step over ${res.steps} steps after warm-up), peak RSS ${res.peakRssMb!.toFixed(0)} MB`,
+      );
+    }
+  }
+}
+
 function parent(): void {
   const backends = (process.env.DP2_BENCH_BACKENDS ?? 'tensorflow-gpu,tensorflow,wasm,cpu').split(
     ',',
   );
   const ks = (process.env.DP2_BENCH_K ?? '100,2500').split(',').map(Number);
+  const methods = (process.env.DP2_BENCH_METHODS ?? 'dp2vae,dpsgd').split(',');
   const self = fileURLToPath(import.meta.url);
+  if (!methods.includes('dp2vae')) {
+    parentDpsgd(backends);
+    return;
+  }
   console.log(
     'DP²-VAE training bench — default CVAE (538 640 decoder / 542 480 encoder parameters), MNIST 60 000',
   );
@@ -196,10 +310,26 @@ function parent(): void {
       console.log(`  peak RSS: ${res.peakRssMb!.toFixed(0)} MB`);
     }
   }
+  if (methods.includes('dpsgd')) parentDpsgd(backends);
 }
 
 const args = process.argv.slice(2);
-if (args[0] === '--child') {
+if (args[0] === '--child-dpsgd') {
+  const backend = args[1] as BackendName;
+  const model = args[2] ?? 'default';
+  childDpsgd(backend, model, Number(args[3] ?? 256))
+    .then((r) => console.log(JSON.stringify(r)))
+    .catch((err: unknown) =>
+      console.log(
+        JSON.stringify({
+          backend,
+          model,
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      ),
+    );
+} else if (args[0] === '--child') {
   const backend = args[1] as BackendName;
   const K = Number(args[2]);
   child(backend, K)

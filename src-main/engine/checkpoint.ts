@@ -95,13 +95,18 @@ function normaliseOptions(o: ResolvedStage2Options): ResolvedStage2Options {
   };
 }
 
-/** Serialises a checkpoint (deterministic: equal states give equal bytes). */
-export function serializeCheckpoint(cp: Stage2Checkpoint): Uint8Array {
-  const arrays: [string, Float32Array | Uint32Array][] = [];
-  cp.decoder.forEach((a, i) => arrays.push([`decoder.${i}`, a]));
-  cp.decoderOptimizer.m.forEach((a, i) => arrays.push([`decoderOptimizer.m.${i}`, a]));
-  cp.decoderOptimizer.v.forEach((a, i) => arrays.push([`decoderOptimizer.v.${i}`, a]));
-  arrays.push(['encoderVersions', cp.encoderVersions]);
+/** A named array of a checkpoint container. */
+export type ContainerArray = [string, Float32Array | Uint32Array];
+
+/**
+ * Packs a JSON header and named arrays into the checkpoint container (layout
+ * above; the header gets a final `blobs` key listing the arrays). Shared by
+ * every checkpoint kind; deterministic for a header with a fixed key order.
+ */
+export function packContainer(
+  header: Record<string, unknown>,
+  arrays: ContainerArray[],
+): Uint8Array {
   let offset = 0;
   const blobs: BlobRef[] = arrays.map(([name, a]) => {
     const ref: BlobRef = {
@@ -113,6 +118,30 @@ export function serializeCheckpoint(cp: Stage2Checkpoint): Uint8Array {
     offset = align8(offset + a.byteLength);
     return ref;
   });
+  const json = new TextEncoder().encode(JSON.stringify({ ...header, blobs }));
+  const bodyStart = align8(MAGIC.length + 8 + json.length);
+  const total = bodyStart + offset + HASH_BYTES;
+  const out = new Uint8Array(total);
+  out.set(MAGIC, 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(MAGIC.length, CHECKPOINT_FORMAT_VERSION, true);
+  dv.setUint32(MAGIC.length + 4, json.length, true);
+  out.set(json, MAGIC.length + 8);
+  arrays.forEach(([, a], i) => out.set(bytesOf(a), bodyStart + (blobs[i] as BlobRef).offset));
+  const hash = createHash('sha256')
+    .update(out.subarray(0, total - HASH_BYTES))
+    .digest();
+  out.set(hash, total - HASH_BYTES);
+  return out;
+}
+
+/** Serialises a checkpoint (deterministic: equal states give equal bytes). */
+export function serializeCheckpoint(cp: Stage2Checkpoint): Uint8Array {
+  const arrays: ContainerArray[] = [];
+  cp.decoder.forEach((a, i) => arrays.push([`decoder.${i}`, a]));
+  cp.decoderOptimizer.m.forEach((a, i) => arrays.push([`decoderOptimizer.m.${i}`, a]));
+  cp.decoderOptimizer.v.forEach((a, i) => arrays.push([`decoderOptimizer.v.${i}`, a]));
+  arrays.push(['encoderVersions', cp.encoderVersions]);
   const header = {
     kind: cp.kind,
     architecture: parseArchitecture(cp.architecture),
@@ -132,31 +161,24 @@ export function serializeCheckpoint(cp: Stage2Checkpoint): Uint8Array {
       v: cp.decoderOptimizer.v.length,
     },
     meta: cp.meta,
-    blobs,
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const bodyStart = align8(MAGIC.length + 8 + json.length);
-  const total = bodyStart + offset + HASH_BYTES;
-  const out = new Uint8Array(total);
-  out.set(MAGIC, 0);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(MAGIC.length, CHECKPOINT_FORMAT_VERSION, true);
-  dv.setUint32(MAGIC.length + 4, json.length, true);
-  out.set(json, MAGIC.length + 8);
-  arrays.forEach(([, a], i) => out.set(bytesOf(a), bodyStart + (blobs[i] as BlobRef).offset));
-  const hash = createHash('sha256')
-    .update(out.subarray(0, total - HASH_BYTES))
-    .digest();
-  out.set(hash, total - HASH_BYTES);
-  return out;
+  return packContainer(header, arrays);
 }
 
 function corrupt(why: string): never {
   throw new UserError('CORRUPT_DATA', `This training checkpoint cannot be read: ${why}.`);
 }
 
-/** Parses and verifies a checkpoint; throws UserError('CORRUPT_DATA' | 'UNSUPPORTED') in plain words. */
-export function deserializeCheckpoint(bytes: Uint8Array): Stage2Checkpoint {
+/**
+ * Verifies and unpacks a checkpoint container: its JSON header and a getter
+ * for its arrays (copies, owned and aligned). Throws UserError('CORRUPT_DATA'
+ * | 'UNSUPPORTED') in plain words.
+ */
+export function unpackContainer(bytes: Uint8Array): {
+  header: Record<string, unknown>;
+  array: <T extends Float32Array | Uint32Array>(name: string) => T;
+  list: (prefix: string, n: number) => Float32Array[];
+} {
   if (bytes.length < MAGIC.length + 8 + HASH_BYTES) corrupt('the file is too short');
   for (let i = 0; i < MAGIC.length; i++)
     if (bytes[i] !== MAGIC[i]) corrupt('it is not a DP² Studio checkpoint');
@@ -174,18 +196,7 @@ export function deserializeCheckpoint(bytes: Uint8Array): Stage2Checkpoint {
     corrupt('its checksum does not match (the file is damaged or incomplete)');
   const jsonLen = dv.getUint32(MAGIC.length + 4, true);
   if (MAGIC.length + 8 + jsonLen > end) corrupt('the header is truncated');
-  let header: {
-    kind: string;
-    architecture: unknown;
-    options: ResolvedStage2Options;
-    partition: Stage2Checkpoint['partition'];
-    step: number;
-    samplerRng: RngState;
-    decoderOptimizer: { kind: OptimizerKind; t: number };
-    counts: { decoder: number; m: number; v: number };
-    meta: Record<string, unknown>;
-    blobs: BlobRef[];
-  };
+  let header: Record<string, unknown> & { blobs?: BlobRef[] };
   try {
     header = JSON.parse(
       new TextDecoder().decode(bytes.subarray(MAGIC.length + 8, MAGIC.length + 8 + jsonLen)),
@@ -193,10 +204,11 @@ export function deserializeCheckpoint(bytes: Uint8Array): Stage2Checkpoint {
   } catch {
     corrupt('the header is not valid JSON');
   }
-  if (header.kind !== 'dp2vae-stage2') corrupt(`unknown checkpoint kind ${String(header.kind)}`);
+  if (typeof header !== 'object' || header === null || !Array.isArray(header.blobs))
+    corrupt('the header lists no arrays');
   const bodyStart = align8(MAGIC.length + 8 + jsonLen);
   const arrays = new Map<string, Float32Array | Uint32Array>();
-  for (const b of header.blobs) {
+  for (const b of header.blobs as BlobRef[]) {
     const start = bodyStart + b.offset;
     const nbytes = b.length * 4;
     if (!Number.isSafeInteger(start) || start + nbytes > end)
@@ -208,13 +220,31 @@ export function deserializeCheckpoint(bytes: Uint8Array): Stage2Checkpoint {
       b.dtype === 'float32' ? new Float32Array(raw.buffer) : new Uint32Array(raw.buffer),
     );
   }
-  const get = <T extends Float32Array | Uint32Array>(name: string): T => {
+  const array = <T extends Float32Array | Uint32Array>(name: string): T => {
     const a = arrays.get(name);
     if (!a) corrupt(`array ${name} is missing`);
     return a as T;
   };
   const list = (prefix: string, n: number): Float32Array[] =>
-    Array.from({ length: n }, (_, i) => get<Float32Array>(`${prefix}.${i}`));
+    Array.from({ length: n }, (_, i) => array<Float32Array>(`${prefix}.${i}`));
+  return { header, array, list };
+}
+
+/** Parses and verifies a checkpoint; throws UserError('CORRUPT_DATA' | 'UNSUPPORTED') in plain words. */
+export function deserializeCheckpoint(bytes: Uint8Array): Stage2Checkpoint {
+  const { header: raw, array, list } = unpackContainer(bytes);
+  const header = raw as {
+    kind: string;
+    architecture: unknown;
+    options: ResolvedStage2Options;
+    partition: Stage2Checkpoint['partition'];
+    step: number;
+    samplerRng: RngState;
+    decoderOptimizer: { kind: OptimizerKind; t: number };
+    counts: { decoder: number; m: number; v: number };
+    meta: Record<string, unknown>;
+  };
+  if (header.kind !== 'dp2vae-stage2') corrupt(`unknown checkpoint kind ${String(header.kind)}`);
   return {
     kind: 'dp2vae-stage2',
     architecture: parseArchitecture(header.architecture),
@@ -229,7 +259,7 @@ export function deserializeCheckpoint(bytes: Uint8Array): Stage2Checkpoint {
       m: list('decoderOptimizer.m', header.counts.m),
       v: list('decoderOptimizer.v', header.counts.v),
     },
-    encoderVersions: get<Uint32Array>('encoderVersions'),
+    encoderVersions: array<Uint32Array>('encoderVersions'),
     meta: header.meta,
   };
 }

@@ -53,3 +53,17 @@ export {
 } from './checkpoint';
 export type { Stage2Checkpoint, ResolvedStage2Options } from './checkpoint';
 export type { EngineImages } from './batches';
+export {
+  DpsgdTrainer,
+  resolveDpsgdOptions,
+  serializeDpsgdCheckpoint,
+  deserializeDpsgdCheckpoint,
+} from './dpsgd';
+export type {
+  DpsgdOptions,
+  ResolvedDpsgdOptions,
+  DpsgdCheckpoint,
+  DpsgdHooks,
+  DpsgdStepReport,
+} from './dpsgd';
+export { securePoissonSample } from './secure-noise';

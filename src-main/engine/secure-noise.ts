@@ -69,3 +69,34 @@ export function secureRandomInt(n: number): number {
 export function secureSeed(): number {
   return randomInt(2 ** 48 - 1);
 }
+
+const TWO_POW_32 = 4294967296;
+/** Records tested per CSPRNG refill by {@link securePoissonSample}. */
+const POISSON_CHUNK = 1 << 16;
+
+/**
+ * Poisson sampling of DP-SGD (Abadi et al. 2016): every record in [0, count)
+ * is taken independently with probability `rate`, from the CSPRNG (the
+ * sampling is part of the mechanism). Each record gets one 32-bit uniform
+ * word u and is taken when u < ⌊rate·2³²⌋, so the effective rate is at most
+ * `rate` (by less than 2⁻³²), never above what the accountant assumes.
+ * Returns the sorted indices taken (possibly none).
+ */
+export function securePoissonSample(count: number, rate: number): Uint32Array {
+  if (!Number.isSafeInteger(count) || count < 0 || count > 2 ** 32 - 1) {
+    throw new RangeError(`Poisson sampling needs a record count in [0, 2^32), not ${count}.`);
+  }
+  if (!(rate > 0 && rate <= 1)) {
+    throw new RangeError(`The sampling rate must be in (0, 1], not ${rate}.`);
+  }
+  if (rate === 1) return Uint32Array.from({ length: count }, (_, i) => i);
+  const threshold = Math.floor(rate * TWO_POW_32);
+  const words = new Uint32Array(Math.min(POISSON_CHUNK, Math.max(1, count)));
+  const taken: number[] = [];
+  for (let start = 0; start < count; start += words.length) {
+    const n = Math.min(words.length, count - start);
+    randomFillSync(words, 0, n);
+    for (let i = 0; i < n; i++) if ((words[i] as number) < threshold) taken.push(start + i);
+  }
+  return Uint32Array.from(taken);
+}

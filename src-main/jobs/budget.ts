@@ -5,7 +5,8 @@
  *
  * Two limits, both never passed:
  * - the run's own ε (the one its certificate states): ε of T steps of the
- *   DP²-VAE mechanism at the run's δ, by `epsilonOf`;
+ *   run's mechanism (DP²-VAE's block sampling, or DP-SGD's Poisson-subsampled
+ *   Gaussian) at the run's δ, by the run's accountant (`epsilonOf` for RDP);
  * - the data set's composed total at the cap's δ: every ledger row on the same
  *   images (other runs, and this run's steps already paid, replays included)
  *   plus this run's steps still to come, composed in RDP (`composedEpsilon`).
@@ -17,14 +18,70 @@ import { UserError } from '../contract/errors';
 import { epsilonOf } from '../privacy';
 import { composedEpsilon } from '../privacy/compose-specs';
 import type { LedgerEntry } from '../store';
-import type { LedgerSpec } from './protocol';
+import type { AccountantName, LedgerSpec, RunPlan } from './protocol';
 
 export type { LedgerSpec };
 
-/** The noise parameters of a DP²-VAE run (everything but the step count). */
-export interface RunNoise {
-  blocks: number;
-  sigma: number;
+/**
+ * The noise parameters of a run (everything but the step count): DP²-VAE's
+ * `{ blocks, sigma }` (mechanism optional, for older callers) or DP-SGD's
+ * `{ mechanism: 'dpsgd', sampleRate, sigma }`; `accountant` defaults to 'rdp'.
+ */
+export type RunNoise = (
+  | { mechanism?: 'dp2vae'; blocks: number; sigma: number }
+  | { mechanism: 'dpsgd'; sampleRate: number; sigma: number }
+) & { accountant?: AccountantName };
+
+/** The noise of a plan (either method). */
+export function planNoise(plan: RunPlan): RunNoise {
+  return plan.method === 'dpsgd'
+    ? {
+        mechanism: 'dpsgd',
+        sampleRate: plan.sampleRate,
+        sigma: plan.sigma,
+        accountant: plan.accountant ?? 'rdp',
+      }
+    : {
+        mechanism: 'dp2vae',
+        blocks: plan.blocks,
+        sigma: plan.sigma,
+        accountant: plan.accountant ?? 'rdp',
+      };
+}
+
+/** The ledger spec of `steps` steps of a run with this noise. */
+export function noiseSpec(noise: RunNoise, steps: number): LedgerSpec {
+  return noise.mechanism === 'dpsgd'
+    ? { mechanism: 'dpsgd', sampleRate: noise.sampleRate, sigma: noise.sigma, steps }
+    : { mechanism: 'dp2vae', blocks: noise.blocks, sigma: noise.sigma, steps };
+}
+
+/** What a ledger row stores for a run with this noise (the spec without steps). */
+export function ledgerRowSpec(
+  noise: RunNoise,
+):
+  | { mechanism: 'dpsgd'; sampleRate: number; sigma: number }
+  | { mechanism: 'dp2vae'; blocks: number; sigma: number } {
+  return noise.mechanism === 'dpsgd'
+    ? { mechanism: 'dpsgd', sampleRate: noise.sampleRate, sigma: noise.sigma }
+    : { mechanism: 'dp2vae', blocks: noise.blocks, sigma: noise.sigma };
+}
+
+/** ε of a run's spec at δ by the named accountant (the one place an accountant is chosen). */
+export function accountEpsilon(
+  spec: LedgerSpec,
+  delta: number,
+  accountant: AccountantName = 'rdp',
+): number {
+  switch (accountant) {
+    case 'rdp':
+      return epsilonOf({ spec, delta }).epsilon;
+    default:
+      throw new UserError(
+        'UNSUPPORTED',
+        `The privacy accountant "${String(accountant)}" is not available in this version.`,
+      );
+  }
 }
 
 const fmt = (x: number): string =>
@@ -33,7 +90,7 @@ const fmt = (x: number): string =>
 /** ε of `steps` steps of the run alone, at δ (0 for no step). */
 export function ownEpsilon(noise: RunNoise, steps: number, delta: number): number {
   if (steps <= 0) return 0;
-  return epsilonOf({ spec: { mechanism: 'dp2vae', ...noise, steps }, delta }).epsilon;
+  return accountEpsilon(noiseSpec(noise, steps), delta, noise.accountant);
 }
 
 /** The ledger rows as accountant specs; a row this version cannot read is never ignored. */
@@ -81,7 +138,7 @@ export function composedTotal(
   delta: number,
 ): number {
   const specs: LedgerSpec[] = [...prior];
-  if (ownPaid > 0) specs.push({ mechanism: 'dp2vae', ...noise, steps: ownPaid });
+  if (ownPaid > 0) specs.push(noiseSpec(noise, ownPaid));
   return composedEpsilon({ specs, delta }).epsilon;
 }
 

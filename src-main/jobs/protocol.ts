@@ -23,8 +23,24 @@
  */
 import { z } from 'zod';
 
+/** The training methods: DP²-VAE (two stages) or DP-SGD on the whole conditional VAE. */
+export const Method = z.enum(['dp2vae', 'dpsgd']);
+export type Method = z.infer<typeof Method>;
+
+/**
+ * The privacy accountant that calibrates σ and states ε ('rdp': Rényi DP,
+ * src-main/privacy). A field of the plan so that another accountant can be
+ * chosen per run; runs stored without it used RDP.
+ */
+export const AccountantName = z.enum(['rdp']);
+export type AccountantName = z.infer<typeof AccountantName>;
+
 /** Hyperparameters of a DP²-VAE run (stored with the run; see presets.ts). */
 export const TrainingPlan = z.strictObject({
+  /** The method ('dp2vae'; absent in runs stored before DP-SGD existed). */
+  method: z.literal('dp2vae').optional(),
+  /** The accountant (absent: 'rdp'). */
+  accountant: AccountantName.optional(),
   /** K: disjoint blocks of the private records (stage 1 trains one encoder per block). */
   blocks: z.number().int().min(1),
   /** σ: stage-2 noise std is σ·C on the clipped batch-mean decoder gradient. */
@@ -53,6 +69,49 @@ export const TrainingPlan = z.strictObject({
   pretrainClip: z.number().positive().finite(),
 });
 export type TrainingPlan = z.infer<typeof TrainingPlan>;
+
+/**
+ * Hyperparameters of a DP-SGD run of the conditional VAE (encoder and decoder
+ * trained together; engine/dpsgd.ts). Each step Poisson-samples every record
+ * with probability `sampleRate`; σ is the noise multiplier on the sum of
+ * per-example gradients clipped to C.
+ */
+export const DpsgdPlan = z.strictObject({
+  method: z.literal('dpsgd'),
+  /** The accountant (absent: 'rdp'). */
+  accountant: AccountantName.optional(),
+  /** q: the Poisson sampling probability of each record per step. */
+  sampleRate: z.number().gt(0).lte(1),
+  /** The expected batch size q·N, rounded (for display; q is what counts). */
+  batchSize: z.number().int().min(1),
+  /** σ: noise std σ·C on the sum of clipped per-example gradients. */
+  sigma: z.number().positive().finite(),
+  /** C: the per-example clipping norm (encoder and decoder gradient as one vector). */
+  clip: z.number().positive().finite(),
+  /** T: the step budget. */
+  steps: z.number().int().min(1),
+  /** Learning rate of the optimiser (encoder and decoder). */
+  lr: z.number().positive().finite(),
+  /** Seed of the data-independent streams (initialisation, the VAE's ε). */
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
+  optimizer: z.enum(['adam', 'sgd']),
+  /** Learning-rate schedule over T ('cosine': decays to 0 at T; absent: constant). */
+  lrSchedule: z.enum(['constant', 'cosine']).optional(),
+});
+export type DpsgdPlan = z.infer<typeof DpsgdPlan>;
+
+/** The plan of a run of either method. */
+export const RunPlan = z.union([DpsgdPlan, TrainingPlan]);
+export type RunPlan = z.infer<typeof RunPlan>;
+
+/** The method of a plan (plans stored without one are DP²-VAE). */
+export function planMethod(plan: RunPlan): Method {
+  return plan.method === 'dpsgd' ? 'dpsgd' : 'dp2vae';
+}
 
 /** A DP²-VAE mechanism as the ledger stores it. */
 export const Dp2vaeSpec = z.strictObject({
@@ -99,7 +158,8 @@ export const WorkerConfig = z.strictObject({
   runDir: z.string().min(1),
   /** The model description (checked again by the engine's parseArchitecture). */
   architecture: z.unknown(),
-  plan: TrainingPlan,
+  /** The method is the plan's: the same worker runs both. */
+  plan: RunPlan,
   /** The run's own target ε at `delta` (stage 2 stops before a step that would pass it). */
   targetEpsilon: z.number().positive().finite(),
   delta: z.number().gt(0).lt(1),
@@ -111,7 +171,7 @@ export const WorkerConfig = z.strictObject({
   }),
   /** Noisy steps this run has already paid for in the ledger (replays after a crash are paid again). */
   paidSteps: z.number().int().min(0),
-  /** A stage-2 checkpoint to resume from, or null (stage 1 then resumes from the encoders on disk). */
+  /** A stage-2 (or DP-SGD) checkpoint to resume from, or null (stage 1 then resumes from the encoders on disk). */
   resume: z.strictObject({ path: z.string().min(1), step: z.number().int().min(0) }).nullable(),
   schedule: WorkerSchedule,
   /** Backend to try first (DP2_BACKEND still forces one). */
@@ -140,6 +200,11 @@ export type ParentMessage = z.infer<typeof ParentMessage>;
 
 // ---------------------------------------------------------------- child → parent
 
+/**
+ * 'stage1': DP²-VAE's non-private encoders per block. 'stage2': the private
+ * training of the releasable decoder — DP²-VAE's stage 2, or the whole of a
+ * DP-SGD run (which has no stage 1).
+ */
 export const Stage = z.enum(['stage1', 'stage2']);
 export type Stage = z.infer<typeof Stage>;
 
@@ -169,7 +234,8 @@ export const ChildMessage = z.discriminatedUnion('type', [
     tried: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
     memory: z.strictObject({ rssBytes: Count, heapUsedBytes: Count, totalBytes: Count }),
   }),
-  z.strictObject({ type: z.literal('stage'), stage: Stage }),
+  /** A stage begins; `method` says which method's stage it is (absent: dp2vae). */
+  z.strictObject({ type: z.literal('stage'), stage: Stage, method: Method.optional() }),
   z.strictObject({
     type: z.literal('progress'),
     stage: Stage,

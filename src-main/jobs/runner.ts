@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { toErrorPayload, UserError, type ErrorPayload } from '../contract/errors';
 import { DATASET_HEADER, type DatasetHeader } from '../data';
 import { ACCOUNTANT_VERSION } from '../privacy';
-import { buildCertificate, type Certificate } from '../privacy/certificate';
+import { buildRunCertificate, type RunCertificate } from './certificates';
 import { appVersion } from '../services/version';
 import {
   appendMetrics,
@@ -56,12 +56,22 @@ import {
   type RunStatus,
   type Store,
 } from '../store';
-import { assertFitsBudget, grantSpend, ledgerSpecs, ownEpsilon, type RunNoise } from './budget';
-import { planArchitecture, resolvePlan, type PlanOverrides, type PresetName } from './presets';
+import {
+  assertFitsBudget,
+  grantSpend,
+  ledgerRowSpec,
+  ledgerSpecs,
+  ownEpsilon,
+  planNoise,
+  type RunNoise,
+} from './budget';
+import { planArchitecture, resolveRunPlan, type PlanOverrides, type PresetName } from './presets';
 import {
   parseChildMessage,
-  TrainingPlan,
+  planMethod,
+  RunPlan,
   WorkerSchedule,
+  type Method,
   type ChildMessage,
   type ParentMessage,
   type StopReason,
@@ -143,7 +153,7 @@ export interface RunOutcome {
   /** The run's own ε after `steps` (the certificate's). */
   epsilon: number;
   stoppedBy: StopReason | null;
-  certificate: Certificate | null;
+  certificate: RunCertificate | null;
   /** Set for 'failed' and 'interrupted': what happened, in plain words. */
   error: ErrorPayload | null;
 }
@@ -165,7 +175,8 @@ export interface StartTrainingOptions {
   dataHome: string;
   /** Data set name (or id). */
   datasetName: string;
-  method: 'dp2vae';
+  /** DP²-VAE (two stages) or DP-SGD on the whole CVAE; the same worker runs both. */
+  method: Method;
   targetEpsilon: number;
   /** Defaults to the data set's budget δ. */
   delta?: number;
@@ -200,7 +211,7 @@ export const DEFAULT_SCHEDULE: WorkerSchedule = {
 /** What the run row's `hyperparameters` column holds. */
 interface StoredHyperparameters {
   preset: PresetName;
-  plan: TrainingPlan;
+  plan: RunPlan;
   schedule: WorkerSchedule;
   notes: string[];
 }
@@ -267,7 +278,7 @@ function priorSpecsOf(store: Store, ds: Dataset, exceptRunId: number | null) {
 
 function storedHyperparameters(run: Run): StoredHyperparameters {
   const h = run.hyperparameters as Partial<StoredHyperparameters> | null;
-  const plan = TrainingPlan.safeParse(h?.plan);
+  const plan = RunPlan.safeParse(h?.plan);
   const schedule = WorkerSchedule.safeParse(h?.schedule);
   if (!h || !plan.success || !schedule.success || typeof h.preset !== 'string') {
     throw new UserError(
@@ -281,7 +292,7 @@ function storedHyperparameters(run: Run): StoredHyperparameters {
 // ---------------------------------------------------------------- start / resume
 
 /**
- * Starts a DP²-VAE run on a data set. Everything that can be refused is
+ * Starts a run (DP²-VAE or DP-SGD, the plan's method) on a data set. Everything that can be refused is
  * refused before anything is written: an unknown data set or preset, a bad
  * setting, an unreachable target, or a plan whose composed total with the
  * data set's ledger would pass its cap (UserError BUDGET_EXCEEDED).
@@ -289,22 +300,23 @@ function storedHyperparameters(run: Run): StoredHyperparameters {
 export async function startTraining(options: StartTrainingOptions): Promise<RunHandle> {
   const { store } = options;
   const home = checkHome(store, options.dataHome);
-  if (options.method !== 'dp2vae') {
+  if (options.method !== 'dp2vae' && options.method !== 'dpsgd') {
     throw new UserError(
       'UNSUPPORTED',
-      `The training method "${String(options.method)}" is not available in this version; use dp2vae.`,
+      `The training method "${String(options.method)}" is not available in this version; use dp2vae or dpsgd.`,
     );
   }
   const ds = getDataset(store, options.datasetName);
   const delta = options.delta ?? ds.budgetDelta;
-  const { plan, notes } = resolvePlan({
+  const { plan, notes } = resolveRunPlan({
+    method: options.method,
     preset: options.preset,
     overrides: options.overrides ?? {},
     datasetSize: ds.trainCount,
     targetEpsilon: options.targetEpsilon,
     delta,
   });
-  const noise: RunNoise = { blocks: plan.blocks, sigma: plan.sigma };
+  const noise: RunNoise = planNoise(plan);
   const priorSpecs = priorSpecsOf(store, ds, null);
   assertFitsBudget({
     datasetName: ds.name,
@@ -321,24 +333,25 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
     options.preset,
     { height: header.height, width: header.width, channels: header.channels },
     header.classes.length,
+    options.method,
   );
   const schedule = WorkerSchedule.parse({ ...DEFAULT_SCHEDULE, ...options.schedule });
   const hyper: StoredHyperparameters = { preset: options.preset, plan, schedule, notes };
 
   const run = createRun(store, {
     datasetId: ds.id,
-    method: 'dp2vae',
+    method: options.method,
     hyperparameters: hyper,
     architecture,
     targetEpsilon: options.targetEpsilon,
     delta,
-    accountant: { name: 'rdp', version: ACCOUNTANT_VERSION },
+    accountant: { name: plan.accountant ?? 'rdp', version: ACCOUNTANT_VERSION },
   });
   const runDir = join(home, 'runs', String(run.id));
   try {
-    await mkdir(join(runDir, 'encoders'), { recursive: true });
+    if (options.method === 'dp2vae') await mkdir(join(runDir, 'encoders'), { recursive: true });
     await mkdir(join(runDir, 'checkpoints'), { recursive: true });
-    registerPrivateFolders(store, run.id, ds, runDir);
+    registerPrivateFolders(store, run.id, ds, runDir, options.method);
   } catch (err) {
     updateRunStatus(store, run.id, 'failed', { errorMessage: toErrorPayload(err).message });
     throw err;
@@ -360,8 +373,16 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
   return launch(store, ds, run, config, options.onEvent, options.launcher ?? (() => forkWorker()));
 }
 
-function registerPrivateFolders(store: Store, runId: number, ds: Dataset, runDir: string): void {
-  registerOnce(store, { kind: 'encoders', runId, path: join(runDir, 'encoders') });
+function registerPrivateFolders(
+  store: Store,
+  runId: number,
+  ds: Dataset,
+  runDir: string,
+  method: Method,
+): void {
+  // DP-SGD keeps its (noised, still unreleased) encoder inside its checkpoints.
+  if (method === 'dp2vae')
+    registerOnce(store, { kind: 'encoders', runId, path: join(runDir, 'encoders') });
   registerOnce(store, { kind: 'checkpoint', runId, path: join(runDir, 'checkpoints') });
   registerOnce(store, { kind: 'dataset-arrays', datasetId: ds.id, path: ds.filesDir });
 }
@@ -388,7 +409,7 @@ export async function resumeTraining(options: ResumeTrainingOptions): Promise<Ru
   const cp = latestCheckpoint(store, run.id);
   const resumeFrom = cp && cp.stage === 'stage2' ? { path: cp.path, step: cp.step } : null;
   const runDir = join(home, 'runs', String(run.id));
-  registerPrivateFolders(store, run.id, ds, runDir);
+  registerPrivateFolders(store, run.id, ds, runDir, planMethod(hyper.plan));
   const config: WorkerConfig = {
     runId: run.id,
     datasetDir: ds.filesDir,
@@ -421,7 +442,7 @@ function launch(
   launcher: WorkerLauncher,
 ): RunHandle {
   const runId = run.id;
-  const noise: RunNoise = { blocks: config.plan.blocks, sigma: config.plan.sigma };
+  const noise: RunNoise = planNoise(config.plan);
   const emit = (e: RunEvent): void => {
     try {
       onEvent?.(e);
@@ -520,10 +541,8 @@ function launch(
       );
     }
     const runDir = config.runDir;
-    const certificate = buildCertificate({
-      blocks: config.plan.blocks,
-      sigma: config.plan.sigma,
-      clip: config.plan.clip,
+    const certificate = buildRunCertificate({
+      plan: config.plan,
       steps: m.steps,
       delta: config.delta,
       datasetFingerprint: ds.fingerprint,
@@ -592,7 +611,7 @@ function launch(
           recordSpend(store, {
             datasetId: ds.id,
             runId,
-            spec: { mechanism: 'dp2vae', blocks: noise.blocks, sigma: noise.sigma },
+            spec: ledgerRowSpec(noise),
             fromStep: m.fromStep,
             toStep: granted,
             delta: config.delta,

@@ -1,6 +1,8 @@
 /**
- * The training worker: the child process that runs one DP²-VAE run (Jiang et
- * al., arXiv 2208.03409) and streams typed events to the runner (protocol.ts).
+ * The training worker: the child process that runs one training run — DP²-VAE
+ * (Jiang et al., arXiv 2208.03409) or DP-SGD on the same conditional VAE; the
+ * method is data on the plan — and streams typed events to the runner
+ * (protocol.ts).
  * The main process never trains; this process never writes the database.
  *
  * Started by the runner with `child_process.fork(workerPath, { execArgv:
@@ -20,6 +22,13 @@
  * 4. at the end the released decoder: `<runDir>/decoder/weights.bin` and
  *    `architecture.json` (releasable), then `done`.
  *
+ * A DP-SGD run has no stage 1: its one private stage (reported as 'stage2',
+ * with `method: 'dpsgd'` on the `stage` event) trains encoder and decoder
+ * together (engine/dpsgd.ts) through the same step 3 — write-ahead spends
+ * under the 'dpsgd' mechanism, checkpoints (parameters, Adam state, the
+ * seeded generator; the Poisson sampler draws from the CSPRNG and has no
+ * state), grids, pause/resume/cancel — and step 4.
+ *
  * Pause, resume and cancel act within one step: each stage checks an
  * AbortSignal before every step; a paused stage 2 is checkpointed and waits.
  * A paused stage 1 discards its unfinished group of blocks (finished encoders
@@ -34,6 +43,8 @@ import { encodePng, readDatasetFiles } from '../data';
 import {
   defaultGroupSize,
   deserializeCheckpoint,
+  deserializeDpsgdCheckpoint,
+  DpsgdTrainer,
   EncoderStore,
   generateImages,
   grid,
@@ -43,6 +54,7 @@ import {
   partitionRecords,
   selectBackend,
   serializeCheckpoint,
+  serializeDpsgdCheckpoint,
   Stage2Trainer,
   trainStage1,
   writeCheckpointAtomic,
@@ -50,12 +62,14 @@ import {
   type EngineImages,
   type Partition,
 } from '../engine';
-import { composedTotal, ownEpsilon, stepLimit, type RunNoise } from './budget';
+import { composedTotal, ownEpsilon, planNoise, stepLimit, type RunNoise } from './budget';
 import {
   parseParentMessage,
   processTransport,
   type ChildMessage,
+  type DpsgdPlan,
   type StopReason,
+  type TrainingPlan,
   type WorkerConfig,
   type WorkerTransport,
 } from './protocol';
@@ -278,8 +292,15 @@ async function loadTrainSplit(dir: string): Promise<EngineImages> {
 }
 
 async function train(config: WorkerConfig, ctx: Ctx): Promise<void> {
+  const plan = config.plan;
+  if (plan.method === 'dpsgd') return trainDpsgd(config, plan, ctx);
+  return trainDp2vae(config, plan, ctx);
+}
+
+/** DP²-VAE: stage 1 (encoders per block), then stage 2 (the private decoder). */
+async function trainDp2vae(config: WorkerConfig, plan: TrainingPlan, ctx: Ctx): Promise<void> {
   const { send, control } = ctx;
-  const { plan, runDir } = config;
+  const { runDir } = config;
   const arch = parseArchitecture(config.architecture);
   const data = await loadTrainSplit(config.datasetDir);
   if (plan.blocks > data.count) {
@@ -304,7 +325,7 @@ async function train(config: WorkerConfig, ctx: Ctx): Promise<void> {
         `The encoders of this run are incomplete in ${encodersDir}, so its checkpoint cannot be resumed. Start a new run.`,
       );
     }
-    const finished = await stage1(config, arch, data, partition, store, ctx);
+    const finished = await stage1(config, plan, arch, data, partition, store, ctx);
     if (!finished) {
       send({
         type: 'done',
@@ -317,12 +338,111 @@ async function train(config: WorkerConfig, ctx: Ctx): Promise<void> {
       return;
     }
   }
-  await stage2(config, arch, data, partition, store, checkpointsDir, backend.name, ctx);
+  send({ type: 'stage', stage: 'stage2', method: 'dp2vae' });
+  const trainer = await openStage2(config, plan, arch, data, partition, store);
+  const rows = Math.min(plan.batchSize, Math.floor(data.count / plan.blocks));
+  await privateStage(
+    config,
+    arch,
+    {
+      get step() {
+        return trainer.step;
+      },
+      run: (hooks) => trainer.run(hooks),
+      checkpoint: async (meta) => {
+        const { state, commit } = await trainer.checkpoint(meta);
+        return { bytes: serializeCheckpoint(state), commit };
+      },
+      decoderWeights: () => trainer.decoderWeights(),
+      dispose: () => trainer.dispose(),
+    },
+    { rows: () => rows, checkpointsDir, backendName: backend.name },
+    ctx,
+  );
+}
+
+/**
+ * DP-SGD: one private stage (reported as 'stage2') training encoder and
+ * decoder together; only the decoder is released.
+ */
+async function trainDpsgd(config: WorkerConfig, plan: DpsgdPlan, ctx: Ctx): Promise<void> {
+  const { send } = ctx;
+  const arch = parseArchitecture(config.architecture);
+  const data = await loadTrainSplit(config.datasetDir);
+  const backend = await selectBackend(config.preferBackend ? { prefer: config.preferBackend } : {});
+  send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory() });
+  const checkpointsDir = join(config.runDir, 'checkpoints');
+  await mkdir(checkpointsDir, { recursive: true });
+  send({ type: 'stage', stage: 'stage2', method: 'dpsgd' });
+  let trainer: DpsgdTrainer;
+  if (config.resume) {
+    const cp = deserializeDpsgdCheckpoint(await readCheckpointFile(config.resume.path));
+    const o = cp.options;
+    if (
+      o.sigma !== plan.sigma ||
+      o.sampleRate !== plan.sampleRate ||
+      o.clip !== plan.clip ||
+      o.steps !== plan.steps ||
+      cp.step !== config.resume.step
+    ) {
+      throw new UserError(
+        'CORRUPT_DATA',
+        `The checkpoint ${config.resume.path} does not match this run's settings; it cannot be resumed.`,
+      );
+    }
+    trainer = DpsgdTrainer.resume({ data, checkpoint: cp });
+  } else {
+    trainer = DpsgdTrainer.start({
+      arch,
+      data,
+      options: {
+        sampleRate: plan.sampleRate,
+        sigma: plan.sigma,
+        clip: plan.clip,
+        lr: plan.lr,
+        steps: plan.steps,
+        targetEpsilon: config.targetEpsilon,
+        seed: plan.seed,
+        optimizer: plan.optimizer,
+        lrSchedule: plan.lrSchedule ?? 'constant',
+      },
+    });
+  }
+  await privateStage(
+    config,
+    arch,
+    {
+      get step() {
+        return trainer.step;
+      },
+      run: (hooks) => trainer.run(hooks),
+      checkpoint: async (meta) => ({
+        bytes: serializeDpsgdCheckpoint(trainer.checkpoint(meta)),
+        commit: async () => {},
+      }),
+      decoderWeights: () => trainer.decoderWeights(),
+      dispose: () => trainer.dispose(),
+    },
+    { rows: () => trainer.lastBatchSize, checkpointsDir, backendName: backend.name },
+    ctx,
+  );
+}
+
+async function readCheckpointFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch {
+    throw new UserError(
+      'CORRUPT_DATA',
+      `The checkpoint ${path} of this run is missing, so the run cannot be resumed. Start a new run; the privacy already spent stays recorded.`,
+    );
+  }
 }
 
 /** Stage 1 until every encoder is on disk; false when cancelled. */
 async function stage1(
   config: WorkerConfig,
+  plan: TrainingPlan,
   arch: Architecture,
   data: EngineImages,
   partition: Partition,
@@ -330,8 +450,7 @@ async function stage1(
   ctx: Ctx,
 ): Promise<boolean> {
   const { send, control } = ctx;
-  const { plan } = config;
-  send({ type: 'stage', stage: 'stage1' });
+  send({ type: 'stage', stage: 'stage1', method: 'dp2vae' });
   const largest = largestBlock(partition);
   const rows = Math.min(plan.batchSize, largest);
   // Passes over the largest block, each of ⌈block / rows⌉ steps.
@@ -404,32 +523,17 @@ async function stage1(
   return true;
 }
 
-async function stage2(
+/** Stage 2 of DP²-VAE, fresh or from the checkpoint in the config. */
+async function openStage2(
   config: WorkerConfig,
+  plan: TrainingPlan,
   arch: Architecture,
   data: EngineImages,
   partition: Partition,
   store: EncoderStore,
-  checkpointsDir: string,
-  backendName: string,
-  ctx: Ctx,
-): Promise<void> {
-  const { send, control, acks } = ctx;
-  const { plan, schedule, runDir } = config;
-  send({ type: 'stage', stage: 'stage2' });
-  const noise: RunNoise = { blocks: plan.blocks, sigma: plan.sigma };
-  let trainer: Stage2Trainer;
+): Promise<Stage2Trainer> {
   if (config.resume) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(config.resume.path);
-    } catch {
-      throw new UserError(
-        'CORRUPT_DATA',
-        `The checkpoint ${config.resume.path} of this run is missing, so the run cannot be resumed. Start a new run; the privacy already spent stays recorded.`,
-      );
-    }
-    const cp = deserializeCheckpoint(new Uint8Array(bytes));
+    const cp = deserializeCheckpoint(await readCheckpointFile(config.resume.path));
     const o = cp.options;
     if (
       o.sigma !== plan.sigma ||
@@ -443,26 +547,60 @@ async function stage2(
         `The checkpoint ${config.resume.path} does not match this run's settings; it cannot be resumed.`,
       );
     }
-    trainer = await Stage2Trainer.resume({ data, partition, store, checkpoint: cp });
-  } else {
-    trainer = await Stage2Trainer.start({
-      arch,
-      data,
-      partition,
-      store,
-      options: {
-        sigma: plan.sigma,
-        clip: plan.clip,
-        batchSize: plan.batchSize,
-        lr: plan.lr,
-        steps: plan.steps,
-        blocks: plan.blocks,
-        targetEpsilon: config.targetEpsilon,
-        seed: plan.seed,
-        optimizer: plan.optimizer,
-      },
-    });
+    return Stage2Trainer.resume({ data, partition, store, checkpoint: cp });
   }
+  return Stage2Trainer.start({
+    arch,
+    data,
+    partition,
+    store,
+    options: {
+      sigma: plan.sigma,
+      clip: plan.clip,
+      batchSize: plan.batchSize,
+      lr: plan.lr,
+      steps: plan.steps,
+      blocks: plan.blocks,
+      targetEpsilon: config.targetEpsilon,
+      seed: plan.seed,
+      optimizer: plan.optimizer,
+    },
+  });
+}
+
+/** What the private stage needs of a trainer (DP²-VAE's stage 2 or DP-SGD). */
+interface PrivateTrainer {
+  readonly step: number;
+  run(hooks: {
+    epsilonAfter: (steps: number) => number;
+    beforeNoisyUpdate: (step: number) => Promise<void>;
+    onStep: (r: { step: number; recon: number; kl: number }) => Promise<void>;
+    signal: AbortSignal;
+  }): Promise<{ stoppedBy: 'steps' | 'epsilon' | 'aborted' }>;
+  /** The whole state as bytes, and what to do once they are recorded. */
+  checkpoint(
+    meta: Record<string, unknown>,
+  ): Promise<{ bytes: Uint8Array; commit: () => Promise<void> }>;
+  decoderWeights(): Float32Array[];
+  dispose(): void;
+}
+
+/**
+ * The private stage of either method: write-ahead spends, ε events,
+ * checkpoints, grids, pause/resume/cancel, the budget cap, and at the end the
+ * released decoder.
+ */
+async function privateStage(
+  config: WorkerConfig,
+  arch: Architecture,
+  trainer: PrivateTrainer,
+  opts: { rows: () => number; checkpointsDir: string; backendName: string },
+  ctx: Ctx,
+): Promise<void> {
+  const { send, control, acks } = ctx;
+  const { plan, schedule, runDir } = config;
+  const { checkpointsDir, backendName } = opts;
+  const noise: RunNoise = planNoise(plan);
   try {
     const startStep = trainer.step;
     ctx.setPosition(() => trainer.step);
@@ -509,12 +647,11 @@ async function stage2(
 
     const checkpoint = async (): Promise<void> => {
       const step = trainer.step;
-      const { state, commit } = await trainer.checkpoint({
+      const { bytes, commit } = await trainer.checkpoint({
         runId: config.runId,
         backend: backendName,
       });
       const path = join(checkpointsDir, `stage2-${String(step).padStart(9, '0')}.ckpt`);
-      const bytes = serializeCheckpoint(state);
       await writeCheckpointAtomic(path, bytes);
       const recorded = acks.waitCheckpoint(path);
       send({ type: 'checkpoint', stage: 'stage2', step, path, bytes: bytes.byteLength });
@@ -548,9 +685,9 @@ async function stage2(
       });
     };
 
-    const rows = Math.min(plan.batchSize, Math.floor(data.count / plan.blocks));
     let lastT = performance.now();
     let rate = 0; // steps per second
+    let sampleRate = 0; // records per second
 
     const beforeNoisyUpdate = async (step: number): Promise<void> => {
       if (step <= reservedTo) return;
@@ -575,14 +712,18 @@ async function stage2(
       const now = performance.now();
       const dt = (now - lastT) / 1000;
       lastT = now;
-      if (dt > 0) rate = rate === 0 ? 1 / dt : 0.9 * rate + 0.1 * (1 / dt);
+      if (dt > 0) {
+        rate = rate === 0 ? 1 / dt : 0.9 * rate + 0.1 * (1 / dt);
+        const rows = opts.rows();
+        sampleRate = sampleRate === 0 ? rows / dt : 0.9 * sampleRate + 0.1 * (rows / dt);
+      }
       send({ type: 'metrics', stage: 'stage2', step: r.step, recon: r.recon, kl: r.kl });
       send({
         type: 'progress',
         stage: 'stage2',
         step: r.step,
         totalSteps: limit,
-        samplesPerSecond: rate * rows,
+        samplesPerSecond: Number.isFinite(sampleRate) ? sampleRate : 0,
         etaSeconds: rate > 0 ? Math.max(0, limit - r.step) / rate : null,
       });
       if (r.step % schedule.epsilonEvery === 0) sendEpsilon(r.step);
@@ -638,6 +779,7 @@ async function stage2(
       }
       lastT = performance.now();
       rate = 0;
+      sampleRate = 0;
       send({ type: 'resumed', stage: 'stage2', step: trainer.step });
       await yieldToEvents();
     }

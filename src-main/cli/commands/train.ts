@@ -11,15 +11,25 @@ import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
 
 export const TRAIN_USAGE = `Usage:
-  dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--preset quick|paper|high-privacy]
-            [--blocks K] [--sigma S] [--clip C] [--steps T] [--pretrain-epochs E]
-            [--batch B] [--lr η] [--seed N] [--optimizer adam|sgd] [--out DIR] [--json]
+  dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method dp2vae|dpsgd]
+            [--preset quick|paper|high-privacy] [--accountant rdp]
+            [--sigma S] [--clip C] [--steps T] [--batch B] [--lr η] [--seed N]
+            [--optimizer adam|sgd] [--out DIR] [--json]
+            dp2vae only: [--blocks K] [--pretrain-epochs E]
+            dpsgd only:  [--sample-rate Q]
   dp2 train --resume RUN_ID [--out DIR] [--json]
 
-Trains a DP²-VAE generator: stage 1 (one encoder per block, private, never
-released), then stage 2 (the releasable decoder, with noise). The run stops at
-the target ε, at the data set's budget cap, or after T steps, whichever comes
-first, and never spends past them. σ is calibrated from ε unless given.
+--method dp2vae (the default) trains a DP²-VAE generator: stage 1 (one
+encoder per block, private, never released), then stage 2 (the releasable
+decoder, with noise).
+--method dpsgd trains the same conditional VAE, encoder and decoder together,
+by DP-SGD: each step samples every image independently with probability Q
+(Poisson sampling), clips each image's gradient to C and adds noise σ·C to
+their sum; only the decoder is released. --batch B is the expected batch
+(Q = B / N); give --batch or --sample-rate, not both.
+The run stops at the target ε, at the data set's budget cap, or after T steps,
+whichever comes first, and never spends past them. σ is calibrated from ε
+unless given.
 --dataset mnist imports the bundled MNIST first if it is not there yet.
 --out DIR writes decoder/, samples.npz, grid.png and certificate.json.
 --resume continues an interrupted run from its last checkpoint.
@@ -29,10 +39,12 @@ const STAGE_NAMES = {
   stage1: 'Stage 1 (encoders, per block)',
   stage2: 'Stage 2 (private decoder)',
 } as const;
+const DPSGD_STAGE = 'DP-SGD (encoder and decoder together, private; only the decoder is released)';
 
 function printer(io: CliIo) {
   const bar = progressPrinter(io);
   let epsilon = 0;
+  let dpsgd = false;
   return (event: RunEvent) => {
     switch (event.type) {
       case 'backend':
@@ -42,7 +54,8 @@ function printer(io: CliIo) {
         break;
       case 'stage':
         bar.end();
-        io.stderr(`${STAGE_NAMES[event.stage]}…\n`);
+        dpsgd = event.method === 'dpsgd';
+        io.stderr(`${dpsgd ? DPSGD_STAGE : STAGE_NAMES[event.stage]}…\n`);
         break;
       case 'epsilon':
         epsilon = event.epsilon;
@@ -52,7 +65,7 @@ function printer(io: CliIo) {
           event.etaSeconds === null ? '' : `, ${Math.ceil(event.etaSeconds / 60)} min left`;
         const eps = event.stage === 'stage2' ? `, ε = ${formatNumber(epsilon)}` : '';
         bar.report({
-          task: event.stage === 'stage1' ? 'Stage 1' : 'Stage 2',
+          task: event.stage === 'stage1' ? 'Stage 1' : dpsgd ? 'DP-SGD' : 'Stage 2',
           done: event.step,
           total: event.totalSteps,
           detail: `${Math.round(event.samplesPerSecond)} samples/s${eps}${eta}`,
@@ -82,6 +95,9 @@ export async function trainCommand(
     epsilon: { type: 'string' },
     delta: { type: 'string' },
     preset: { type: 'string' },
+    method: { type: 'string' },
+    'sample-rate': { type: 'string' },
+    accountant: { type: 'string' },
     blocks: { type: 'string' },
     sigma: { type: 'string' },
     clip: { type: 'string' },
@@ -127,10 +143,16 @@ export async function trainCommand(
         io.stderr('Importing the bundled MNIST as data set “mnist” (once)…\n');
         unwrap(await dispatch(handlers, 'datasets.import', { path: 'mnist', name: 'mnist' }));
       }
+      const method = choiceFlag(flags, 'method', ['dp2vae', 'dpsgd'] as const, 'dp2vae');
       const optional = (name: string) => numberFlag(flags, name);
       const overrides = Object.fromEntries(
         Object.entries({
           blocks: optional('blocks'),
+          sampleRate: optional('sample-rate'),
+          accountant:
+            flags.accountant === undefined
+              ? undefined
+              : choiceFlag(flags, 'accountant', ['rdp'] as const),
           sigma: optional('sigma'),
           clip: optional('clip'),
           steps: optional('steps'),
@@ -147,6 +169,7 @@ export async function trainCommand(
       const delta = numberFlag(flags, 'delta');
       const request = {
         dataset: flags.dataset,
+        method,
         preset: choiceFlag(flags, 'preset', ['quick', 'paper', 'high-privacy'] as const, 'quick'),
         epsilon,
         ...(delta !== undefined ? { delta } : {}),
@@ -156,8 +179,12 @@ export async function trainCommand(
       {
         // the plan goes to stderr: stdout stays one JSON document with --json
         const h = plan.hyperparameters;
+        const head =
+          h.method === 'dpsgd'
+            ? `Plan: DP-SGD, q = ${formatNumber(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`
+            : `Plan: K = ${h.blocks} blocks, σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}`;
         io.stderr(
-          `Plan: K = ${h.blocks} blocks, σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}\n` +
+          `${head}\n` +
             `  this run: ε ≤ ${formatNumber(plan.epsilon)} at δ = ${formatNumber(plan.delta)}; data set total ${formatNumber(plan.datasetSpent.before)} → ${formatNumber(plan.datasetSpent.after)}` +
             `${plan.datasetSpent.cap === null ? '' : ` (cap ${formatNumber(plan.datasetSpent.cap)})`}\n` +
             plan.notes.map((n) => `  note: ${n}\n`).join(''),

@@ -1,0 +1,553 @@
+/**
+ * Per-example gradient clipping for DP-SGD (Abadi et al. 2016) on the
+ * conditional VAE of cvae.ts, encoder and decoder together: for a batch of B
+ * records, the sum over records of each record's gradient of its own −ELBO
+ * (all encoder and decoder parameters as ONE vector) clipped to norm C:
+ *
+ *   Σ_i g_i · min(1, C/‖g_i‖),   g_i = ∇_{θ,φ} −ELBO(x_i, y_i; ε_i)
+ *
+ * For the MLP model no per-example gradient is materialised (the "norm trick"
+ * of Goodfellow 2015, as in Opacus' ghost clipping): every dense layer
+ * s = a·W + b gets a zero "probe" tensor added to its pre-activation s, one
+ * backward pass of Σ_i loss_i with respect to the probes gives the
+ * per-example output gradients ∂L_i/∂s_i (a record only affects its own row),
+ * and with the layer inputs a_i kept from the forward pass
+ *
+ *   ‖∇W L_i‖² = ‖a_i‖² · ‖∂L_i/∂s_i‖²,   ‖∇b L_i‖² = ‖∂L_i/∂s_i‖²,
+ *
+ * so ‖g_i‖² = Σ_layers (‖a_i‖² + 1)·‖∂L_i/∂s_i‖². With c_i = min(1, C/‖g_i‖)
+ * the clipped sum is, per layer, ∇W = Aᵀ·(c ⊙ G) and ∇b = Σ_i c_i·G_i: one
+ * product per layer, so a private step costs about what a non-private one does.
+ *
+ * For the conv variant the same probes give the per-example output gradients
+ * of every (transposed) convolution; its per-example weight gradient is small
+ * (k·k·C_in·C_out), so it is materialised from im2col patches (strided
+ * slices, exact for tfjs' 'same' padding): ∇W_i = P_iᵀ·G_i for a convolution,
+ * and ∇W_i = P(G_i)ᵀ·a_i for a transposed one (whose filter gradient is the
+ * forward convolution's with input and output exchanged); ∇b_i = Σ_positions G_i.
+ * Dense layers keep the norm trick. An exact per-record loop (one tf.grads
+ * per record, {@link clippedSumLoop}) is the reference both are tested against.
+ *
+ * Float safety: c_i carries a 1e-5 relative margin, so float32 rounding of
+ * the norm cannot let a record's contribution exceed C.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  convBottleneck,
+  imageSize,
+  type Architecture,
+  type ConvCvaeArchitecture,
+  type MlpCvaeArchitecture,
+} from './architecture';
+import { lossTerms } from './cvae';
+
+/** Relative margin below C for the clip factor (covers float32 rounding of the norms). */
+export const CLIP_MARGIN = 1e-5;
+
+/** One DP-SGD batch for a single model: 2-D tensors (no group axis). */
+export interface FlatBatch {
+  /** [B, D] pixel intensities in [0, 1]. */
+  x: tf.Tensor2D;
+  /** [B, classes] one-hot labels. */
+  y: tf.Tensor2D;
+  /** [B, latent] reparameterisation noise ε ~ N(0, I) (data-independent, seeded). */
+  eps: tf.Tensor2D;
+}
+
+export interface ClippedSum {
+  /** Σ_i clipped g_i, one tensor per parameter shaped like the parameter ([1, ...]); encoder then decoder. */
+  grads: tf.Tensor[];
+  /** ‖g_i‖ before clipping, per record. */
+  norms: Float64Array;
+  /** Σ_i of the −ELBO terms over the batch (nats; private figures). */
+  reconSum: number;
+  klSum: number;
+}
+
+/** The clip factor of a record with gradient norm `norm`: min(1, C/‖g‖) with the safety margin. */
+export function clipFactor(norm: number, clip: number): number {
+  if (!Number.isFinite(norm)) {
+    throw new RangeError('A per-example gradient is not finite; training has diverged.');
+  }
+  const limit = clip * (1 - CLIP_MARGIN);
+  return norm > limit ? limit / norm : 1;
+}
+
+/**
+ * The clipped sum for one batch; chooses the norm trick for the MLP model and
+ * the per-record loop otherwise. `params` are the encoder's then the
+ * decoder's tensors, each [1, ...spec shape] (params.ts with G = 1).
+ */
+export function clippedSum(
+  arch: Architecture,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+  batch: FlatBatch,
+  clip: number,
+): ClippedSum {
+  if (arch.kind === 'mlp-cvae') return clippedSumTrick(arch, params, batch, clip);
+  return clippedSumConvTrick(arch, params, batch, clip);
+}
+
+interface Dense {
+  w: tf.Tensor2D;
+  b: tf.Tensor2D;
+}
+
+/** Every dense layer's (W, b) as 2-D tensors: encoder layers, then decoder layers. */
+function denseLayers(
+  arch: MlpCvaeArchitecture,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+): Dense[] {
+  const all = [...params.encoder, ...params.decoder];
+  const layers: Dense[] = [];
+  for (let i = 0; i + 1 < all.length; i += 2) {
+    const w = all[i] as tf.Tensor;
+    const b = all[i + 1] as tf.Tensor;
+    layers.push({
+      w: tf.reshape(w, [w.shape[1] as number, w.shape[2] as number]) as tf.Tensor2D,
+      b: tf.reshape(b, [1, b.size]) as tf.Tensor2D,
+    });
+  }
+  if (layers.length !== arch.encoderHidden.length + arch.decoderHidden.length + 2) {
+    throw new RangeError('The parameters do not match the architecture.');
+  }
+  return layers;
+}
+
+/** Per-record −ELBO terms ([B] each) of the MLP CVAE, with probes on every pre-activation. */
+function forwardWithProbes(
+  arch: MlpCvaeArchitecture,
+  layers: readonly Dense[],
+  batch: FlatBatch,
+  probes: readonly tf.Tensor[],
+  inputs: tf.Tensor2D[],
+): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
+  const nEnc = arch.encoderHidden.length + 1;
+  let l = 0;
+  const dense = (h: tf.Tensor2D, relu: boolean): tf.Tensor2D => {
+    const layer = layers[l] as Dense;
+    inputs.push(h);
+    const s = tf.add(tf.add(tf.matMul(h, layer.w), layer.b), probes[l] as tf.Tensor);
+    l++;
+    return (relu ? tf.relu(s) : s) as tf.Tensor2D;
+  };
+  let h = tf.concat([batch.x, batch.y], 1) as tf.Tensor2D;
+  for (let i = 0; i + 1 < nEnc; i++) h = dense(h, true);
+  const out = dense(h, false);
+  const [mu, logvar] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+  const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), batch.eps)) as tf.Tensor2D;
+  h = tf.concat([z, batch.y], 1) as tf.Tensor2D;
+  for (let i = 0; i < arch.decoderHidden.length; i++) h = dense(h, true);
+  const logits = dense(h, false);
+  const ce = tf.add(
+    tf.sub(tf.relu(logits), tf.mul(logits, batch.x)),
+    tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
+  );
+  const recon = tf.sum(ce, 1) as tf.Tensor1D;
+  const kl = tf.mul(
+    tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
+    -0.5,
+  ) as tf.Tensor1D;
+  return { recon, kl };
+}
+
+/** The norm trick (module comment) for the MLP model. */
+export function clippedSumTrick(
+  arch: MlpCvaeArchitecture,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+  batch: FlatBatch,
+  clip: number,
+): ClippedSum {
+  const B = batch.x.shape[0];
+  const layers = denseLayers(arch, params);
+  const probes = layers.map((ly) => tf.zeros([B, ly.w.shape[1]]));
+  let kept: { inputs: tf.Tensor2D[]; recon: tf.Tensor1D; kl: tf.Tensor1D } | null = null;
+  try {
+    const f = (...ps: tf.Tensor[]): tf.Scalar => {
+      const inputs: tf.Tensor2D[] = [];
+      const terms = forwardWithProbes(arch, layers, batch, ps, inputs);
+      kept = {
+        inputs: inputs.map((t) => tf.keep(t)),
+        recon: tf.keep(terms.recon),
+        kl: tf.keep(terms.kl),
+      };
+      return tf.sum(tf.add(terms.recon, terms.kl));
+    };
+    const { value, grads: outGrads } = tf.valueAndGrads(f)(probes);
+    value.dispose();
+    const k = kept as unknown as { inputs: tf.Tensor2D[]; recon: tf.Tensor1D; kl: tf.Tensor1D };
+    try {
+      // Per-record squared norms, Σ_layers (‖a_i‖² + 1)·‖G_i‖².
+      const sq = tf.tidy(() =>
+        tf.addN(
+          layers.map((_, i) =>
+            tf.mul(
+              tf.add(tf.sum(tf.square(k.inputs[i] as tf.Tensor), 1), 1),
+              tf.sum(tf.square(outGrads[i] as tf.Tensor), 1),
+            ),
+          ),
+        ),
+      );
+      const sqv = sq.dataSync();
+      sq.dispose();
+      const norms = new Float64Array(B);
+      const factors = new Float32Array(B);
+      for (let i = 0; i < B; i++) {
+        norms[i] = Math.sqrt(Math.max(0, sqv[i] as number));
+        factors[i] = clipFactor(norms[i] as number, clip);
+      }
+      const grads = tf.tidy(() => {
+        const c = tf.tensor2d(factors, [B, 1]);
+        const out: tf.Tensor[] = [];
+        layers.forEach((ly, i) => {
+          const cg = tf.mul(outGrads[i] as tf.Tensor, c) as tf.Tensor2D;
+          const gw = tf.matMul(k.inputs[i] as tf.Tensor2D, cg, true, false);
+          out.push(tf.reshape(gw, [1, ...ly.w.shape]));
+          out.push(tf.reshape(tf.sum(cg, 0), [1, ly.b.shape[1]]));
+        });
+        return out;
+      });
+      const reconSum = sumOf(k.recon);
+      const klSum = sumOf(k.kl);
+      return { grads, norms, reconSum, klSum };
+    } finally {
+      for (const t of outGrads) t.dispose();
+      for (const t of k.inputs) t.dispose();
+      k.recon.dispose();
+      k.kl.dispose();
+    }
+  } finally {
+    for (const p of probes) p.dispose();
+    for (const ly of layers) {
+      ly.w.dispose();
+      ly.b.dispose();
+    }
+  }
+}
+
+function sumOf(t: tf.Tensor): number {
+  const v = t.dataSync();
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] as number;
+  return s;
+}
+
+/**
+ * The exact reference: one tf.grads per record (a microbatch of 1), each
+ * record's full gradient clipped to C, summed. Used for the conv variant and
+ * to test the norm trick.
+ */
+export function clippedSumLoop(
+  arch: Architecture,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+  batch: FlatBatch,
+  clip: number,
+): ClippedSum {
+  const B = batch.x.shape[0];
+  const nEnc = params.encoder.length;
+  const all = [...params.encoder, ...params.decoder];
+  let acc: tf.Tensor[] = all.map((p) => tf.zerosLike(p));
+  const norms = new Float64Array(B);
+  let reconSum = 0;
+  let klSum = 0;
+  const rows = (t: tf.Tensor2D, i: number): tf.Tensor3D =>
+    tf.reshape(tf.slice(t, [i, 0], [1, t.shape[1]]), [1, 1, t.shape[1]]);
+  for (let i = 0; i < B; i++) {
+    let recon = 0;
+    let kl = 0;
+    const { grads } = tf.tidy(() => {
+      const one = {
+        x: rows(batch.x, i),
+        y: rows(batch.y, i),
+        eps: rows(batch.eps, i),
+        mask: tf.ones([1, 1]) as tf.Tensor2D,
+      };
+      const f = (...ps: tf.Tensor[]): tf.Scalar => {
+        const t = lossTerms(arch, ps.slice(0, nEnc), ps.slice(nEnc), one);
+        recon = t.recon.dataSync()[0] as number;
+        kl = t.kl.dataSync()[0] as number;
+        return tf.sum(tf.add(t.recon, t.kl));
+      };
+      const r = tf.valueAndGrads(f)(all as tf.Tensor[]);
+      return { grads: r.grads };
+    });
+    const sq = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+    const norm = Math.sqrt(sq.dataSync()[0] as number);
+    sq.dispose();
+    norms[i] = norm;
+    const c = clipFactor(norm, clip);
+    const next = tf.tidy(() => acc.map((a, j) => tf.add(a, tf.mul(grads[j] as tf.Tensor, c))));
+    for (const t of acc) t.dispose();
+    for (const g of grads) g.dispose();
+    acc = next;
+    reconSum += recon;
+    klSum += kl;
+  }
+  return { grads: acc, norms, reconSum, klSum };
+}
+
+/** One layer of the conv model as the trick sees it. */
+type ConvLayer =
+  | { kind: 'dense'; w: tf.Tensor2D; b: tf.Tensor2D }
+  | { kind: 'conv' | 'deconv'; w: tf.Tensor4D; b: tf.Tensor1D; relu: boolean };
+
+/**
+ * im2col of a stride-s, k×k, 'same' convolution from `x` [B, H, W, C] to an
+ * [oh, ow] output: [B, oh·ow, k·k·C], columns ordered (kh, kw, c) like a
+ * filter [k, k, C, ·]; zero outside the image, with tfjs' 'same' padding.
+ * Built on the CPU (strided slices are slow on the WebAssembly backend).
+ */
+function patches(x: tf.Tensor4D, k: number, s: number, oh: number, ow: number): tf.Tensor3D {
+  const [B, H, W, C] = x.shape;
+  const info = tf.backend_util.computeConv2DInfo([B, H, W, C], [k, k, C, 1], s, 1, 'same');
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const src = x.dataSync() as Float32Array;
+  const cols = k * k * C;
+  const out = new Float32Array(B * oh * ow * cols);
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const row = ((b * oh + oy) * ow + ox) * cols;
+        for (let kh = 0; kh < k; kh++) {
+          const iy = oy * s + kh - top;
+          if (iy < 0 || iy >= H) continue;
+          for (let kw = 0; kw < k; kw++) {
+            const ix = ox * s + kw - left;
+            if (ix < 0 || ix >= W) continue;
+            const from = ((b * H + iy) * W + ix) * C;
+            out.set(src.subarray(from, from + C), row + (kh * k + kw) * C);
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor3d(out, [B, oh * ow, cols]);
+}
+
+/** The layers of the conv model in forward order (encoder convs, dense…, decoder dense…, deconvs). */
+function convLayers(
+  arch: ConvCvaeArchitecture,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+): ConvLayer[] {
+  const sq = (t: tf.Tensor): tf.Tensor => tf.reshape(t, t.shape.slice(1));
+  const dense = (w: tf.Tensor, b: tf.Tensor): ConvLayer => ({
+    kind: 'dense',
+    w: sq(w) as tf.Tensor2D,
+    b: tf.reshape(b, [1, b.size]) as tf.Tensor2D,
+  });
+  const e = params.encoder;
+  const d = params.decoder;
+  const n = arch.convChannels.length;
+  const layers: ConvLayer[] = [];
+  for (let i = 0; i < n; i++) {
+    layers.push({
+      kind: 'conv',
+      w: sq(e[2 * i] as tf.Tensor) as tf.Tensor4D,
+      b: sq(e[2 * i + 1] as tf.Tensor) as tf.Tensor1D,
+      relu: true,
+    });
+  }
+  layers.push(dense(e[2 * n] as tf.Tensor, e[2 * n + 1] as tf.Tensor));
+  layers.push(dense(e[2 * n + 2] as tf.Tensor, e[2 * n + 3] as tf.Tensor));
+  layers.push(dense(d[0] as tf.Tensor, d[1] as tf.Tensor));
+  layers.push(dense(d[2] as tf.Tensor, d[3] as tf.Tensor));
+  for (let i = 0; i < n; i++) {
+    layers.push({
+      kind: 'deconv',
+      w: sq(d[4 + 2 * i] as tf.Tensor) as tf.Tensor4D,
+      b: sq(d[5 + 2 * i] as tf.Tensor) as tf.Tensor1D,
+      relu: i + 1 < n,
+    });
+  }
+  return layers;
+}
+
+/** Pre-activation shape of a layer for a batch of B (the probe's shape). */
+function probeShapes(arch: ConvCvaeArchitecture, B: number): number[][] {
+  const { height, width } = arch.image;
+  const shapes: number[][] = [];
+  arch.convChannels.forEach((c, i) => shapes.push([B, height >> (i + 1), width >> (i + 1), c]));
+  const bn = convBottleneck(arch);
+  shapes.push([B, arch.hidden], [B, 2 * arch.latent], [B, arch.hidden]);
+  shapes.push([B, bn.height * bn.width * bn.channels]);
+  const chans = [...arch.convChannels].reverse();
+  const n = chans.length;
+  for (let i = 0; i < n; i++) {
+    const f = 2 ** (n - i - 1);
+    const out = i + 1 < n ? (chans[i + 1] as number) : arch.image.channels;
+    shapes.push([B, height / f, width / f, out]);
+  }
+  return shapes;
+}
+
+/** The conv CVAE's per-record −ELBO terms with probes on every pre-activation (cvae.ts' forward). */
+function convForwardWithProbes(
+  arch: ConvCvaeArchitecture,
+  layers: readonly ConvLayer[],
+  batch: FlatBatch,
+  probes: readonly tf.Tensor[],
+  inputs: tf.Tensor[],
+): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
+  const B = batch.x.shape[0];
+  const { height, width, channels } = arch.image;
+  let l = 0;
+  const apply = (h: tf.Tensor, relu: boolean): tf.Tensor => {
+    const layer = layers[l] as ConvLayer;
+    inputs.push(h);
+    let s: tf.Tensor;
+    if (layer.kind === 'dense') {
+      s = tf.add(tf.matMul(h as tf.Tensor2D, layer.w), layer.b);
+    } else if (layer.kind === 'conv') {
+      s = tf.add(tf.conv2d(h as tf.Tensor4D, layer.w, 2, 'same'), layer.b);
+    } else {
+      const [, ih, iw] = h.shape as number[];
+      const outC = layer.w.shape[2];
+      s = tf.add(
+        tf.conv2dTranspose(
+          h as tf.Tensor4D,
+          layer.w,
+          [B, (ih as number) * 2, (iw as number) * 2, outC],
+          2,
+          'same',
+        ),
+        layer.b,
+      );
+    }
+    s = tf.add(s, probes[l] as tf.Tensor);
+    l++;
+    return relu ? tf.relu(s) : s;
+  };
+  let h: tf.Tensor = tf.reshape(batch.x, [B, height, width, channels]);
+  for (let i = 0; i < arch.convChannels.length; i++) h = apply(h, true);
+  h = apply(tf.concat([tf.reshape(h, [B, -1]), batch.y], 1), true);
+  const out = apply(h, false);
+  const [mu, logvar] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+  const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), batch.eps));
+  h = apply(tf.concat([z, batch.y], 1), true);
+  h = apply(h, true);
+  const bn = convBottleneck(arch);
+  h = tf.reshape(h, [B, bn.height, bn.width, bn.channels]);
+  for (let i = 0; i < arch.convChannels.length; i++) {
+    h = apply(h, i + 1 < arch.convChannels.length);
+  }
+  const logits = tf.reshape(h, [B, imageSize(arch)]);
+  const ce = tf.add(
+    tf.sub(tf.relu(logits), tf.mul(logits, batch.x)),
+    tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
+  );
+  return {
+    recon: tf.sum(ce, 1) as tf.Tensor1D,
+    kl: tf.mul(
+      tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
+      -0.5,
+    ) as tf.Tensor1D,
+  };
+}
+
+/** The probes trick for the conv variant (module comment). */
+export function clippedSumConvTrick(
+  arch: ConvCvaeArchitecture,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+  batch: FlatBatch,
+  clip: number,
+): ClippedSum {
+  const B = batch.x.shape[0];
+  const k = arch.kernelSize;
+  const layers = convLayers(arch, params);
+  const probes = probeShapes(arch, B).map((shape) => tf.zeros(shape));
+  let kept: { inputs: tf.Tensor[]; recon: tf.Tensor1D; kl: tf.Tensor1D } | null = null;
+  try {
+    const f = (...ps: tf.Tensor[]): tf.Scalar => {
+      const inputs: tf.Tensor[] = [];
+      const terms = convForwardWithProbes(arch, layers, batch, ps, inputs);
+      kept = {
+        inputs: inputs.map((t) => tf.keep(t)),
+        recon: tf.keep(terms.recon),
+        kl: tf.keep(terms.kl),
+      };
+      return tf.sum(tf.add(terms.recon, terms.kl));
+    };
+    const { value, grads: outGrads } = tf.valueAndGrads(f)(probes);
+    value.dispose();
+    const kk = kept as unknown as { inputs: tf.Tensor[]; recon: tf.Tensor1D; kl: tf.Tensor1D };
+    try {
+      // Per-example weight gradients of the (transposed) convolutions, [B, rows, cols].
+      const perExample: (tf.Tensor3D | null)[] = layers.map((ly, i) => {
+        if (ly.kind === 'dense') return null;
+        return tf.tidy(() => {
+          const a = kk.inputs[i] as tf.Tensor4D;
+          const g = outGrads[i] as tf.Tensor4D;
+          if (ly.kind === 'conv') {
+            const [, oh, ow, co] = g.shape;
+            const p = patches(a, k, 2, oh, ow);
+            return tf.matMul(p, tf.reshape(g, [B, oh * ow, co]) as tf.Tensor3D, true, false);
+          }
+          const [, ih, iw, ci] = a.shape;
+          const p = patches(g, k, 2, ih, iw);
+          return tf.matMul(p, tf.reshape(a, [B, ih * iw, ci]) as tf.Tensor3D, true, false);
+        });
+      });
+      const biasGrads: tf.Tensor2D[] = layers.map((ly, i) =>
+        ly.kind === 'dense'
+          ? (outGrads[i] as tf.Tensor2D)
+          : tf.tidy(() => tf.sum(outGrads[i] as tf.Tensor4D, [1, 2]) as tf.Tensor2D),
+      );
+      try {
+        const sq = tf.tidy(() =>
+          tf.addN(
+            layers.map((ly, i) => {
+              const gb = tf.sum(tf.square(biasGrads[i] as tf.Tensor), 1);
+              if (ly.kind === 'dense') {
+                const an = tf.sum(tf.square(kk.inputs[i] as tf.Tensor), 1);
+                return tf.add(tf.mul(an, gb), gb);
+              }
+              return tf.add(tf.sum(tf.square(perExample[i] as tf.Tensor), [1, 2]), gb);
+            }),
+          ),
+        );
+        const sqv = sq.dataSync();
+        sq.dispose();
+        const norms = new Float64Array(B);
+        const factors = new Float32Array(B);
+        for (let i = 0; i < B; i++) {
+          norms[i] = Math.sqrt(Math.max(0, sqv[i] as number));
+          factors[i] = clipFactor(norms[i] as number, clip);
+        }
+        const grads: tf.Tensor[] = tf.tidy(() => {
+          const c2 = tf.tensor2d(factors, [B, 1]);
+          const c3 = tf.reshape(c2, [B, 1, 1]);
+          return layers.flatMap((ly, i) => {
+            const gbias = tf.sum(tf.mul(biasGrads[i] as tf.Tensor, c2), 0);
+            let gw: tf.Tensor;
+            if (ly.kind === 'dense') {
+              const cg = tf.mul(outGrads[i] as tf.Tensor, c2) as tf.Tensor2D;
+              gw = tf.matMul(kk.inputs[i] as tf.Tensor2D, cg, true, false);
+            } else {
+              gw = tf.reshape(tf.sum(tf.mul(perExample[i] as tf.Tensor, c3), 0), ly.w.shape);
+            }
+            return [tf.reshape(gw, [1, ...ly.w.shape]), tf.reshape(gbias, [1, gbias.size])];
+          });
+        });
+        // Parameter order: encoder (convs, dense, dense), decoder (dense, dense, deconvs).
+        const reconSum = sumOf(kk.recon);
+        const klSum = sumOf(kk.kl);
+        return { grads, norms, reconSum, klSum };
+      } finally {
+        for (const t of perExample) t?.dispose();
+        for (const t of biasGrads) if (!outGrads.includes(t)) t.dispose();
+      }
+    } finally {
+      for (const t of outGrads) t.dispose();
+      for (const t of kk.inputs) t.dispose();
+      kk.recon.dispose();
+      kk.kl.dispose();
+    }
+  } finally {
+    for (const p of probes) p.dispose();
+    for (const ly of layers) {
+      ly.w.dispose();
+      ly.b.dispose();
+    }
+  }
+}

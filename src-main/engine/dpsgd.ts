@@ -1,0 +1,525 @@
+/**
+ * DP-SGD training of the conditional VAE (Abadi et al. 2016, applied to the
+ * whole VAE as in the DP-SGD baselines of DP²-VAE, arXiv 2208.03409): the
+ * encoder θ and decoder φ are trained TOGETHER, each step t:
+ *
+ *   1. S ← Poisson sample: each record independently with probability q
+ *      (node:crypto; part of the mechanism, never shuffled fixed batches)
+ *   2. g_i = ∇_{θ,φ} −ELBO(x_i, y_i; ε_i)  for i ∈ S   (ε_i ~ N(0, I) seeded:
+ *      data-independent)
+ *   3. ḡ = (Σ_i g_i·min(1, C/‖g_i‖) + N(0, σ²C²I)) / (q·N)   (dpsgd-clip.ts;
+ *      the noise from SecureGaussian; an empty S is a noise-only step)
+ *   4. (θ, φ) ← Adam((θ, φ), ḡ)   (or SGD)
+ *
+ * Privacy: the Poisson-subsampled Gaussian mechanism with noise multiplier σ
+ * under add/remove adjacency, T steps (the 'dpsgd' mechanism of
+ * src-main/privacy). Only φ is releasable — θ is noised too, but the released
+ * artifact is the decoder alone, written in the same format as DP²-VAE's.
+ *
+ * The accountant lives outside the engine: as for stage 2 of DP²-VAE the
+ * caller injects `epsilonAfter(steps)` and the write-ahead hook
+ * `beforeNoisyUpdate(step)`, awaited before every noisy update.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../contract/errors';
+import { imageSize, parameterSpecs, parseArchitecture, type Architecture } from './architecture';
+import { checkImages, type EngineImages } from './batches';
+import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
+import { clippedSum, type FlatBatch } from './dpsgd-clip';
+import { disposeOptimizer, initOptimizer, optimizerStep, type OptimizerKind } from './optim';
+import type { OptimizerState } from './optim';
+import { disposeAll, initParams } from './params';
+import { mixSeed, SeededRng, type RngState } from './rng';
+import { SecureGaussian, securePoissonSample } from './secure-noise';
+import type { Stage2Hooks, Stage2Result, Stage2StopReason } from './stage2';
+
+const DPSGD_STREAM = 0x647073; // "dps"
+
+export interface DpsgdOptions {
+  /** q: each record joins a step's batch independently with this probability. */
+  sampleRate: number;
+  /** σ: noise std σ·C on the sum of clipped per-example gradients (must be > 0). */
+  sigma: number;
+  /** C: per-example clipping norm (encoder and decoder gradient as one vector). */
+  clip: number;
+  /** Adam (or SGD) learning rate. */
+  lr: number;
+  /** T: the step budget. */
+  steps: number;
+  /** Stop before a step that would make ε exceed this. */
+  targetEpsilon?: number;
+  /** Seed of the data-independent streams: initialisation and the VAE's ε. */
+  seed: number;
+  /** Optimiser (default 'adam'). */
+  optimizer?: OptimizerKind;
+  /** Records per physical micro-batch (memory bound; default 512). Does not change the result. */
+  maxRows?: number;
+  /**
+   * Learning-rate schedule over the step budget T (default 'constant'):
+   * 'cosine' is lr·½(1 + cos(π·(t−1)/T)) at step t, so the last noisy steps
+   * move the model less (data-independent: it depends on t and T only).
+   */
+  lrSchedule?: LrSchedule;
+}
+
+export type LrSchedule = 'constant' | 'cosine';
+
+/** The learning rate of step `step` (1-based) of `steps`. */
+export function scheduledLr(lr: number, schedule: LrSchedule, step: number, steps: number): number {
+  if (schedule === 'constant' || steps <= 1) return lr;
+  const t = Math.min(Math.max(step - 1, 0), steps) / steps;
+  return lr * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
+export interface ResolvedDpsgdOptions {
+  sampleRate: number;
+  sigma: number;
+  clip: number;
+  lr: number;
+  steps: number;
+  targetEpsilon: number | null;
+  seed: number;
+  optimizer: OptimizerKind;
+  maxRows: number;
+  lrSchedule: LrSchedule;
+}
+
+/** The whole DP-SGD training state (checkpoint kind 'dpsgd'). */
+export interface DpsgdCheckpoint {
+  kind: 'dpsgd';
+  architecture: Architecture;
+  options: ResolvedDpsgdOptions;
+  /** Record count of the training data (a resume on other data is refused). */
+  records: number;
+  /** Noisy steps taken (the accounting is a function of this; the sampler has no state). */
+  step: number;
+  /** State of the seeded generator of the VAE's reparameterisation noise. */
+  epsRng: RngState;
+  encoder: Float32Array[];
+  decoder: Float32Array[];
+  optimizer: { kind: OptimizerKind; t: number; m: Float32Array[]; v: Float32Array[] };
+  meta: Record<string, unknown>;
+}
+
+export interface DpsgdStepReport {
+  step: number;
+  /** Records in this step's Poisson sample. */
+  batchSize: number;
+  /** Mean −ELBO terms of this step's records before the update (nats; private figures; 0 when empty). */
+  recon: number;
+  kl: number;
+  /** Fraction of this step's records whose gradient was clipped. */
+  clippedFraction: number;
+  epsilon: number;
+}
+
+export interface DpsgdHooks extends Omit<Stage2Hooks, 'onStep'> {
+  onStep?: (report: DpsgdStepReport) => void | Promise<void>;
+}
+
+function bad(message: string): never {
+  throw new UserError('INVALID_INPUT', message);
+}
+
+function positive(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+    bad(`${what} must be a positive number; got ${String(v)}.`);
+  return v;
+}
+
+function wholeNumber(v: unknown, what: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    bad(`${what} must be a whole number ≥ ${min}; got ${String(v)}.`);
+  return v;
+}
+
+/** Validates DP-SGD options and fills in defaults; σ = 0 is refused. */
+export function resolveDpsgdOptions(o: DpsgdOptions): ResolvedDpsgdOptions {
+  const q = o.sampleRate;
+  if (typeof q !== 'number' || !(q > 0 && q <= 1))
+    bad(`The sampling rate q must be in (0, 1]; got ${String(q)}.`);
+  const optimizer = o.optimizer ?? 'adam';
+  if (optimizer !== 'adam' && optimizer !== 'sgd')
+    bad(`The optimiser must be "adam" or "sgd"; got ${String(optimizer)}.`);
+  return {
+    sampleRate: q,
+    sigma: positive(o.sigma, 'The noise multiplier σ'),
+    clip: positive(o.clip, 'The clipping norm C'),
+    lr: positive(o.lr, 'The learning rate'),
+    steps: wholeNumber(o.steps, 'The number of steps', 0),
+    targetEpsilon:
+      o.targetEpsilon === undefined || o.targetEpsilon === null
+        ? null
+        : positive(o.targetEpsilon, 'The target ε'),
+    seed: wholeNumber(o.seed, 'The seed', 0),
+    optimizer,
+    maxRows: wholeNumber(o.maxRows ?? 512, 'The micro-batch size', 1),
+    lrSchedule: checkSchedule(o.lrSchedule ?? 'constant'),
+  };
+}
+
+function checkSchedule(v: unknown): LrSchedule {
+  if (v !== 'constant' && v !== 'cosine')
+    bad(`The learning-rate schedule must be "constant" or "cosine"; got ${String(v)}.`);
+  return v;
+}
+
+const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Poisson-sampled DP-SGD trainer of the whole CVAE. */
+export class DpsgdTrainer {
+  readonly arch: Architecture;
+  readonly options: ResolvedDpsgdOptions;
+  private readonly data: EngineImages;
+  private stepsTaken: number;
+  private params: tf.Tensor[];
+  private readonly nEnc: number;
+  private opt: OptimizerState;
+  private readonly epsRng: SeededRng;
+  private readonly noise = new SecureGaussian();
+  private readonly gradVec: Float32Array;
+  private readonly noiseVec: Float32Array;
+  /** Records of the last step's sample (for progress figures). */
+  lastBatchSize = 0;
+
+  private constructor(p: {
+    arch: Architecture;
+    data: EngineImages;
+    options: ResolvedDpsgdOptions;
+    step: number;
+    params: tf.Tensor[];
+    nEnc: number;
+    opt: OptimizerState;
+    epsRng: SeededRng;
+  }) {
+    this.arch = p.arch;
+    this.data = p.data;
+    this.options = p.options;
+    this.stepsTaken = p.step;
+    this.params = p.params;
+    this.nEnc = p.nEnc;
+    this.opt = p.opt;
+    this.epsRng = p.epsRng;
+    const d = p.params.reduce((n, t) => n + t.size, 0);
+    this.gradVec = new Float32Array(d);
+    this.noiseVec = new Float32Array(d);
+  }
+
+  /** A fresh run: encoder and decoder initialised from the seed. */
+  static start(args: {
+    arch: Architecture;
+    data: EngineImages;
+    options: DpsgdOptions;
+  }): DpsgdTrainer {
+    const options = resolveDpsgdOptions(args.options);
+    const arch = parseArchitecture(args.arch);
+    checkImages(arch, args.data);
+    const enc = initParams(arch, 'encoder', [mixSeed(options.seed, DPSGD_STREAM, 0)]).tensors;
+    const dec = initParams(arch, 'decoder', [mixSeed(options.seed, DPSGD_STREAM, 1)]).tensors;
+    const params = [...enc, ...dec];
+    return new DpsgdTrainer({
+      arch,
+      data: args.data,
+      options,
+      step: 0,
+      params,
+      nEnc: enc.length,
+      opt: initOptimizer(options.optimizer, params),
+      epsRng: SeededRng.fromSeed(options.seed, DPSGD_STREAM, 2),
+    });
+  }
+
+  /** Continues from a checkpoint (same data, same options). */
+  static resume(args: { data: EngineImages; checkpoint: DpsgdCheckpoint }): DpsgdTrainer {
+    const cp = args.checkpoint;
+    const arch = parseArchitecture(cp.architecture);
+    const options = resolveDpsgdOptions({
+      ...cp.options,
+      targetEpsilon: cp.options.targetEpsilon ?? undefined,
+    });
+    checkImages(arch, args.data);
+    if (cp.records !== args.data.count) {
+      throw new UserError(
+        'CORRUPT_DATA',
+        `The checkpoint was made on ${cp.records} records, not ${args.data.count}; it cannot be resumed.`,
+      );
+    }
+    if (!Number.isSafeInteger(cp.step) || cp.step < 0 || cp.step > options.steps) {
+      throw new UserError('CORRUPT_DATA', `The checkpoint's step count (${cp.step}) is invalid.`);
+    }
+    const specs = [...parameterSpecs(arch, 'encoder'), ...parameterSpecs(arch, 'decoder')];
+    const arrays = [...cp.encoder, ...cp.decoder];
+    const tensorsOf = (list: Float32Array[], what: string): tf.Tensor[] => {
+      if (list.length !== specs.length)
+        throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
+      return list.map((a, i) => {
+        const shape = [1, ...(specs[i] as { shape: number[] }).shape];
+        if (a.length !== shape.reduce((x, y) => x * y, 1))
+          throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
+        return tf.tensor(a, shape, 'float32');
+      });
+    };
+    const params = tensorsOf(arrays, 'parameters');
+    const o = cp.optimizer;
+    const opt: OptimizerState =
+      o.kind === 'adam'
+        ? { kind: 'adam', t: o.t, m: tensorsOf(o.m, 'moments'), v: tensorsOf(o.v, 'moments') }
+        : { kind: 'sgd', t: o.t, m: [], v: [] };
+    if (o.kind !== options.optimizer)
+      throw new UserError('CORRUPT_DATA', "The checkpoint's optimiser state does not match.");
+    return new DpsgdTrainer({
+      arch,
+      data: args.data,
+      options,
+      step: cp.step,
+      params,
+      nEnc: cp.encoder.length,
+      opt,
+      epsRng: SeededRng.fromState(cp.epsRng),
+    });
+  }
+
+  /** Noisy steps taken so far. */
+  get step(): number {
+    return this.stepsTaken;
+  }
+
+  /** The expected batch size q·N (the divisor of the noisy sum). */
+  get expectedBatch(): number {
+    return this.options.sampleRate * this.data.count;
+  }
+
+  /** The decoder φ as one array per parameter (architecture order): the releasable part. */
+  decoderWeights(): Float32Array[] {
+    return this.params.slice(this.nEnc).map((t) => Float32Array.from(t.dataSync() as Float32Array));
+  }
+
+  /** The encoder θ (private: never released). */
+  encoderWeights(): Float32Array[] {
+    return this.params
+      .slice(0, this.nEnc)
+      .map((t) => Float32Array.from(t.dataSync() as Float32Array));
+  }
+
+  /**
+   * Runs steps until the budget T, the target ε (never passed) or the signal.
+   * `beforeNoisyUpdate(step)` is awaited before each noisy update.
+   */
+  async run(hooks: DpsgdHooks): Promise<Stage2Result> {
+    const { epsilonAfter, beforeNoisyUpdate, onStep, signal } = hooks;
+    const target = this.options.targetEpsilon;
+    const result = (stoppedBy: Stage2StopReason): Stage2Result => ({
+      stepsTaken: this.stepsTaken,
+      stoppedBy,
+      epsilon: this.stepsTaken === 0 ? 0 : epsilonAfter(this.stepsTaken),
+    });
+    for (;;) {
+      await yieldToEvents();
+      if (signal?.aborted) return result('aborted');
+      const next = this.stepsTaken + 1;
+      if (next > this.options.steps) return result('steps');
+      if (target !== null && !(epsilonAfter(next) <= target)) return result('epsilon');
+      await beforeNoisyUpdate(next);
+      const r = this.noisyStep();
+      this.stepsTaken = next;
+      await onStep?.({ step: next, ...r, epsilon: epsilonAfter(next) });
+    }
+  }
+
+  /** Builds the 2-D batch of `records` (ε drawn from the seeded stream). */
+  private batchOf(records: Uint32Array): FlatBatch {
+    const { arch, data } = this;
+    const n = records.length;
+    const d = imageSize(arch);
+    const c = arch.classes;
+    const x = new Float32Array(n * d);
+    const y = new Float32Array(n * c);
+    for (let r = 0; r < n; r++) {
+      const rec = records[r] as number;
+      const src = data.x.subarray(rec * d, (rec + 1) * d);
+      const off = r * d;
+      for (let i = 0; i < d; i++) x[off + i] = (src[i] as number) / 255;
+      y[r * c + (data.y[rec] as number)] = 1;
+    }
+    const eps = new Float32Array(n * arch.latent);
+    this.epsRng.fillNormal(eps);
+    return {
+      x: tf.tensor2d(x, [n, d]),
+      y: tf.tensor2d(y, [n, c]),
+      eps: tf.tensor2d(eps, [n, arch.latent]),
+    };
+  }
+
+  /** One step (lines 1–4 of the module comment). */
+  private noisyStep(): Omit<DpsgdStepReport, 'step' | 'epsilon'> {
+    const { options } = this;
+    const sample = securePoissonSample(this.data.count, options.sampleRate);
+    this.lastBatchSize = sample.length;
+    const vec = this.gradVec;
+    vec.fill(0);
+    let recon = 0;
+    let kl = 0;
+    let clipped = 0;
+    const enc = this.params.slice(0, this.nEnc);
+    const dec = this.params.slice(this.nEnc);
+    for (let s = 0; s < sample.length; s += options.maxRows) {
+      const batch = this.batchOf(sample.subarray(s, s + options.maxRows));
+      let sum;
+      try {
+        sum = clippedSum(this.arch, { encoder: enc, decoder: dec }, batch, options.clip);
+      } finally {
+        batch.x.dispose();
+        batch.y.dispose();
+        batch.eps.dispose();
+      }
+      let off = 0;
+      for (const g of sum.grads) {
+        const v = g.dataSync() as Float32Array;
+        for (let i = 0; i < v.length; i++)
+          vec[off + i] = (vec[off + i] as number) + (v[i] as number);
+        off += v.length;
+      }
+      disposeAll(sum.grads);
+      recon += sum.reconSum;
+      kl += sum.klSum;
+      for (const n of sum.norms) if (n > options.clip * (1 - 1e-5)) clipped++;
+    }
+    // Noise N(0, σ²C²) per coordinate from the CSPRNG, then divide by the expected batch q·N.
+    this.noise.fill(this.noiseVec, options.sigma * options.clip);
+    const scale = 1 / this.expectedBatch;
+    for (let i = 0; i < vec.length; i++)
+      vec[i] = ((vec[i] as number) + (this.noiseVec[i] as number)) * scale;
+    let off = 0;
+    const noisy = this.params.map((p) => {
+      const t = tf.tensor(vec.subarray(off, off + p.size), p.shape, 'float32');
+      off += p.size;
+      return t;
+    });
+    const upd = optimizerStep(this.params, noisy, this.opt, {
+      kind: options.optimizer,
+      lr: scheduledLr(options.lr, options.lrSchedule, this.stepsTaken + 1, options.steps),
+    });
+    disposeAll(noisy);
+    this.params = upd.params;
+    this.opt = upd.state;
+    const b = sample.length;
+    return {
+      batchSize: b,
+      recon: b > 0 ? recon / b : 0,
+      kl: b > 0 ? kl / b : 0,
+      clippedFraction: b > 0 ? clipped / b : 0,
+    };
+  }
+
+  /** The whole state (write it with writeCheckpointAtomic after serializeDpsgdCheckpoint). */
+  checkpoint(meta: Record<string, unknown> = {}): DpsgdCheckpoint {
+    const read = (ts: readonly tf.Tensor[]): Float32Array[] =>
+      ts.map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    return {
+      kind: 'dpsgd',
+      architecture: this.arch,
+      options: { ...this.options },
+      records: this.data.count,
+      step: this.stepsTaken,
+      epsRng: this.epsRng.state(),
+      encoder: read(this.params.slice(0, this.nEnc)),
+      decoder: read(this.params.slice(this.nEnc)),
+      optimizer: {
+        kind: this.opt.kind,
+        t: this.opt.t,
+        m: read(this.opt.m),
+        v: read(this.opt.v),
+      },
+      meta,
+    };
+  }
+
+  /** Frees the parameter and optimiser tensors. */
+  dispose(): void {
+    disposeAll(this.params);
+    disposeOptimizer(this.opt);
+    this.params = [];
+  }
+}
+
+function normaliseDpsgdOptions(o: ResolvedDpsgdOptions): ResolvedDpsgdOptions {
+  return {
+    sampleRate: o.sampleRate,
+    sigma: o.sigma,
+    clip: o.clip,
+    lr: o.lr,
+    steps: o.steps,
+    targetEpsilon: o.targetEpsilon,
+    seed: o.seed,
+    optimizer: o.optimizer,
+    maxRows: o.maxRows,
+    lrSchedule: o.lrSchedule,
+  };
+}
+
+/** Serialises a DP-SGD checkpoint in the checkpoint container (deterministic). */
+export function serializeDpsgdCheckpoint(cp: DpsgdCheckpoint): Uint8Array {
+  const arrays: ContainerArray[] = [];
+  cp.encoder.forEach((a, i) => arrays.push([`encoder.${i}`, a]));
+  cp.decoder.forEach((a, i) => arrays.push([`decoder.${i}`, a]));
+  cp.optimizer.m.forEach((a, i) => arrays.push([`optimizer.m.${i}`, a]));
+  cp.optimizer.v.forEach((a, i) => arrays.push([`optimizer.v.${i}`, a]));
+  return packContainer(
+    {
+      kind: 'dpsgd',
+      architecture: parseArchitecture(cp.architecture),
+      options: normaliseDpsgdOptions(cp.options),
+      records: cp.records,
+      step: cp.step,
+      epsRng: [...cp.epsRng],
+      optimizer: { kind: cp.optimizer.kind, t: cp.optimizer.t },
+      counts: {
+        encoder: cp.encoder.length,
+        decoder: cp.decoder.length,
+        m: cp.optimizer.m.length,
+        v: cp.optimizer.v.length,
+      },
+      meta: cp.meta,
+    },
+    arrays,
+  );
+}
+
+/** Parses and verifies a DP-SGD checkpoint (UserError CORRUPT_DATA | UNSUPPORTED in plain words). */
+export function deserializeDpsgdCheckpoint(bytes: Uint8Array): DpsgdCheckpoint {
+  const { header, list } = unpackContainer(bytes);
+  const h = header as {
+    kind: unknown;
+    architecture: unknown;
+    options: ResolvedDpsgdOptions;
+    records: number;
+    step: number;
+    epsRng: RngState;
+    optimizer: { kind: OptimizerKind; t: number };
+    counts: { encoder: number; decoder: number; m: number; v: number };
+    meta: Record<string, unknown>;
+  };
+  if (h.kind !== 'dpsgd') {
+    throw new UserError(
+      'CORRUPT_DATA',
+      `This training checkpoint cannot be read: it is a ${String(h.kind)} checkpoint, not a DP-SGD one.`,
+    );
+  }
+  return {
+    kind: 'dpsgd',
+    architecture: parseArchitecture(h.architecture),
+    options: h.options,
+    records: h.records,
+    step: h.step,
+    epsRng: h.epsRng,
+    encoder: list('encoder', h.counts.encoder),
+    decoder: list('decoder', h.counts.decoder),
+    optimizer: {
+      kind: h.optimizer.kind,
+      t: h.optimizer.t,
+      m: list('optimizer.m', h.counts.m),
+      v: list('optimizer.v', h.counts.v),
+    },
+    meta: h.meta,
+  };
+}
