@@ -14,9 +14,8 @@ import {
   importCommand,
   ledgerCommand,
 } from './commands/datasets';
+import { EVAL_USAGE, evalCommand } from './commands/eval';
 import {
-  EVAL_USAGE,
-  evalCommand,
   EXPORT_USAGE,
   GENERATE_USAGE,
   RUNS_USAGE,
@@ -64,7 +63,7 @@ const COMMANDS: Record<string, Command> = {
     run: generateCommand,
   },
   eval: {
-    summary: 'utility and fidelity of synthetic images',
+    summary: 'utility, fidelity and membership audit of synthetic images',
     usage: EVAL_USAGE,
     run: evalCommand,
   },

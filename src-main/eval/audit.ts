@@ -29,10 +29,11 @@ import { checkImages, type EvalImages } from './images';
 export const DEFAULT_AUDIT_FPR = 0.01;
 
 /**
- * Scores each record (higher = more likely a member), e.g. an importance-
- * sampled or ELBO log-likelihood of (x, y) under the released decoder with a
- * fixed reference encoder. `x` holds `shape.count` images of
- * `shape.height`×`shape.width`×`shape.channels` bytes (NHWC).
+ * Scores each record (higher = more likely a member), e.g. the Monte-Carlo
+ * log-likelihood of (x, y) under the released decoder with prior draws
+ * (decoder-audit.ts) — never through the run's encoders, which are private.
+ * `x` holds `shape.count` images of `shape.height`×`shape.width`×
+ * `shape.channels` bytes (NHWC).
  */
 export type ScoreRecords = (
   x: Uint8Array,

@@ -16,7 +16,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SeededRng } from '../engine/rng';
-import { conv2dSame, dropoutMask } from './conv';
+import {
+  conv2dSame,
+  dropoutMask,
+  filterGradient,
+  geometryOf,
+  hasSubPixelGradient,
+  im2colColumns,
+  inputGradient,
+} from './conv';
 import type { ImageGeometry } from './images';
 
 export type ClassifierKind = 'lr' | 'mlp' | 'cnn';
@@ -45,6 +53,15 @@ export interface Classifier {
    * generator; without it (evaluation) dropout is off.
    */
   logits(x: tf.Tensor4D, dropout?: SeededRng): tf.Tensor2D;
+  /**
+   * Gradients of the mean softmax cross-entropy of `logits(x, dropout)`
+   * against one-hot labels `y`, in the order of `variables`, written out by
+   * hand: fewer and faster kernels than tfjs's tape (tf.variableGrads gives
+   * the same numbers, conv.test.ts). `pixels` are x's values (NHWC), from
+   * which the CNN's first-layer im2col is built in JS; `dropout` draws the
+   * CNN's masks exactly as `logits` does.
+   */
+  gradients?(x: tf.Tensor4D, pixels: Float32Array, y: tf.Tensor2D, dropout: SeededRng): tf.Tensor[];
   /**
    * The classifier's penultimate representation, used as a feature space:
    * `cnn` the global average over positions of ReLU(conv 2) (64 numbers, as
@@ -88,6 +105,9 @@ export function createClassifier(
   const { height, width, channels } = geometry;
   const inputs = height * width * channels;
   const base = { kind, geometry, classes };
+  /** d/dlogits of the mean softmax cross-entropy against one-hot `y`: (softmax − y)/B. */
+  const dLogitsOf = (logits: tf.Tensor, y: tf.Tensor2D): tf.Tensor2D =>
+    tf.div(tf.sub(tf.softmax(logits), y), logits.shape[0] as number);
   if (kind === 'lr') {
     const w = glorot(rng, [inputs, classes], inputs, classes);
     const b = zeros([classes]);
@@ -97,6 +117,13 @@ export function createClassifier(
       ...base,
       variables: [w, b],
       logits,
+      // dW = xᵀ·dlogits, db = Σ_rows dlogits.
+      gradients: (x, _pixels, y) =>
+        tf.tidy(() => {
+          const flatX = tf.reshape(x, [-1, inputs]) as tf.Tensor2D;
+          const d = dLogitsOf(tf.fused.matMul({ a: flatX, b: w as tf.Tensor2D, bias: b }), y);
+          return [tf.matMul(tf.transpose(flatX), d), tf.sum(d, 0)];
+        }),
       features: logits,
       dispose: () => tf.dispose([w, b]),
     };
@@ -106,12 +133,32 @@ export function createClassifier(
     const b1 = zeros([MLP_HIDDEN]);
     const w2 = glorot(rng, [MLP_HIDDEN, classes], MLP_HIDDEN, classes);
     const b2 = zeros([classes]);
-    const hidden = (x: tf.Tensor4D): tf.Tensor2D =>
-      tf.tidy(() => tf.relu(tf.add(tf.matMul(tf.reshape(x, [-1, inputs]), w1), b1)));
+    const hiddenOf = (x: tf.Tensor4D): tf.Tensor2D =>
+      tf.fused.matMul({
+        a: tf.reshape(x, [-1, inputs]) as tf.Tensor2D,
+        b: w1 as tf.Tensor2D,
+        bias: b1,
+        activation: 'relu',
+      }) as tf.Tensor2D;
+    const hidden = (x: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => hiddenOf(x));
     return {
       ...base,
       variables: [w1, b1, w2, b2],
-      logits: (x) => tf.tidy(() => tf.add(tf.matMul(hidden(x), w2), b2)),
+      logits: (x) => tf.tidy(() => tf.add(tf.matMul(hiddenOf(x), w2), b2)),
+      // Backpropagation through logits = relu(x·W1 + b1)·W2 + b2 (relu' = [h > 0]).
+      gradients: (x, _pixels, y) =>
+        tf.tidy(() => {
+          const flatX = tf.reshape(x, [-1, inputs]) as tf.Tensor2D;
+          const h = hiddenOf(x);
+          const d = dLogitsOf(tf.fused.matMul({ a: h, b: w2 as tf.Tensor2D, bias: b2 }), y);
+          const dA = tf.mul(tf.matMul(d, tf.transpose(w2)), tf.step(h));
+          return [
+            tf.matMul(tf.transpose(flatX), dA),
+            tf.sum(dA, 0),
+            tf.matMul(tf.transpose(h), d),
+            tf.sum(d, 0),
+          ];
+        }),
       features: hidden,
       dispose: () => tf.dispose([w1, b1, w2, b2]),
     };
@@ -126,19 +173,95 @@ export function createClassifier(
   const flat = Math.ceil(height / 4) * Math.ceil(width / 4) * f2;
   const w = glorot(rng, [flat, classes], flat, classes);
   const b = zeros([classes]);
-  const dropout = (t: tf.Tensor4D, rng: SeededRng | undefined): tf.Tensor4D =>
-    rng === undefined ? t : tf.mul(t, tf.tensor(dropoutMask(rng, t.size, CNN_DROPOUT), t.shape));
-  const conv1 = (x: tf.Tensor4D): tf.Tensor4D => tf.conv2d(x, c1 as tf.Tensor4D, 2, 'same');
+  // One mask buffer per dropout layer, reused from step to step (each step's
+  // mask tensor is disposed before the next step refills the buffer).
+  const masks: Float32Array[] = [];
+  const maskOf = (layer: number, shape: number[], rng: SeededRng): tf.Tensor => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    let buffer = masks[layer];
+    if (buffer === undefined || buffer.length < size)
+      masks[layer] = buffer = new Float32Array(size);
+    return tf.tensor(dropoutMask(rng, size, CNN_DROPOUT, buffer.subarray(0, size)), shape);
+  };
+  // relu(dropout(a)) = mask ⊙ relu(a), since the mask is ≥ 0: the bias and the
+  // ReLU fuse into the convolution (XNNPACK clamps its output).
+  const layer = (x: tf.Tensor4D, f: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D =>
+    tf.fused.conv2d({ x, filter: f, strides: 2, pad: 'same', bias, activation: 'relu' });
+  const dropped = (h: tf.Tensor4D, i: number, rng: SeededRng | undefined): tf.Tensor4D =>
+    rng === undefined ? h : tf.mul(h, maskOf(i, h.shape, rng));
   const trunk = (x: tf.Tensor4D, rng?: SeededRng): tf.Tensor4D =>
     tf.tidy(() => {
-      const h1 = tf.relu(dropout(tf.add(conv1(x), cb1), rng));
-      return tf.relu(dropout(tf.add(conv2dSame(h1, c2 as tf.Tensor4D, 2), cb2), rng));
+      if (rng === undefined) {
+        const h1 = layer(x, c1 as tf.Tensor4D, cb1 as tf.Tensor1D);
+        return layer(h1, c2 as tf.Tensor4D, cb2 as tf.Tensor1D);
+      }
+      // With dropout, as the architecture reads (the reference for `gradients`).
+      const a1 = tf.add(tf.conv2d(x, c1 as tf.Tensor4D, 2, 'same'), cb1) as tf.Tensor4D;
+      const h1 = tf.relu(dropped(a1, 0, rng));
+      const a2 = tf.add(conv2dSame(h1, c2 as tf.Tensor4D, 2), cb2) as tf.Tensor4D;
+      return tf.relu(dropped(a2, 1, rng));
+    });
+  const keep = 1 / (1 - CNN_DROPOUT);
+  const im2col: { buffer?: Float32Array } = {};
+  /** d/da of h = mask ⊙ relu(a), from h alone: keep·[h > 0] (the mask is 0 or keep). */
+  const through = (dh: tf.Tensor, h: tf.Tensor): tf.Tensor => tf.mul(dh, tf.mul(tf.step(h), keep));
+  const gradients = (
+    x: tf.Tensor4D,
+    pixels: Float32Array,
+    y: tf.Tensor2D,
+    rng: SeededRng,
+  ): tf.Tensor[] =>
+    tf.tidy(() => {
+      const batch = x.shape[0];
+      const g1 = geometryOf(x.shape, k, 2);
+      const m1 = maskOf(0, [batch, g1.outH, g1.outW, f1], rng);
+      const h1 = tf.mul(layer(x, c1 as tf.Tensor4D, cb1 as tf.Tensor1D), m1) as tf.Tensor4D;
+      const g2 = geometryOf(h1.shape, k, 2);
+      const m2 = maskOf(1, [batch, g2.outH, g2.outW, f2], rng);
+      const h2 = tf.mul(layer(h1, c2 as tf.Tensor4D, cb2 as tf.Tensor1D), m2) as tf.Tensor4D;
+      const flatH2 = tf.reshape(h2, [batch, flat]);
+      const dLogits = dLogitsOf(tf.add(tf.matMul(flatH2, w), b), y);
+      // (A product's right operand is packed anew by XNNPACK whenever it is a
+      // new tensor: costly for large ones, so large fresh tensors go on the left.)
+      const dW = tf.matMul(tf.transpose(flatH2), dLogits);
+      const dH2 = tf.reshape(tf.matMul(dLogits, tf.transpose(w)), h2.shape);
+      const dA2 = through(dH2, h2) as tf.Tensor4D;
+      const dC2 = filterGradient(h1, dA2, g2);
+      // Right operand dA2 again: XNNPACK reuses the packing of the product above.
+      const positions2 = batch * g2.outH * g2.outW;
+      const dCb2 = tf.reshape(
+        tf.matMul(tf.ones([1, positions2]), tf.reshape(dA2, [positions2, f2])),
+        [f2],
+      );
+      const dH1 = hasSubPixelGradient(g2)
+        ? inputGradient(dA2, c2 as tf.Tensor4D, g2)
+        : tf.conv2dTranspose(dA2, c2 as tf.Tensor4D, h1.shape, 2, 'same');
+      const dA1 = through(dH1, h1) as tf.Tensor4D;
+      // First layer: dW = im2col(x)ᵀ × dA1 and db = 1ᵀ × dA1, [k·k·C, P] × [P, F]
+      // (the second product reuses the first's packing of dA1; measured cheaper
+      // than transposing dA1 to put the small im2col matrix on the right).
+      const taps = k * k * channels;
+      const positions = batch * g1.outH * g1.outW;
+      if (im2col.buffer === undefined || im2col.buffer.length < taps * positions)
+        im2col.buffer = new Float32Array(taps * positions);
+      const colsT = im2col.buffer.subarray(0, taps * positions);
+      im2colColumns(pixels, g1, colsT);
+      const dA1r = tf.reshape(dA1, [positions, f1]);
+      const dC1 = tf.reshape(tf.matMul(tf.tensor2d(colsT, [taps, positions]), dA1r), [
+        k,
+        k,
+        channels,
+        f1,
+      ]);
+      const dCb1 = tf.reshape(tf.matMul(tf.ones([1, positions]), dA1r), [f1]);
+      return [dC1, dCb1, dC2, dCb2, dW, tf.sum(dLogits, 0)];
     });
   return {
     ...base,
     variables: [c1, cb1, c2, cb2, w, b],
     logits: (x, rng) =>
       tf.tidy(() => tf.add(tf.matMul(tf.reshape(trunk(x, rng), [-1, flat]), w), b)),
+    gradients,
     features: (x) => tf.tidy(() => tf.mean(trunk(x), [1, 2])),
     dispose: () => tf.dispose([c1, cb1, c2, cb2, w, b]),
   };

@@ -16,6 +16,14 @@ import { checkImages, classCount, requireSameGeometry, type EvalImages } from '.
 import type { TrainConfig } from './train';
 import { evaluateUtility, type UtilityProgress, type UtilityResult } from './utility';
 
+/**
+ * Name and version of the evaluation protocol, stored with every result: a
+ * change to what is measured (classifiers, training budgets, feature space,
+ * audit) bumps the version, so old and new figures are never compared
+ * unawares.
+ */
+export const EVAL_PROTOCOL = { name: 'dp2vae-table1', version: 1 } as const;
+
 export interface EvaluationProgress {
   /** `features`: training the feature extractor; `utility`: the downstream classifiers. */
   phase: 'features' | 'utility';

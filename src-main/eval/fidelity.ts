@@ -38,6 +38,9 @@ import {
 } from './train';
 import { DEFAULT_TRAIN_CONFIGS } from './utility';
 
+/** The figure's name for display: what it measures, and in which feature space. */
+export const FLD_LABEL = 'Fréchet distance, real-data CNN features';
+
 /** What the features are, in words (shown next to the number). */
 export const FLD_DESCRIPTION =
   'Fréchet distance (d², as FID) in the feature space of a CNN trained on the real training split ' +

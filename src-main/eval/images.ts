@@ -90,10 +90,20 @@ export function classCount(...sets: EvalImages[]): number {
   return max + 1;
 }
 
-/** Pixel values of images `indices` scaled to [0, 1], as one Float32Array (NHWC). */
-export function gatherPixels(images: EvalImages, indices: ArrayLike<number>): Float32Array {
+/**
+ * Pixel values of images `indices` scaled to [0, 1], as one Float32Array
+ * (NHWC). Written into the start of `into` when it is large enough (a
+ * training loop reuses one buffer: a fresh array every step costs page
+ * faults), else into a new array.
+ */
+export function gatherPixels(
+  images: EvalImages,
+  indices: ArrayLike<number>,
+  into?: Float32Array,
+): Float32Array {
   const size = images.height * images.width * (images.channels ?? 1);
-  const out = new Float32Array(indices.length * size);
+  const n = indices.length * size;
+  const out = into !== undefined && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
   const x = images.x;
   for (let b = 0; b < indices.length; b++) {
     const src = (indices[b] as number) * size;

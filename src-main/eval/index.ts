@@ -9,7 +9,9 @@
  *   and k-NN precision/recall (Kynkäänniemi et al. 2019) in the feature space
  *   of a CNN trained on the real training split.
  * - Membership audit (audit.ts): attack AUC and TPR at 1 % FPR next to the
- *   (ε, δ)-DP bound.
+ *   (ε, δ)-DP bound; decoder-audit.ts scores records by their log-likelihood
+ *   under a released decoder (no encoder).
+ * - The published reference rows (paper-table.ts): DP²-VAE's Table 1.
  *
  * Every figure here is computed on private data (the real splits), so it is
  * private: shown in the app, never exported (DESIGN.md).
@@ -45,6 +47,7 @@ export type { FeatureRows } from './manifold';
 export {
   DEFAULT_MAX_PER_CLASS,
   FLD_DESCRIPTION,
+  FLD_LABEL,
   evaluateFidelity,
   fidelityFromFeatures,
   trainFeatureExtractor,
@@ -59,7 +62,18 @@ export {
   tprAtFpr,
 } from './audit';
 export type { MembershipAudit, ScoreRecords } from './audit';
-export { evaluateSynthetic, toEvalJson } from './evaluate';
+export {
+  DEFAULT_AUDIT_RECORDS,
+  DEFAULT_PRIOR_SAMPLES,
+  auditDecoder,
+  decoderLikelihoodScorer,
+  decoderScoreDescription,
+  sampleRecords,
+} from './decoder-audit';
+export type { DecoderAudit, ReleasedDecoder } from './decoder-audit';
+export { DP2VAE_TABLE1_MNIST, paperTableFor } from './paper-table';
+export type { PaperRow, PaperTable } from './paper-table';
+export { EVAL_PROTOCOL, evaluateSynthetic, toEvalJson } from './evaluate';
 export type {
   EvalJson,
   EvalJsonScore,

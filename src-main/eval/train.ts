@@ -2,14 +2,17 @@
  * Training and applying the downstream classifiers (classifiers.ts): Adam on
  * the mean softmax cross-entropy, shuffled mini-batches, everything random
  * (initialisation, order, dropout masks) drawn from the classifier's seed, so
- * a run is reproducible on one backend. Call `selectBackend()` (engine)
- * before training.
+ * a run is reproducible on one backend. Gradients are the classifiers'
+ * hand-written ones (`Classifier.gradients`, equal to tfjs's tape), and on
+ * the WebAssembly backend each Adam step is one pass over a variable's values
+ * (wasm-kernels.ts). Call `selectBackend()` (engine) before training.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
 import { SeededRng } from '../engine/rng';
 import { createClassifier, type Classifier, type ClassifierKind } from './classifiers';
 import { checkImages, gatherLabels, gatherPixels, type EvalImages } from './images';
+import { adamStepOnWasm, onWasm } from './wasm-kernels';
 
 /** Optimiser settings of one classifier. */
 export interface TrainConfig {
@@ -86,8 +89,26 @@ class Adam {
     const { beta1: b1, beta2: b2, eps } = this;
     const c1 = 1 - b1 ** this.t;
     const c2 = 1 - b2 ** this.t;
+    const wasm = onWasm();
     this.vars.forEach((w, i) => {
       const g = grads[i] as tf.Tensor;
+      if (wasm) {
+        // The same update in one pass over the values (wasm-kernels.ts).
+        const [w2, m, v] = adamStepOnWasm(w, g, this.m[i] as tf.Tensor, this.v[i] as tf.Tensor, {
+          lr,
+          beta1: b1,
+          beta2: b2,
+          eps,
+          c1,
+          c2,
+        });
+        (this.m[i] as tf.Tensor).dispose();
+        (this.v[i] as tf.Tensor).dispose();
+        this.m[i] = tf.keep(m);
+        this.v[i] = tf.keep(v);
+        w.assign(w2);
+        return;
+      }
       const m = tf.keep(tf.add(tf.mul(this.m[i] as tf.Tensor, b1), tf.mul(g, 1 - b1)));
       const v = tf.keep(tf.add(tf.mul(this.v[i] as tf.Tensor, b2), tf.mul(tf.square(g), 1 - b2)));
       (this.m[i] as tf.Tensor).dispose();
@@ -125,6 +146,7 @@ export async function trainClassifier(options: {
   const perEpoch = Math.ceil(n / config.batchSize);
   const steps = perEpoch * config.epochs;
   const perm = new Uint32Array(n);
+  const pixelBuffer = new Float32Array(Math.min(n, config.batchSize) * height * width * channels);
   let step = 0;
   try {
     for (let epoch = 0; epoch < config.epochs; epoch++) {
@@ -133,7 +155,7 @@ export async function trainClassifier(options: {
       for (let start = 0; start < n; start += config.batchSize) {
         if (signal?.aborted) throw cancelled();
         const idx = perm.subarray(start, Math.min(n, start + config.batchSize));
-        const pixels = gatherPixels(train, idx);
+        const pixels = gatherPixels(train, idx, pixelBuffer);
         const labels = gatherLabels(train, idx);
         const lr =
           config.schedule === 'constant'
@@ -141,7 +163,11 @@ export async function trainClassifier(options: {
             : 0.5 * config.learningRate * (1 + Math.cos((Math.PI * step) / steps));
         tf.tidy(() => {
           const x = tf.tensor4d(pixels, [idx.length, height, width, channels]);
-          const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+          const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes) as tf.Tensor2D;
+          if (model.gradients) {
+            adam.step(model.gradients(x, pixels, y, drops), lr);
+            return;
+          }
           const { grads } = tf.variableGrads(
             () => tf.losses.softmaxCrossEntropy(y, model.logits(x, drops)) as tf.Scalar,
             model.variables,
@@ -177,11 +203,12 @@ function mapBatches(
   const { height, width } = images;
   const channels = images.channels ?? 1;
   const idx = new Uint32Array(Math.min(EVAL_BATCH, images.count));
+  const buffer = new Float32Array(idx.length * height * width * channels);
   for (let start = 0; start < images.count; start += EVAL_BATCH) {
     const rows = Math.min(EVAL_BATCH, images.count - start);
     const batch = idx.subarray(0, rows);
     for (let i = 0; i < rows; i++) batch[i] = start + i;
-    const pixels = gatherPixels(images, batch);
+    const pixels = gatherPixels(images, batch, buffer);
     const out = tf.tidy(() => fn(tf.tensor4d(pixels, [rows, height, width, channels])));
     const values = out.dataSync() as Float32Array;
     const cols = out.shape[1];

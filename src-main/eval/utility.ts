@@ -8,11 +8,14 @@
  *
  * Training budget (DEFAULT_TRAIN_CONFIGS): Adam, batch 128, a few epochs —
  * chosen so that all three classifiers × 5 seeds on 60 000 synthetic images
- * take ≈ 3¼ CPU-minutes on the two-core development machine (bench/eval.ts:
- * 192 s CPU, 261 s wall on a shared machine; LR 92.2 ± 0.1 %, MLP
- * 97.4 ± 0.1 %, CNN 97.3 ± 0.15 % over 5 seeds). The paper trains on a GPU
+ * take a few minutes on the two-core development machine (bench/eval.ts,
+ * shared machine: 150 s wall — LR 11, MLP 30, CNN 109 — and 188 s for the
+ * whole `dp2 eval` with fidelity and the audit; LR 92.2 ± 0.1 %, MLP
+ * 97.4 ± 0.1 %, CNN 97.3 ± 0.2 % over 5 seeds). The paper trains on a GPU
  * to convergence. Chosen on the real MNIST training split, one
- * seed, measured accuracy on the real test split and CPU time per run:
+ * seed, measured accuracy on the real test split and CPU time per run
+ * (before the hand-written gradients of classifiers.ts, which made the CNN
+ * ≈ 30 % faster):
  *
  *   LR  3 epochs, step 3e-3 cosine-decayed: 92.3 % (LR 5 epochs 1e-3: 92.2 %), 3 s;
  *   MLP 4 epochs, step 3e-3 cosine-decayed: 97.5 % (8 epochs 1e-3: 97.5 %), 8 s;

@@ -1,8 +1,8 @@
 /**
  * Deleting a data set. In one transaction: the data set becomes a tombstone
  * (kept for the ledger), its private artifacts are marked removed, its
- * checkpoints and metrics rows go, runs waiting to resume are cancelled, and
- * every private path is queued in `pending_removals`. After the commit the
+ * checkpoints, metrics and evaluations rows go, runs waiting to resume are
+ * cancelled, and every private path is queued in `pending_removals`. After the commit the
  * queued files are removed; a path that could not be removed stays queued and
  * `purgePendingRemovals` (call it at start-up) tries again. Released decoders,
  * their certificates, samples and grids, and the ledger are kept.
@@ -83,6 +83,12 @@ export function deleteDataset(store: Store, nameOrId: string | number): DeleteDa
     stmt(
       store,
       'DELETE FROM metrics WHERE run_id IN (SELECT id FROM runs WHERE dataset_id = ?)',
+    ).run(ds.id);
+    // Evaluation scores were computed on the data set's private splits (their
+    // per-seed and per-class rows go with them, ON DELETE CASCADE).
+    stmt(
+      store,
+      'DELETE FROM evaluations WHERE run_id IN (SELECT id FROM runs WHERE dataset_id = ?)',
     ).run(ds.id);
     const cancelled = stmt(
       store,

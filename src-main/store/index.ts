@@ -1,7 +1,8 @@
 /**
  * The SQLite store of DP² Studio: data sets, runs, metrics, checkpoints,
- * artifacts with their privacy visibility, the privacy ledger, sample grids
- * and whole-or-absent exports of releasable artifacts.
+ * artifacts with their privacy visibility, the privacy ledger, sample grids,
+ * evaluations of released decoders (private figures) and whole-or-absent
+ * exports of releasable artifacts.
  *
  * Start-up sequence for the main process: `openStore`, then
  * `markInterruptedRuns` and `purgePendingRemovals`.
@@ -16,6 +17,7 @@ export {
   RELEASABLE_KINDS,
   RUN_STATUSES,
   RUN_METHODS,
+  EVAL_CLASSIFIERS,
 } from './schema';
 export type { Dataset, NewDataset, DatasetLookup } from './datasets';
 export { insertDataset, findDataset, getDataset, listDatasets, setBudgetCap } from './datasets';
@@ -39,5 +41,15 @@ export type { LedgerEntry, MechanismSpec, SpendInput } from './ledger';
 export { recordSpend, ledgerEntries, ledgerEntriesByFingerprint, stepsSpent } from './ledger';
 export type { SampleGrid } from './samples';
 export { recordSampleGrid, getSampleGrid, sampleGridSteps, MAX_GRID_BYTES } from './samples';
+export type {
+  EvalClassifier,
+  Evaluation,
+  NewEvaluation,
+  StoredAudit,
+  StoredClassFidelity,
+  StoredFidelity,
+  StoredScore,
+} from './evaluations';
+export { saveEvaluation, getEvaluation, listEvaluations, latestEvaluation } from './evaluations';
 export type { ExportInclude, ExportOptions, ExportResult } from './export';
 export { exportRun } from './export';

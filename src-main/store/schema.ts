@@ -37,6 +37,9 @@ export const RUN_STATUSES = [
 /** Training methods. */
 export const RUN_METHODS = ['dp2vae', 'dpsgd'] as const;
 
+/** The downstream classifiers of an evaluation, in the order of DP²-VAE's Table 1. */
+export const EVAL_CLASSIFIERS = ['lr', 'mlp', 'cnn'] as const;
+
 const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
 
 /** The forward migrations, oldest first. */
@@ -163,6 +166,82 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL,
     PRIMARY KEY (run_id, step)
   ) STRICT;
+  `,
+  // v3: evaluations of a run's released decoder (DP²-VAE Table 1 protocol):
+  // utility per classifier with one row per seed, fidelity with one row per
+  // class, and the membership audit. Computed on private data: private
+  // figures, never exported. A group of columns is all set or all NULL.
+  `
+  CREATE TABLE evaluations (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    created_at TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    protocol_version INTEGER NOT NULL CHECK (protocol_version >= 1),
+    real_test TEXT NOT NULL,
+    n_synthetic INTEGER NOT NULL CHECK (n_synthetic >= 1),
+    n_test INTEGER NOT NULL CHECK (n_test >= 1),
+    seeds TEXT NOT NULL CHECK (json_valid(seeds) AND json_type(seeds) = 'array'),
+    train_configs TEXT NOT NULL CHECK (json_valid(train_configs)),
+    lr_mean REAL CHECK (lr_mean IS NULL OR lr_mean BETWEEN 0 AND 100),
+    lr_std REAL CHECK (lr_std IS NULL OR lr_std >= 0),
+    mlp_mean REAL CHECK (mlp_mean IS NULL OR mlp_mean BETWEEN 0 AND 100),
+    mlp_std REAL CHECK (mlp_std IS NULL OR mlp_std >= 0),
+    cnn_mean REAL CHECK (cnn_mean IS NULL OR cnn_mean BETWEEN 0 AND 100),
+    cnn_std REAL CHECK (cnn_std IS NULL OR cnn_std >= 0),
+    fld REAL CHECK (fld IS NULL OR fld >= 0),
+    feature_space TEXT,
+    feature_dims INTEGER CHECK (feature_dims IS NULL OR feature_dims >= 1),
+    extractor_accuracy REAL CHECK (extractor_accuracy IS NULL OR extractor_accuracy BETWEEN 0 AND 100),
+    precision REAL CHECK (precision IS NULL OR precision BETWEEN 0 AND 1),
+    recall REAL CHECK (recall IS NULL OR recall BETWEEN 0 AND 1),
+    manifold_k INTEGER CHECK (manifold_k IS NULL OR manifold_k >= 1),
+    audit_scorer TEXT,
+    audit_members INTEGER CHECK (audit_members IS NULL OR audit_members >= 1),
+    audit_non_members INTEGER CHECK (audit_non_members IS NULL OR audit_non_members >= 1),
+    audit_auc REAL CHECK (audit_auc IS NULL OR audit_auc BETWEEN 0 AND 1),
+    audit_fpr REAL CHECK (audit_fpr IS NULL OR audit_fpr BETWEEN 0 AND 1),
+    audit_tpr REAL CHECK (audit_tpr IS NULL OR audit_tpr BETWEEN 0 AND 1),
+    audit_achieved_fpr REAL CHECK (audit_achieved_fpr IS NULL OR audit_achieved_fpr BETWEEN 0 AND 1),
+    audit_epsilon REAL CHECK (audit_epsilon IS NULL OR audit_epsilon >= 0),
+    audit_delta REAL CHECK (audit_delta IS NULL OR (audit_delta >= 0 AND audit_delta < 1)),
+    audit_bound_tpr REAL CHECK (audit_bound_tpr IS NULL OR audit_bound_tpr BETWEEN 0 AND 1),
+    audit_bound_auc REAL CHECK (audit_bound_auc IS NULL OR audit_bound_auc BETWEEN 0 AND 1),
+    audit_exceeds_bound INTEGER CHECK (audit_exceeds_bound IS NULL OR audit_exceeds_bound IN (0, 1)),
+    backend TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL CHECK (duration_ms >= 0),
+    CHECK ((lr_mean IS NULL) = (lr_std IS NULL)),
+    CHECK ((mlp_mean IS NULL) = (mlp_std IS NULL)),
+    CHECK ((cnn_mean IS NULL) = (cnn_std IS NULL)),
+    CHECK ((fld IS NULL) = (feature_space IS NULL) AND (fld IS NULL) = (feature_dims IS NULL)
+      AND (fld IS NULL) = (manifold_k IS NULL)),
+    CHECK (fld IS NOT NULL OR (extractor_accuracy IS NULL AND precision IS NULL AND recall IS NULL)),
+    CHECK ((audit_auc IS NULL) = (audit_scorer IS NULL) AND (audit_auc IS NULL) = (audit_members IS NULL)
+      AND (audit_auc IS NULL) = (audit_non_members IS NULL) AND (audit_auc IS NULL) = (audit_fpr IS NULL)
+      AND (audit_auc IS NULL) = (audit_tpr IS NULL) AND (audit_auc IS NULL) = (audit_achieved_fpr IS NULL)
+      AND (audit_auc IS NULL) = (audit_epsilon IS NULL) AND (audit_auc IS NULL) = (audit_delta IS NULL)
+      AND (audit_auc IS NULL) = (audit_bound_tpr IS NULL) AND (audit_auc IS NULL) = (audit_bound_auc IS NULL)
+      AND (audit_auc IS NULL) = (audit_exceeds_bound IS NULL))
+  ) STRICT;
+  CREATE INDEX evaluations_run ON evaluations(run_id, id);
+
+  CREATE TABLE evaluation_accuracies (
+    evaluation_id INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
+    classifier TEXT NOT NULL CHECK (classifier IN (${list(EVAL_CLASSIFIERS)})),
+    seed INTEGER NOT NULL CHECK (seed >= 0),
+    accuracy REAL NOT NULL CHECK (accuracy BETWEEN 0 AND 100),
+    PRIMARY KEY (evaluation_id, classifier, seed)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE evaluation_classes (
+    evaluation_id INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
+    label INTEGER NOT NULL CHECK (label >= 0),
+    real_count INTEGER NOT NULL CHECK (real_count >= 0),
+    synthetic_count INTEGER NOT NULL CHECK (synthetic_count >= 0),
+    precision REAL CHECK (precision IS NULL OR precision BETWEEN 0 AND 1),
+    recall REAL CHECK (recall IS NULL OR recall BETWEEN 0 AND 1),
+    PRIMARY KEY (evaluation_id, label)
+  ) STRICT, WITHOUT ROWID;
   `,
 ];
 

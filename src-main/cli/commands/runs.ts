@@ -5,7 +5,6 @@ import { numberFlag, parseFlags, requireNumber } from '../args';
 import { UsageError } from '../io';
 import type { CliIo } from '../io';
 import { formatNumber } from '../mechanism-flags';
-import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
 
 export const RUNS_USAGE = `Usage:
@@ -118,58 +117,4 @@ export async function exportCommand(argv: string[], io: CliIo, handlers: Handler
   );
   if (flags.json) return io.stdout(JSON.stringify(result) + '\n');
   io.stdout(`Exported to ${result.outDir}: ${result.files.join(', ')}\n`);
-}
-
-export const EVAL_USAGE = `Usage:
-  dp2 eval --run ID [--per-class 6000] [--real-test NAME] [--seeds 5] [--json]
-  dp2 eval --synthetic FILE.npz [--real-test mnist|NAME] [--seeds 5] [--json]
-
-The paper's protocol (Appendix B.4): logistic regression, an MLP and a small
-CNN trained on the synthetic images and tested on the real held-out split
-(mean ± std over seeds, accuracy in %), and the Fréchet distance between real
-and synthetic images in the feature space of a CNN trained on the real
-training split. These scores use private data: they are for you, not for release.`;
-
-export async function evalCommand(argv: string[], io: CliIo, handlers: Handlers): Promise<void> {
-  const { flags } = parseFlags(argv, {
-    run: { type: 'string' },
-    synthetic: { type: 'string' },
-    'real-test': { type: 'string' },
-    'per-class': { type: 'string' },
-    seeds: { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  if (flags.help) return io.stdout(EVAL_USAGE + '\n');
-  const runId = numberFlag(flags, 'run');
-  const perClass = numberFlag(flags, 'per-class');
-  const seeds = numberFlag(flags, 'seeds');
-  if ((runId === undefined) === (flags.synthetic === undefined)) {
-    throw new UsageError('give either --run ID or --synthetic FILE.npz');
-  }
-  const bar = progressPrinter(io);
-  const result = unwrap(
-    await dispatch(
-      handlers,
-      'eval.run',
-      {
-        ...(runId !== undefined ? { runId } : {}),
-        ...(typeof flags.synthetic === 'string'
-          ? { synthetic: resolve(io.cwd, flags.synthetic) }
-          : {}),
-        ...(typeof flags['real-test'] === 'string' ? { realTest: flags['real-test'] } : {}),
-        ...(perClass !== undefined ? { perClass } : {}),
-        ...(seeds !== undefined ? { seeds } : {}),
-      },
-      { onProgress: bar.report },
-    ),
-  );
-  bar.end();
-  if (flags.json) return io.stdout(JSON.stringify(result) + '\n');
-  const score = (s: { mean: number; std: number } | null) =>
-    s ? `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)} %` : '—';
-  io.stdout(
-    `Trained on ${result.n_synthetic} synthetic images, tested on ${result.n_test} real held-out images, ${result.seeds.length} seeds:\n` +
-      `  logistic regression ${score(result.lr)}\n  MLP ${score(result.mlp)}\n  CNN ${score(result.cnn)}\n` +
-      `  Fréchet distance (real-data CNN features): ${result.fld === null ? '—' : formatNumber(result.fld)}\n`,
-  );
 }
