@@ -31,6 +31,8 @@ export default defineConfig({
           index: resolve(import.meta.dirname, 'src-main/app/main.ts'),
           // the training worker, run in a utility process
           worker: resolve(import.meta.dirname, 'src-main/jobs/worker.ts'),
+          // heavy requests (evaluation) answered away from the window's process
+          'offload-worker': resolve(import.meta.dirname, 'src-main/services/offload-worker.ts'),
         },
       },
     },

@@ -7,7 +7,7 @@ import { ServiceContext } from '../services/context';
 import { dataHome } from '../services/data-home';
 import { CONTENT_SECURITY_POLICY } from './csp';
 import { registerIpc, trustedSenderCheck } from './ipc';
-import { utilityWorkerLauncher } from './utility-worker';
+import { utilityOffloadLauncher, utilityWorkerLauncher } from './utility-worker';
 
 const rendererFile = join(import.meta.dirname, '../renderer/index.html');
 const devServerUrl = process.env.ELECTRON_RENDERER_URL;
@@ -98,7 +98,11 @@ app.enableSandbox();
 
 void app.whenReady().then(() => {
   hardenSession();
-  const services = new ServiceContext(dataHome(), choosePath, utilityWorkerLauncher(process.env));
+  const services = new ServiceContext(dataHome(), {
+    choosePath,
+    launcher: utilityWorkerLauncher(process.env),
+    offload: utilityOffloadLauncher(process.env),
+  });
   app.on('will-quit', () => services.close());
   const handlers = createServices(services);
   registerIpc(ipcMain, handlers, { isTrustedSender: isAppUrl });

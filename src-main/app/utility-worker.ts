@@ -1,6 +1,7 @@
 import { utilityProcess } from 'electron';
 import { join } from 'node:path';
 import type { WorkerChannel, WorkerLauncher } from '../jobs/runner';
+import type { OffloadChannel, OffloadLauncher } from '../services/offload';
 
 /**
  * Starts training workers as Electron utility processes (DESIGN.md's process
@@ -21,6 +22,23 @@ export function utilityWorkerLauncher(env: NodeJS.ProcessEnv): WorkerLauncher {
       send: (message) => child.postMessage(message),
       onMessage: (handler) => void child.on('message', handler),
       onExit: (handler) => void child.once('exit', (code) => handler(code, null)),
+      kill: () => void child.kill(),
+    };
+  };
+}
+
+/** Helper processes for heavy requests (evaluation): the bundled `out/main/offload-worker.js`. */
+export function utilityOffloadLauncher(env: NodeJS.ProcessEnv): OffloadLauncher {
+  return (): OffloadChannel => {
+    const child = utilityProcess.fork(join(import.meta.dirname, 'offload-worker.js'), [], {
+      serviceName: 'DP² Studio evaluation',
+      stdio: 'inherit',
+      env,
+    });
+    return {
+      send: (message) => child.postMessage(message),
+      onMessage: (handler) => void child.on('message', handler),
+      onExit: (handler) => void child.once('exit', (code) => handler(code)),
       kill: () => void child.kill(),
     };
   };

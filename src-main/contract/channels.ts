@@ -38,6 +38,13 @@ import {
   RunStartRequest,
   RunStartResponse,
 } from './runs';
+import {
+  CertificateResponse,
+  PresetsRequest,
+  PresetsResponse,
+  RunProgressRequest,
+  RunProgressResponse,
+} from './live';
 import { z as zod } from 'zod';
 import type { ErrorPayload } from './errors';
 
@@ -80,7 +87,14 @@ export const CHANNELS = {
   'runs.cancel': { request: RunRef, response: Empty },
   'runs.generate': { request: GenerateRequest, response: GenerateResponse },
   'runs.export': { request: ExportRequest, response: ExportResponse },
+  'runs.progress': { request: RunProgressRequest, response: RunProgressResponse },
+  'runs.certificate': { request: RunRef, response: CertificateResponse },
+  'runs.presets': { request: PresetsRequest, response: PresetsResponse },
   'eval.run': { request: EvalRequest, response: EvalResponse },
+  /** The run's latest stored evaluation, or null when it has none. */
+  'eval.forRun': { request: RunRef, response: EvalResponse.nullable() },
+  /** Every stored evaluation of the run, newest first. */
+  'eval.history': { request: RunRef, response: zod.array(EvalResponse) },
 } as const;
 
 export type Channel = keyof typeof CHANNELS;

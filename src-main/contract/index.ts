@@ -6,3 +6,5 @@ export { parseRequest, parseResponse, parseResult } from './validate';
 export { createClient } from './client';
 export * from './datasets';
 export * from './runs';
+export * from './live';
+export * from './estimate';

@@ -1,13 +1,24 @@
 import { z } from 'zod';
 import { DatasetName } from './datasets';
 import { Delta, Epsilon } from './schemas';
+import { EstimateDto } from './estimate';
 
 export const PresetName = z.enum(['quick', 'paper', 'high-privacy']);
 
-/** Hyperparameters the analyst may set on top of a preset (named, never positional). */
+/** The training methods: DP²-VAE (two stages) or DP-SGD on the whole conditional VAE. */
+export const TrainingMethod = z.enum(['dp2vae', 'dpsgd']);
+
+/**
+ * Hyperparameters the analyst may set on top of a preset (named, never
+ * positional). `blocks` and `pretrain*` are DP²-VAE's; `sampleRate` is
+ * DP-SGD's (for DP-SGD `batchSize` is the expected batch q·N).
+ */
 export const RunOverrides = z
   .strictObject({
     blocks: z.number().int().min(1),
+    sampleRate: z.number().gt(0).lte(1),
+    /** The privacy accountant that calibrates σ and states ε. */
+    accountant: z.enum(['rdp']),
     sigma: z.number().positive(),
     clip: z.number().positive(),
     steps: z.number().int().min(1),
@@ -25,7 +36,7 @@ export const RunOverrides = z
 
 export const RunPlanRequest = z.strictObject({
   dataset: DatasetName,
-  method: z.literal('dp2vae').default('dp2vae'),
+  method: TrainingMethod.default('dp2vae'),
   preset: PresetName.default('quick'),
   epsilon: Epsilon,
   delta: Delta.optional(),
@@ -44,6 +55,8 @@ export const RunPlanResponse = z.strictObject({
     cap: z.number().nullable(),
   }),
   notes: z.array(z.string()),
+  /** How long it should take on this computer. */
+  estimate: EstimateDto,
 });
 
 export const RunStartRequest = RunPlanRequest.extend({
@@ -129,7 +142,99 @@ export const EvalRequest = z
     message: 'give either a run or a synthetic .npz file',
   });
 
-/** DESIGN.md's `dp2 eval --json` (accuracies in %). */
+/** One utility row of DP²-VAE's Table 1: a classifier's accuracy (%) over the seeds. */
+export const EvalUtilityRow = z.strictObject({
+  classifier: z.enum(['lr', 'mlp', 'cnn']),
+  /** The table's column name: "LR", "MLP", "CNN". */
+  label: z.string(),
+  /** In words: "logistic regression", … */
+  name: z.string(),
+  mean: z.number(),
+  /** Sample standard deviation over the seeds. */
+  std: z.number(),
+  /** One accuracy per seed, in the order of `seeds`. */
+  runs: z.array(z.number()),
+});
+
+/** k-NN manifold precision and recall of one class (Kynkäänniemi et al. 2019). */
+export const EvalClassRow = z.strictObject({
+  label: z.number(),
+  /** The class's name in the data set. */
+  name: z.string(),
+  /** Images of the class used on each side (after subsampling). */
+  real: z.number(),
+  synthetic: z.number(),
+  /** null when a side had too few images of the class (≤ k). */
+  precision: z.number().nullable(),
+  recall: z.number().nullable(),
+});
+
+export const EvalFidelity = z.strictObject({
+  /** "Fréchet distance, real-data CNN features": what the number is. */
+  label: z.string(),
+  /** The Fréchet distance d² (= `fld`); lower is better, 0 for identical statistics. */
+  value: z.number(),
+  /** The feature space in a sentence. */
+  description: z.string(),
+  featureDims: z.number(),
+  /** Accuracy (%) of the feature CNN on the real test split: a sanity check of the feature space. */
+  extractorAccuracy: z.number().nullable(),
+  /** Means over the classes that have both numbers. */
+  precision: z.number().nullable(),
+  recall: z.number().nullable(),
+  k: z.number(),
+  perClass: z.array(EvalClassRow),
+});
+
+/** The membership audit of a run's released decoder next to the bound its (ε, δ) implies. */
+export const EvalAudit = z.strictObject({
+  /** How records were scored, in words. */
+  scorer: z.string(),
+  /** Records from the run's training split / from the held-out test split. */
+  members: z.number(),
+  nonMembers: z.number(),
+  /** Attack AUC (0.5 = guessing). */
+  auc: z.number(),
+  /** The false-positive rate the TPR is read at (0.01). */
+  fpr: z.number(),
+  tprAtFpr: z.number(),
+  /** The FPR the chosen threshold actually has (≤ `fpr`). */
+  achievedFpr: z.number(),
+  /** What no attacker can beat against the run's (ε, δ) (ε from the privacy accountant). */
+  bound: z.strictObject({
+    epsilon: z.number(),
+    delta: z.number(),
+    tprAtFpr: z.number(),
+    auc: z.number(),
+  }),
+  exceedsBound: z.boolean(),
+});
+
+/** Published reference rows (src-main/eval/paper-table.ts), accuracies in %. */
+export const EvalReference = z.strictObject({
+  citation: z.string(),
+  arxiv: z.string(),
+  dataset: z.string(),
+  delta: z.number(),
+  rows: z.array(
+    z.strictObject({
+      method: z.string(),
+      epsilon: z.number().nullable(),
+      lr: z.number().nullable(),
+      mlp: z.number().nullable(),
+      cnn: z.number().nullable(),
+      note: z.string().nullable(),
+    }),
+  ),
+});
+
+/**
+ * DESIGN.md's `dp2 eval --json` (the first seven fields, accuracies in %),
+ * and beside them what the app shows: the paper's Table 1 layout (utility
+ * rows, fidelity with per-class precision/recall), the membership audit and
+ * the published reference rows. Private figures (computed on the real
+ * splits): shown in the app, never exported.
+ */
 export const EvalResponse = z.strictObject({
   lr: Score,
   mlp: Score,
@@ -138,6 +243,21 @@ export const EvalResponse = z.strictObject({
   n_synthetic: z.number(),
   n_test: z.number(),
   seeds: z.array(z.number()),
+  /** The stored evaluation's id; null when nothing was stored (a --synthetic file has no run). */
+  evaluationId: z.number().nullable(),
+  runId: z.number().nullable(),
+  createdAt: z.string(),
+  protocol: z.strictObject({ name: z.string(), version: z.number() }),
+  /** The data set whose held-out split judged the images. */
+  realTest: z.string(),
+  backend: z.string(),
+  durationMs: z.number(),
+  utility: z.array(EvalUtilityRow),
+  fidelity: EvalFidelity.nullable(),
+  /** null for a --synthetic file (no decoder to audit) or when the run's data set is gone. */
+  audit: EvalAudit.nullable(),
+  /** The paper's rows when the images were judged against MNIST, else null. */
+  reference: EvalReference.nullable(),
 });
 
 export const ExportResponse = z.strictObject({ outDir: z.string(), files: z.array(z.string()) });

@@ -33,12 +33,20 @@ export const MechanismWithoutSigma = z.discriminatedUnion('mechanism', [
 ]);
 export type MechanismWithoutSigma = z.infer<typeof MechanismWithoutSigma>;
 
-export const AccountantInfo = z.strictObject({ name: z.literal('rdp'), version: z.string() });
+/** RDP (fast, a little loose) or PLD (tighter, slower). */
+export const AccountantName = z.enum(['rdp', 'pld']);
+export const AccountantInfo = z.strictObject({ name: AccountantName, version: z.string() });
+/** The RDP order that gives the bound; null under PLD (it has none). */
+const Order = z.number().nullable();
 
-export const AccountRequest = z.strictObject({ spec: MechanismSpec, delta: Delta });
+export const AccountRequest = z.strictObject({
+  spec: MechanismSpec,
+  delta: Delta,
+  accountant: AccountantName.default('rdp'),
+});
 export const AccountResponse = z.strictObject({
   epsilon: z.number().nonnegative(),
-  order: z.number(),
+  order: Order,
   delta: z.number(),
   accountant: AccountantInfo,
 });
@@ -50,12 +58,13 @@ export const AccountBatchCase = z.strictObject({
 });
 export const AccountBatchRequest = z.strictObject({
   cases: z.array(AccountBatchCase).max(100_000),
+  accountant: AccountantName.default('rdp'),
 });
 export const AccountBatchResponse = z.array(
   z.strictObject({
     id: z.union([z.string(), z.number()]),
     epsilon: z.number().nonnegative(),
-    order: z.number(),
+    order: Order,
   }),
 );
 
@@ -63,11 +72,12 @@ export const CalibrateRequest = z.strictObject({
   spec: MechanismWithoutSigma,
   epsilon: Epsilon,
   delta: Delta,
+  accountant: AccountantName.default('rdp'),
 });
 export const CalibrateResponse = z.strictObject({
   sigma: z.number().positive(),
   epsilon: z.number().nonnegative(),
-  order: z.number(),
+  order: Order,
   accountant: AccountantInfo,
 });
 
@@ -91,6 +101,8 @@ export const ExploreRequest = z
       z.strictObject({ kind: z.literal('sigma'), sigma: Sigma }),
     ]),
     curvePoints: z.number().int().min(2).max(400).default(200),
+    /** Also give ε of the same plan under the tighter PLD accountant (slower: tens to hundreds of ms). */
+    comparePld: z.boolean().default(false),
   })
   .superRefine((req, ctx) => {
     if (req.method === 'dp2vae' && req.blocks === undefined)
@@ -121,7 +133,7 @@ export const ExploreResponse = z.strictObject({
   sigma: z.number().positive(),
   /** ε spent after the planned steps (equals the target, or below it, when a target ε was given). */
   epsilon: z.number().nonnegative(),
-  order: z.number(),
+  order: Order,
   sampleRate: z.number(),
   curve: z.array(CurvePoint),
   reading: z.strictObject({
@@ -130,6 +142,8 @@ export const ExploreResponse = z.strictObject({
     posteriorBound: z.number(),
   }),
   accountant: AccountantInfo,
+  /** ε of the same σ and steps under the PLD accountant, when asked for. */
+  pld: z.strictObject({ epsilon: z.number().nonnegative(), version: z.string() }).nullable(),
 });
 
 export const RecommendDeltaRequest = z.strictObject({

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { closeStore, markInterruptedRuns, openStore, purgePendingRemovals } from '../store';
 import type { Store } from '../store';
 import type { RunEvent, RunHandle, WorkerLauncher } from '../jobs/runner';
+import type { WorkerSchedule } from '../jobs/protocol';
+import { LiveRuns } from './live-runs';
+import type { OffloadLauncher } from './offload';
 
 /** Prefix of an import's folder until it is complete (see datasets-handlers.ts). */
 export const IMPORTING_PREFIX = '.importing-';
@@ -36,13 +39,40 @@ export class ServiceContext {
   /** Runs training in this process's lifetime, by id (pause, continue, cancel act on these). */
   readonly runs = new Map<number, RunHandle>();
   private readonly runListeners = new Set<(event: RunEvent) => void>();
+  /** The newest figures of every run trained in this session (what the Run screen polls). */
+  readonly live = new LiveRuns();
+
+  /** The desktop shell's file pickers; absent in the command line and the test harness. */
+  readonly choosePath: PathChooser | undefined;
+  /** Starts training workers (Electron: utilityProcess); default child_process.fork. */
+  readonly launcher: WorkerLauncher | undefined;
+  /** How often new runs checkpoint, draw grids and report (default: the runner's). */
+  readonly schedule: Partial<WorkerSchedule> | undefined;
+  /** Starts helper processes for heavy requests (evaluation); absent: answered in this process. */
+  readonly offload: OffloadLauncher | undefined;
+  private readonly housekeeping: boolean;
 
   constructor(
     readonly dataHome: string,
-    readonly choosePath?: PathChooser,
-    /** Starts training workers (Electron: utilityProcess); default child_process.fork. */
-    readonly launcher?: WorkerLauncher,
-  ) {}
+    options: {
+      choosePath?: PathChooser;
+      launcher?: WorkerLauncher;
+      schedule?: Partial<WorkerSchedule>;
+      offload?: OffloadLauncher;
+      /**
+       * Whether opening the store marks unfinished runs interrupted and
+       * clears leftovers (default true). Off in helper processes: the
+       * process that started a run owns it.
+       */
+      housekeeping?: boolean;
+    } = {},
+  ) {
+    this.choosePath = options.choosePath;
+    this.launcher = options.launcher;
+    this.schedule = options.schedule;
+    this.offload = options.offload;
+    this.housekeeping = options.housekeeping ?? true;
+  }
 
   /** Subscribes to every run's events (progress, ε, grids, status); returns the unsubscribe. */
   onRunEvent(listener: (event: RunEvent) => void): () => void {
@@ -51,15 +81,18 @@ export class ServiceContext {
   }
 
   emitRunEvent(event: RunEvent): void {
+    this.live.apply(event);
     for (const listener of this.runListeners) listener(event);
   }
 
   get store(): Store {
     if (!this.opened) {
       const store = openStore({ path: join(this.dataHome, DATABASE_FILE), home: this.dataHome });
-      markInterruptedRuns(store);
-      purgePendingRemovals(store);
-      removeUnfinishedImports(this.dataHome);
+      if (this.housekeeping) {
+        markInterruptedRuns(store);
+        purgePendingRemovals(store);
+        removeUnfinishedImports(this.dataHome);
+      }
       this.opened = store;
     }
     return this.opened;

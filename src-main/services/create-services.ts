@@ -4,6 +4,7 @@ import { ACCOUNTANT_VERSION } from '../privacy';
 import type { ServiceContext } from './context';
 import { datasetHandlers } from './datasets-handlers';
 import { evalHandlers } from './eval-handlers';
+import { offloaded } from './offload';
 import { privacyHandlers } from './privacy-handlers';
 import { runHandlers } from './runs-handlers';
 import { appVersion } from './version';
@@ -13,6 +14,7 @@ import { appVersion } from './version';
  * process, the end-to-end harness and the command line.
  */
 export function createServices(ctx: ServiceContext): Handlers {
+  const evaluation = evalHandlers(ctx);
   return {
     'app.info': async () => ({
       version: appVersion(),
@@ -28,6 +30,10 @@ export function createServices(ctx: ServiceContext): Handlers {
     ...privacyHandlers(),
     ...datasetHandlers(ctx),
     ...runHandlers(ctx),
-    ...evalHandlers(ctx),
+    ...evaluation,
+    // Minutes of tfjs work: in a helper process when there is a window to keep responsive.
+    'eval.run': ctx.offload
+      ? offloaded(ctx.offload, ctx.dataHome, 'eval.run')
+      : evaluation['eval.run'],
   };
 }

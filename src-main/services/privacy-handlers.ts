@@ -1,6 +1,7 @@
 import type { Handlers, MechanismSpec, MechanismWithoutSigma } from '../contract';
 import {
   ACCOUNTANT_VERSION,
+  PLD_ACCOUNTANT_VERSION,
   calibrateSigma,
   epsilonCurve,
   epsilonOf,
@@ -18,7 +19,13 @@ type PrivacyHandlers = Pick<
   | 'privacy.recommendDelta'
 >;
 
-const accountant = { name: 'rdp', version: ACCOUNTANT_VERSION } as const;
+const ACCOUNTANTS = {
+  rdp: { name: 'rdp', version: ACCOUNTANT_VERSION },
+  pld: { name: 'pld', version: PLD_ACCOUNTANT_VERSION },
+} as const;
+
+/** JSON has no NaN: an accountant without an optimal order reports null. */
+const orderOf = (order: number): number | null => (Number.isFinite(order) ? order : null);
 
 /** The false-positive rate at which the explorer reads ε as a membership-attack bound. */
 const READING_FPR = 0.01;
@@ -26,16 +33,24 @@ const READING_FPR = 0.01;
 /** Services over `src-main/privacy`: every ε the app shows comes through here. */
 export function privacyHandlers(): PrivacyHandlers {
   return {
-    'privacy.account': async ({ spec, delta }) => {
-      const { epsilon, order } = epsilonOf({ spec, delta });
-      return { epsilon, order, delta, accountant };
+    'privacy.account': async ({ spec, delta, accountant }) => {
+      const { epsilon, order } = epsilonOf({ spec, delta, accountant });
+      return { epsilon, order: orderOf(order), delta, accountant: ACCOUNTANTS[accountant] };
     },
-    'privacy.accountBatch': async ({ cases }) =>
-      cases.map(({ id, spec, delta }) => ({ id, ...epsilonOf({ spec, delta }) })),
-    'privacy.calibrate': async ({ spec, epsilon, delta }) => ({
-      ...calibrateSigma({ spec, epsilon, delta }),
-      accountant,
-    }),
+    'privacy.accountBatch': async ({ cases, accountant }) =>
+      cases.map(({ id, spec, delta }) => {
+        const { epsilon, order } = epsilonOf({ spec, delta, accountant });
+        return { id, epsilon, order: orderOf(order) };
+      }),
+    'privacy.calibrate': async ({ spec, epsilon, delta, accountant }) => {
+      const found = calibrateSigma({ spec, epsilon, delta, accountant });
+      return {
+        sigma: found.sigma,
+        epsilon: found.epsilon,
+        order: orderOf(found.order),
+        accountant: ACCOUNTANTS[accountant],
+      };
+    },
     'privacy.explore': async (req) => {
       const sampling: MechanismWithoutSigma =
         req.method === 'dp2vae'
@@ -61,7 +76,7 @@ export function privacyHandlers(): PrivacyHandlers {
       return {
         sigma,
         epsilon,
-        order,
+        order: orderOf(order),
         sampleRate: spec.mechanism === 'dp2vae' ? 1 / spec.blocks : spec.sampleRate,
         curve,
         reading: {
@@ -69,7 +84,13 @@ export function privacyHandlers(): PrivacyHandlers {
           tprBound: membershipTprBound({ epsilon, delta: req.delta, fpr: READING_FPR }).tpr,
           posteriorBound: posteriorBound({ epsilon }).posterior,
         },
-        accountant,
+        accountant: ACCOUNTANTS.rdp,
+        pld: req.comparePld
+          ? {
+              epsilon: epsilonOf({ spec, delta: req.delta, accountant: 'pld' }).epsilon,
+              version: PLD_ACCOUNTANT_VERSION,
+            }
+          : null,
       };
     },
     'privacy.recommendDelta': async ({ datasetSize }) => recommendedDelta({ datasetSize }),

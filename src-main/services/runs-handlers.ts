@@ -2,7 +2,13 @@ import { resolve } from 'node:path';
 import type { CallContext, Handlers } from '../contract';
 import { UserError } from '../contract/errors';
 import { composedEpsilon } from '../privacy/compose-specs';
-import { resolvePlan } from '../jobs/presets';
+import { presetList, resolveRunPlan } from '../jobs/presets';
+
+const PRESET_LABELS = {
+  quick: 'Quick look',
+  paper: 'Paper setting',
+  'high-privacy': 'High privacy',
+} as const;
 import { resumeTraining, startTraining } from '../jobs/runner';
 import type { RunHandle, RunOutcome } from '../jobs/runner';
 import {
@@ -16,9 +22,24 @@ import {
 } from '../store';
 import type { Run } from '../store';
 import type { ServiceContext } from './context';
-import { ledgerSpecs } from '../jobs/budget';
+import { ledgerSpecs, noiseSpec, planNoise } from '../jobs/budget';
 import { ledgerTotal } from './ledger-total';
 import { releasedOf, sampleRun, storeRunSamples, writeSamples } from './samples';
+import { estimateDuration, type PlannedWork } from './estimate';
+import { runProgress } from './run-progress';
+import { readCertificate } from './certificate-file';
+
+/** Examples each stage of a plan will process (for the duration estimate). */
+function plannedWork(plan: Record<string, unknown>, datasetSize: number): PlannedWork[] {
+  const num = (key: string): number => (typeof plan[key] === 'number' ? plan[key] : 0);
+  if (typeof plan.sampleRate === 'number') {
+    return [{ stage: 'stage2', samples: num('steps') * num('sampleRate') * datasetSize }];
+  }
+  return [
+    { stage: 'stage1', samples: num('pretrainEpochs') * datasetSize },
+    { stage: 'stage2', samples: num('steps') * num('batchSize') },
+  ];
+}
 
 type RunHandlers = Pick<
   Handlers,
@@ -32,6 +53,9 @@ type RunHandlers = Pick<
   | 'runs.cancel'
   | 'runs.generate'
   | 'runs.export'
+  | 'runs.progress'
+  | 'runs.certificate'
+  | 'runs.presets'
 >;
 
 function outcomeDto(o: RunOutcome) {
@@ -90,10 +114,11 @@ function active(ctx: ServiceContext, runId: number): RunHandle {
 /** Training runs: plan, start, follow, pause/continue/cancel, resume after a crash, generate, export. */
 export function runHandlers(ctx: ServiceContext): RunHandlers {
   return {
-    'runs.plan': async ({ dataset: name, preset, epsilon, delta, overrides }) => {
+    'runs.plan': async ({ dataset: name, method, preset, epsilon, delta, overrides }) => {
       const dataset = getDataset(ctx.store, name);
       const runDelta = delta ?? dataset.budgetDelta;
-      const resolved = resolvePlan({
+      const resolved = resolveRunPlan({
+        method,
         preset,
         overrides,
         datasetSize: dataset.trainCount,
@@ -101,9 +126,8 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         delta: runDelta,
       });
       const prior = ledgerSpecs(ledgerEntriesByFingerprint(ctx.store, dataset.fingerprint));
-      const { blocks, sigma, steps } = resolved.plan;
       const after = composedEpsilon({
-        specs: [...prior, { mechanism: 'dp2vae', blocks, sigma, steps }],
+        specs: [...prior, noiseSpec(planNoise(resolved.plan), resolved.plan.steps)],
         delta: dataset.budgetDelta,
       });
       return {
@@ -116,6 +140,11 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
           cap: dataset.budgetEpsilon,
         },
         notes: resolved.notes,
+        estimate: estimateDuration(
+          ctx.store,
+          ctx.live,
+          plannedWork(resolved.plan, dataset.trainCount),
+        ),
       };
     },
 
@@ -131,6 +160,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         overrides,
         onEvent: (event) => ctx.emitRunEvent(event),
         ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
+        ...(ctx.schedule ? { schedule: ctx.schedule } : {}),
       });
       return follow(ctx, handle, wait, call);
     },
@@ -145,6 +175,18 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
       });
       return follow(ctx, handle, wait, call);
     },
+
+    'runs.progress': async ({ runId, maxPoints }) =>
+      runProgress(ctx, { run: runDto(ctx, getRun(ctx.store, runId)), maxPoints }),
+    'runs.certificate': async ({ runId }) =>
+      readCertificate(releasedOf(ctx.store, runId).certificate),
+
+    'runs.presets': async ({ method }) =>
+      presetList(method).map(({ name, summary }) => ({
+        name,
+        label: PRESET_LABELS[name],
+        summary,
+      })),
 
     'runs.list': async () => listRuns(ctx.store).map((run) => runDto(ctx, run)),
     'runs.show': async ({ runId }) => runDto(ctx, getRun(ctx.store, runId)),

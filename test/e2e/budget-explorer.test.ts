@@ -121,27 +121,36 @@ test('choosing the noise instead shows the ε that `dp2 account` reports', async
       document.querySelector('[data-testid="sigma"]')?.textContent?.replace(/,/g, '') === String(s),
     shownSigma,
   );
-  const cli = runDp2(
-    [
-      'account',
-      '--mechanism',
-      'dpsgd',
-      '--q',
-      String(600 / 60000),
-      '--sigma',
-      String(shownSigma),
-      '--steps',
-      '3000',
-      '--delta',
-      '1e-5',
-      '--json',
-    ],
-    { env: { DP2_HOME: home.path } },
-  );
+  const cliArgs = [
+    'account',
+    '--mechanism',
+    'dpsgd',
+    '--q',
+    String(600 / 60000),
+    '--sigma',
+    String(shownSigma),
+    '--steps',
+    '3000',
+    '--delta',
+    '1e-5',
+    '--json',
+  ];
+  const cli = runDp2(cliArgs, { env: { DP2_HOME: home.path } });
   assert.equal(cli.status, 0, cli.stderr);
   const expected = JSON.parse(cli.stdout) as { epsilon: number };
   const shown = number(await page.getByTestId('epsilon-at-steps').textContent());
   assert.equal(shown, Number(expected.epsilon.toPrecision(4)));
+  // Beside it, the same plan under the tighter PLD accountant, as `dp2 account --accountant pld` says.
+  const pld = runDp2([...cliArgs, '--accountant', 'pld'], { env: { DP2_HOME: home.path } });
+  assert.equal(pld.status, 0, pld.stderr);
+  const pldExpected = JSON.parse(pld.stdout) as { epsilon: number };
+  await page.waitForFunction(
+    (want) =>
+      document.querySelector('[data-testid="epsilon-pld"]')?.textContent?.replace(/[^\d.]/g, '') ===
+      want,
+    String(Number(pldExpected.epsilon.toPrecision(4))),
+  );
+  assert.ok(pldExpected.epsilon <= expected.epsilon);
   await harness.screenshot('budget-explorer-dpsgd-noise');
 });
 

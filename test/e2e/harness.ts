@@ -12,6 +12,10 @@ import { CONTENT_SECURITY_POLICY } from '../../src-main/app/csp';
 import { registerIpc } from '../../src-main/app/ipc';
 import type { IpcEventLike, IpcMainLike } from '../../src-main/app/ipc';
 import { ServiceContext } from '../../src-main/services/context';
+import { forkWorker } from '../../src-main/jobs/runner';
+import { forkOffload } from '../../src-main/services/offload';
+import type { WorkerChannel } from '../../src-main/jobs/runner';
+import type { WorkerSchedule } from '../../src-main/jobs/protocol';
 import { createServices } from '../../src-main/services/create-services';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -74,11 +78,18 @@ export interface Harness {
   /** Console errors and CSP violations seen in the page. */
   consoleErrors: string[];
   screenshot(name: string): Promise<string>;
+  /** Quits like the desktop app: the window and every training process end at once. */
   close(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  dataHome: string;
+  /** How often runs checkpoint and draw grids (small in tests). */
+  schedule?: Partial<WorkerSchedule>;
+}
+
 /** Starts the real services, the static server and Chromium, and opens the app. */
-export async function startHarness({ dataHome }: { dataHome: string }): Promise<Harness> {
+export async function startHarness({ dataHome, schedule }: HarnessOptions): Promise<Harness> {
   const { server, origin } = await serveRenderer();
   const listeners = new Map<
     string,
@@ -88,7 +99,19 @@ export async function startHarness({ dataHome }: { dataHome: string }): Promise<
     handle: (channel, listener) => void listeners.set(channel, listener),
     removeHandler: (channel) => void listeners.delete(channel),
   };
-  const services = new ServiceContext(dataHome);
+  // Training processes are children of the app: quitting ends them (utilityProcess in Electron).
+  const workers = new Set<WorkerChannel>();
+  const launcher = (): WorkerChannel => {
+    const channel = forkWorker();
+    workers.add(channel);
+    channel.onExit(() => workers.delete(channel));
+    return channel;
+  };
+  const services = new ServiceContext(dataHome, {
+    launcher,
+    offload: forkOffload,
+    ...(schedule ? { schedule } : {}),
+  });
   registerIpc(ipc, createServices(services), {
     isTrustedSender: (url) => url.startsWith(origin + '/'),
   });
@@ -146,6 +169,9 @@ export async function startHarness({ dataHome }: { dataHome: string }): Promise<
     },
     async close() {
       await browser.close();
+      const ending = [...services.runs.values()].map((run) => run.done);
+      for (const worker of workers) worker.kill('SIGKILL');
+      await Promise.all(ending);
       services.close();
       await new Promise((ok) => server.close(ok));
     },

@@ -14,12 +14,13 @@ import {
 import { unwrap } from '../unwrap';
 
 export const ACCOUNT_USAGE = `Usage:
-  dp2 account --mechanism dp2vae --blocks K --sigma S --steps T --delta D [--json]
-  dp2 account --mechanism dpsgd  --q Q      --sigma S --steps T --delta D [--json]
-  dp2 account --batch cases.json --json [--accountant rdp]
+  dp2 account --mechanism dp2vae --blocks K --sigma S --steps T --delta D [--accountant rdp|pld] [--json]
+  dp2 account --mechanism dpsgd  --q Q      --sigma S --steps T --delta D [--accountant rdp|pld] [--json]
+  dp2 account --batch cases.json --json [--accountant rdp|pld]
 
-Prints the privacy spent (ε at the given δ) by a training plan, with the RDP
-order that gives the bound. For dp2vae, σ is the paper's: noise σC on the
+Prints the privacy spent (ε at the given δ) by a training plan: with the RDP
+accountant (default) and the order that gives the bound, or with the tighter
+PLD accountant (privacy loss distributions, FFT composition). For dp2vae, σ is the paper's: noise σC on the
 clipped batch mean of one of K blocks (replace-one). For dpsgd, σ is the noise
 multiplier of the per-example clip under Poisson sampling at rate q (add/remove).
 Batch file: a JSON array of {"id", "mechanism": "dpsgd", "q", "sigma", "steps", "delta"}
@@ -35,19 +36,13 @@ export async function accountCommand(argv: string[], io: CliIo, handlers: Handle
     json: { type: 'boolean' },
   });
   if (flags.help) return io.stdout(ACCOUNT_USAGE + '\n');
-  choiceFlag(flags, 'accountant', ['rdp', 'pld'] as const, 'rdp');
-  if (flags.accountant === 'pld') {
-    throw new UserError(
-      'UNSUPPORTED',
-      'The PLD accountant is not available in this version. Use --accountant rdp (the default).',
-    );
-  }
+  const accountant = choiceFlag(flags, 'accountant', ['rdp', 'pld'] as const, 'rdp');
   if (typeof flags.batch === 'string')
-    return accountBatch(flags.batch, Boolean(flags.json), io, handlers);
+    return accountBatch(flags.batch, { json: Boolean(flags.json), accountant }, io, handlers);
 
   const spec = { ...mechanismFromFlags(flags), sigma: requireNumber(flags, 'sigma') };
   const delta = numberFlag(flags, 'delta', { required: true }) as number;
-  const result = unwrap(await dispatch(handlers, 'privacy.account', { spec, delta }));
+  const result = unwrap(await dispatch(handlers, 'privacy.account', { spec, delta, accountant }));
   if (flags.json) {
     io.stdout(JSON.stringify(result) + '\n');
     return;
@@ -55,7 +50,9 @@ export async function accountCommand(argv: string[], io: CliIo, handlers: Handle
   io.stdout(
     `ε = ${formatNumber(result.epsilon)} at δ = ${formatNumber(delta)}\n` +
       `  ${describeMechanism(spec)}\n` +
-      `  accountant: RDP (${result.accountant.version}), best order α = ${formatNumber(result.order)}\n`,
+      (result.order === null
+        ? `  accountant: PLD (${result.accountant.version})\n`
+        : `  accountant: RDP (${result.accountant.version}), best order α = ${formatNumber(result.order)}\n`),
   );
 }
 
@@ -71,7 +68,7 @@ interface BatchCaseIn {
 
 async function accountBatch(
   path: string,
-  json: boolean,
+  { json, accountant }: { json: boolean; accountant: 'rdp' | 'pld' },
   io: CliIo,
   handlers: Handlers,
 ): Promise<void> {
@@ -107,11 +104,11 @@ async function accountBatch(
         : { mechanism, blocks, sigma, steps };
     return { id, spec, delta };
   });
-  const results = unwrap(await dispatch(handlers, 'privacy.accountBatch', { cases }));
+  const results = unwrap(await dispatch(handlers, 'privacy.accountBatch', { cases, accountant }));
   if (json) {
     io.stdout(JSON.stringify(results) + '\n');
     return;
   }
   for (const r of results)
-    io.stdout(`${String(r.id)}\tε = ${formatNumber(r.epsilon)}\torder ${r.order}\n`);
+    io.stdout(`${String(r.id)}\tε = ${formatNumber(r.epsilon)}\torder ${r.order ?? '—'}\n`);
 }

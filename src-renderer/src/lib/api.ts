@@ -3,6 +3,8 @@ import type { Dp2Api, ErrorPayload, Result } from '../../../src-main/contract';
 declare global {
   interface Window {
     dp2: Dp2Api;
+    /** The desktop app's preload only: where a dropped file or folder is stored. */
+    dp2Files?: { pathOf(file: File): string };
   }
 }
 

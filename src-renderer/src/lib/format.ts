@@ -18,3 +18,13 @@ export function formatDelta(delta: number): string {
 export function formatPercent(p: number): string {
   return `${(p * 100).toFixed(p < 0.1 ? 1 : 0)} %`;
 }
+
+/** "2 h 05 min", "4 min 10 s", "12 s". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}

@@ -1,0 +1,8 @@
+import { z } from 'zod';
+
+/** How long a planned run should take on this computer, and why we think so. */
+export const EstimateDto = z.strictObject({
+  seconds: z.number().nonnegative(),
+  backend: z.string(),
+  basis: z.string(),
+});

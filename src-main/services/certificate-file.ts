@@ -1,0 +1,19 @@
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../contract/errors';
+import { runCertificateInWords, type RunCertificate } from '../jobs/certificates';
+
+/** A run's `certificate.json`, and the same promise in plain words (the Export screen). */
+export async function readCertificate(
+  path: string,
+): Promise<{ certificate: Record<string, unknown>; words: string[] }> {
+  let certificate: Record<string, unknown>;
+  try {
+    certificate = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new UserError(
+      'NOT_FOUND',
+      `The privacy certificate at ${path} cannot be read. Check that the data folder is intact.`,
+    );
+  }
+  return { certificate, words: runCertificateInWords(certificate as unknown as RunCertificate) };
+}

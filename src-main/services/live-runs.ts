@@ -1,0 +1,104 @@
+import type { RunEvent } from '../jobs/runner';
+
+/** The latest figures a run's worker reported in this app session. */
+export interface LiveRun {
+  stage: string | null;
+  step: number;
+  totalSteps: number;
+  samplesPerSecond: number | null;
+  etaSeconds: number | null;
+  epsilon: number | null;
+  datasetEpsilon: number | null;
+  backend: string | null;
+  memoryMb: number | null;
+  paused: boolean;
+}
+
+/** Throughput last seen per (method, stage, backend): the basis of duration estimates. */
+export interface MeasuredRate {
+  stage: string;
+  backend: string;
+  samplesPerSecond: number;
+}
+
+const fresh = (): LiveRun => ({
+  stage: null,
+  step: 0,
+  totalSteps: 0,
+  samplesPerSecond: null,
+  etaSeconds: null,
+  epsilon: null,
+  datasetEpsilon: null,
+  backend: null,
+  memoryMb: null,
+  paused: false,
+});
+
+/**
+ * Folds run events into one small state per run, so a screen that polls gets
+ * the newest figures without the events themselves (which arrive many times
+ * a second) ever crossing to the renderer.
+ */
+export class LiveRuns {
+  private readonly states = new Map<number, LiveRun>();
+  private readonly rates = new Map<string, MeasuredRate>();
+
+  get(runId: number): LiveRun | null {
+    return this.states.get(runId) ?? null;
+  }
+
+  /** The newest throughput measured for a stage on a backend in this session. */
+  rate(stage: string, backend: string): number | null {
+    return this.rates.get(`${stage}|${backend}`)?.samplesPerSecond ?? null;
+  }
+
+  apply(event: RunEvent): void {
+    let s = this.states.get(event.runId);
+    if (!s) this.states.set(event.runId, (s = fresh()));
+    switch (event.type) {
+      case 'backend':
+        s.backend = event.name;
+        s.memoryMb = Math.round(event.memory.rssBytes / 2 ** 20);
+        return;
+      case 'stage':
+        s.stage = event.stage;
+        s.step = 0;
+        s.etaSeconds = null;
+        return;
+      case 'progress':
+        s.stage = event.stage;
+        s.step = event.step;
+        s.totalSteps = event.totalSteps;
+        s.samplesPerSecond = event.samplesPerSecond;
+        s.etaSeconds = event.etaSeconds;
+        if (s.backend && event.samplesPerSecond > 0) {
+          this.rates.set(`${event.stage}|${s.backend}`, {
+            stage: event.stage,
+            backend: s.backend,
+            samplesPerSecond: event.samplesPerSecond,
+          });
+        }
+        return;
+      case 'epsilon':
+        s.epsilon = event.epsilon;
+        s.datasetEpsilon = event.total;
+        return;
+      case 'paused':
+        s.paused = true;
+        return;
+      case 'resumed':
+        s.paused = false;
+        return;
+      case 'status':
+        s.paused = event.status === 'paused';
+        return;
+      case 'done':
+        s.step = event.steps;
+        s.epsilon = event.epsilon;
+        s.etaSeconds = 0;
+        return;
+      default:
+        return;
+    }
+  }
+}
