@@ -18,7 +18,7 @@ export const RunOverrides = z
     blocks: z.number().int().min(1),
     sampleRate: z.number().gt(0).lte(1),
     /** The privacy accountant that calibrates σ and states ε. */
-    accountant: z.enum(['rdp']),
+    accountant: z.enum(['rdp', 'pld']),
     sigma: z.number().positive(),
     clip: z.number().positive(),
     steps: z.number().int().min(1),

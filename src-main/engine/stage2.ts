@@ -10,7 +10,8 @@
  *   3. ḡ = ∇_φ mean_{x∈S} −ELBO(x; θ_k, φ)  (θ_k fixed for this gradient)
  *   4. g̃ = ḡ·min(1, C/‖ḡ‖) + N(0, σ²C²I)   (privatize.ts, SecureGaussian)
  *   5. φ ← Adam(φ, g̃)                      (or SGD)
- *   6. θ_k ← θ_k − its plain gradient step  (own optimiser state; θ_k is never released)
+ *   6. θ_k ← θ_k − its plain gradient step  (own optimiser state; θ_k is never released;
+ *                                          off by default: see `trainEncoders`)
  *
  * Only φ is releasable. The privacy accountant lives outside the engine: the
  * caller injects `epsilonAfter(steps)` and a write-ahead hook
@@ -150,7 +151,10 @@ export function resolveStage2Options(o: Stage2Options): ResolvedStage2Options {
       o.encoderClip === null
         ? null
         : checkPositive(o.encoderClip ?? clip, 'The encoder clipping norm'),
-    trainEncoders: o.trainEncoders ?? true,
+    // Off by default: an encoder that learns only when its block is picked makes
+    // each step depend on hidden past picks, which the per-step accounting
+    // (WBK, or the block-sampling PLD) does not cover.
+    trainEncoders: o.trainEncoders ?? false,
   };
 }
 
@@ -165,6 +169,7 @@ interface TrainerParts {
   step: number;
   decoder: tf.Tensor[];
   decoderOpt: OptimizerState;
+  /** Saved in checkpoints for their format; steps draw from per-step streams (noisyStep). */
   sampler: SeededRng;
 }
 
@@ -331,23 +336,27 @@ export class Stage2Trainer {
       if (next > this.options.steps) return result('steps');
       if (target !== null && !(epsilonAfter(next) <= target)) return result('epsilon');
       await beforeNoisyUpdate(next);
-      const terms = await this.noisyStep();
+      const terms = await this.noisyStep(next);
       this.stepsTaken = next;
       await onStep?.({ step: next, recon: terms.recon, kl: terms.kl, epsilon: epsilonAfter(next) });
     }
   }
 
   /** One step of Algorithm 2 (lines 1–6 above). */
-  private async noisyStep(): Promise<{ recon: number; kl: number }> {
+  private async noisyStep(step: number): Promise<{ recon: number; kl: number }> {
     const { arch, options } = this;
     const k = secureRandomInt(options.blocks);
     const encState = await this.store.load(k);
+    // A fresh stream per step, from (seed, step) alone: how much randomness a
+    // step draws depends on its block's size, so one running stream would
+    // carry hidden state about past picks into later steps.
+    const rng = SeededRng.fromSeed(options.seed, STAGE2_STREAM, 2, step);
     const records = sampleWithoutReplacement(
       blockRecords(this.partition, k),
       options.batchSize,
-      this.sampler,
+      rng,
     );
-    const batch = makeBatch(arch, this.data, [records], records.length, [this.sampler]);
+    const batch = makeBatch(arch, this.data, [records], records.length, [rng]);
     const enc = stackFlat(arch, 'encoder', [encState.params]).tensors;
     let grads;
     try {

@@ -75,7 +75,8 @@ export function accountEpsilon(
 ): number {
   switch (accountant) {
     case 'rdp':
-      return epsilonOf({ spec, delta }).epsilon;
+    case 'pld':
+      return epsilonOf({ spec, delta, accountant }).epsilon;
     default:
       throw new UserError(
         'UNSUPPORTED',

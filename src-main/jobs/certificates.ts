@@ -13,7 +13,7 @@
  * `dp2 account --mechanism dpsgd --q Q --sigma S --steps T --delta D`.
  */
 import { UserError } from '../contract/errors';
-import { ACCOUNTANT_VERSION, epsilonOf } from '../privacy';
+import { ACCOUNTANT_VERSION, epsilonOf, PLD_ACCOUNTANT_VERSION } from '../privacy';
 import { buildCertificate, certificateInWords, type Certificate } from '../privacy/certificate';
 import type { RunPlan } from './protocol';
 
@@ -75,6 +75,7 @@ export function buildRunCertificate(input: RunCertificateInput): RunCertificate 
       clip: plan.clip,
       steps,
       delta,
+      accountant: plan.accountant ?? 'rdp',
       datasetFingerprint: input.datasetFingerprint,
       backend: input.backend,
       version: input.version,
@@ -82,6 +83,7 @@ export function buildRunCertificate(input: RunCertificateInput): RunCertificate 
     });
   }
   const { sampleRate, sigma, clip } = plan;
+  const accountant = plan.accountant ?? 'rdp';
   if (!(sampleRate > 0 && sampleRate <= 1)) bad('the sampling rate q', sampleRate);
   if (!(sigma > 0) || !Number.isFinite(sigma)) bad('the noise σ', sigma);
   if (!(clip > 0) || !Number.isFinite(clip)) bad('the clipping norm C', clip);
@@ -92,7 +94,8 @@ export function buildRunCertificate(input: RunCertificateInput): RunCertificate 
   const epsilon =
     steps === 0
       ? 0
-      : epsilonOf({ spec: { mechanism: 'dpsgd', sampleRate, sigma, steps }, delta }).epsilon;
+      : epsilonOf({ spec: { mechanism: 'dpsgd', sampleRate, sigma, steps }, delta, accountant })
+          .epsilon;
   if (!Number.isFinite(epsilon)) bad('the resulting ε', epsilon);
   return {
     method: 'dpsgd',
@@ -105,7 +108,7 @@ export function buildRunCertificate(input: RunCertificateInput): RunCertificate 
     steps,
     delta,
     epsilon,
-    accountant: ACCOUNTANT_VERSION,
+    accountant: accountant === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION,
     dataset_fingerprint: input.datasetFingerprint,
     backend: input.backend,
     version: input.version,
@@ -119,12 +122,13 @@ const num = (x: number, digits = 3): string => Number(x.toPrecision(digits)).toS
 export function runCertificateInWords(cert: RunCertificate): string[] {
   if (cert.method !== 'dpsgd') return certificateInWords(cert);
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
+  const pld = cert.accountant.startsWith('dp2-pld/');
   return [
     `This generator was trained with DP-SGD, a differentially private method, on the data set with fingerprint ${cert.dataset_fingerprint.slice(0, 12)}….`,
     `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
     `How: in each of ${cert.steps} training steps, every image joined the step independently with probability ${num(cert.sample_rate)}; each image's gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added to their sum before the model learned from it.`,
     'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
-    `ε was computed by the accountant ${cert.accountant} (Rényi differential privacy, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
-    `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}`,
+    `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
   ];
 }

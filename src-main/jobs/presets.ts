@@ -225,7 +225,12 @@ export function resolvePlan(input: ResolvePlanInput): ResolvedPlan {
   const steps = o.steps ?? preset.steps;
   const sigma =
     o.sigma ??
-    calibrateSigma({ spec: { mechanism: 'dp2vae', blocks, steps }, epsilon: target, delta }).sigma;
+    calibrateSigma({
+      spec: { mechanism: 'dp2vae', blocks, steps },
+      epsilon: target,
+      delta,
+      accountant: o.accountant ?? 'rdp',
+    }).sigma;
   const plan: TrainingPlan = {
     method: 'dp2vae',
     accountant: o.accountant ?? 'rdp',
@@ -401,8 +406,12 @@ export function resolveRunPlan(input: ResolvePlanInput): ResolvedRunPlan {
   const accountant = o.accountant ?? 'rdp';
   const sigma =
     o.sigma ??
-    calibrateSigma({ spec: { mechanism: 'dpsgd', sampleRate, steps }, epsilon: target, delta })
-      .sigma;
+    calibrateSigma({
+      spec: { mechanism: 'dpsgd', sampleRate, steps },
+      epsilon: target,
+      delta,
+      accountant,
+    }).sigma;
   const plan: DpsgdPlan = {
     method: 'dpsgd',
     accountant,

@@ -32,7 +32,7 @@ export type Method = z.infer<typeof Method>;
  * src-main/privacy). A field of the plan so that another accountant can be
  * chosen per run; runs stored without it used RDP.
  */
-export const AccountantName = z.enum(['rdp']);
+export const AccountantName = z.enum(['rdp', 'pld']);
 export type AccountantName = z.infer<typeof AccountantName>;
 
 /** Hyperparameters of a DP²-VAE run (stored with the run; see presets.ts). */

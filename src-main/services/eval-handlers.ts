@@ -106,6 +106,7 @@ async function releasePrivacy(
     sigma?: unknown;
     steps?: unknown;
     delta?: unknown;
+    accountant?: unknown;
   };
   try {
     cert = JSON.parse(await readFile(certificate, 'utf8')) as typeof cert;
@@ -131,7 +132,10 @@ async function releasePrivacy(
   const spec = dpsgd
     ? { mechanism: 'dpsgd' as const, sampleRate: sampleRate as number, sigma, steps }
     : { mechanism: 'dp2vae' as const, blocks: blocks as number, sigma, steps };
-  const epsilon = steps === 0 ? 0 : epsilonOf({ spec, delta }).epsilon;
+  // The accountant that certified the release (its name prefixes the version).
+  const accountant =
+    typeof cert.accountant === 'string' && cert.accountant.startsWith('dp2-pld/') ? 'pld' : 'rdp';
+  const epsilon = steps === 0 ? 0 : epsilonOf({ spec, delta, accountant }).epsilon;
   return { epsilon, delta };
 }
 

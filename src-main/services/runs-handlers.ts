@@ -139,7 +139,12 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
           after: after.epsilon,
           cap: dataset.budgetEpsilon,
         },
-        notes: resolved.notes,
+        notes: prior.some((spec) => spec.steps > 0 && spec.mechanism !== method)
+          ? [
+              ...resolved.notes,
+              'This data set has already been trained on with the other method. The two are counted under different neighbouring relations, so the total is composed conservatively (DP-SGD counts twice its own ε).',
+            ]
+          : resolved.notes,
         estimate: estimateDuration(
           ctx.store,
           ctx.live,

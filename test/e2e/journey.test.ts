@@ -195,6 +195,30 @@ test('export: the certificate in words; the folder holds samples and certificate
   assert.ok(existsSync(join(out, 'certificate.json')));
 });
 
+test('new run offers DP-SGD with its own settings, and PLD as the accountant', async () => {
+  const { page } = harness;
+  await page.getByRole('button', { name: 'New run' }).click();
+  await page.getByRole('radio', { name: /DP-SGD/ }).check();
+  await page.getByText('Advanced settings').click();
+  await page.getByLabel('Expected batch size').waitFor();
+  assert.equal(await page.getByLabel('Blocks (K)').count(), 0);
+  await page.getByLabel('Private steps (T)').fill('200');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="plan-steps"]')?.textContent?.trim() === '200',
+  );
+  const rdpSigma = Number(await page.getByTestId('plan-sigma').textContent());
+  await page.getByLabel('Privacy accountant').selectOption('pld');
+  await page.waitForFunction(
+    (before) => Number(document.querySelector('[data-testid="plan-sigma"]')?.textContent) < before,
+    rdpSigma,
+    { timeout: 30_000 },
+  );
+  // The data set already holds a DP²-VAE run: the total composes both methods.
+  assert.match((await page.getByTestId('plan-ledger').textContent()) ?? '', /ε (9\.\d+|10) → \d+/);
+  assert.equal(await page.getByTestId('start-refusal').count(), 0);
+  await harness.screenshot('journey-8-new-run-dpsgd');
+});
+
 test('the app stayed offline and quiet, and reads well in dark mode at 125 % zoom', async () => {
   const { page } = harness;
   assert.deepEqual(harness.blockedRequests, []);

@@ -12,7 +12,7 @@ import { unwrap } from '../unwrap';
 
 export const TRAIN_USAGE = `Usage:
   dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method dp2vae|dpsgd]
-            [--preset quick|paper|high-privacy] [--accountant rdp]
+            [--preset quick|paper|high-privacy] [--accountant rdp|pld]
             [--sigma S] [--clip C] [--steps T] [--batch B] [--lr η] [--seed N]
             [--optimizer adam|sgd] [--out DIR] [--json]
             dp2vae only: [--blocks K] [--pretrain-epochs E]
@@ -152,7 +152,7 @@ export async function trainCommand(
           accountant:
             flags.accountant === undefined
               ? undefined
-              : choiceFlag(flags, 'accountant', ['rdp'] as const),
+              : choiceFlag(flags, 'accountant', ['rdp', 'pld'] as const),
           sigma: optional('sigma'),
           clip: optional('clip'),
           steps: optional('steps'),

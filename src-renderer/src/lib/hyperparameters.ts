@@ -11,6 +11,13 @@ export interface HyperparameterField {
 
 const COMMON_TAIL: HyperparameterField[] = [
   {
+    key: 'accountant',
+    label: 'Privacy accountant',
+    help: 'Both give certified ε. RDP is fast; PLD is tighter (less noise for the same ε) and slower to plan.',
+    kind: 'choice',
+    choices: ['rdp', 'pld'],
+  },
+  {
     key: 'lr',
     label: 'Learning rate',
     help: 'How far each private step moves the generator. Too large and noise takes over.',
@@ -108,5 +115,12 @@ export const METHODS = [
     summary:
       'Encoders learn privately-kept summaries of groups of images; only the decoder is trained with noise and released.',
     fields: DP2VAE_FIELDS,
+  },
+  {
+    id: 'dpsgd',
+    label: 'DP-SGD',
+    summary:
+      'Encoder and decoder trained together with per-image clipping and noise; the decoder is released. Learns far more at ε ≤ 10.',
+    fields: DPSGD_FIELDS,
   },
 ] as const;
