@@ -58,6 +58,38 @@ export interface Certificate {
   created: string;
 }
 
+/** What a DP-SGD certificate's `mechanism` field names. */
+export const DPSGD_CERT_MECHANISM = 'poisson-subsampled-gaussian-per-example-clipping';
+
+/** The certificate of a decoder trained by DP-SGD (snake_case keys: the file format). */
+export interface DpsgdCertificate {
+  method: 'dpsgd';
+  mechanism: typeof DPSGD_CERT_MECHANISM;
+  /** Neighbouring data sets differ by adding or removing one record. */
+  adjacency: 'add-remove';
+  /** DP-SGD has no blocks. */
+  blocks: null;
+  /** q: each record joined each step's batch independently with this probability. */
+  sample_rate: number;
+  /** σ: noise std σ·C on the sum of clipped per-example gradients. */
+  sigma: number;
+  /** C: the per-example clipping norm (encoder and decoder gradient as one vector). */
+  clip: number;
+  /** T: noisy steps taken by the released decoder. */
+  steps: number;
+  delta: number;
+  /** ε at δ after T steps, recomputed by the accountant. */
+  epsilon: number;
+  accountant: string;
+  dataset_fingerprint: string;
+  backend: string;
+  version: string;
+  created: string;
+}
+
+/** A released decoder's certificate, of either method. */
+export type AnyCertificate = Certificate | DpsgdCertificate;
+
 export interface CertificateInput {
   blocks: number;
   sigma: number;
@@ -116,10 +148,65 @@ export function buildCertificate(input: CertificateInput): Certificate {
   };
 }
 
+export interface DpsgdCertificateInput {
+  /** q: the Poisson sampling rate of each step. */
+  sampleRate: number;
+  sigma: number;
+  clip: number;
+  steps: number;
+  delta: number;
+  datasetFingerprint: string;
+  backend: string;
+  version: string;
+  created?: Date;
+  accountant?: AccountantKind;
+}
+
+/**
+ * Builds the certificate of a decoder released by DP-SGD (Poisson sampling
+ * at rate q, per-example clipping at C, N(0, σ²C²) on the sum; add/remove
+ * adjacency); ε is recomputed, never passed in.
+ */
+export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertificate {
+  const { sampleRate, sigma, clip, steps, delta } = input;
+  const accountant = validateAccountant(input.accountant);
+  if (!(sampleRate > 0 && sampleRate <= 1)) bad('the sampling rate q', sampleRate);
+  if (!(sigma > 0) || !Number.isFinite(sigma)) bad('the noise σ', sigma);
+  if (!(clip > 0) || !Number.isFinite(clip)) bad('the clipping norm C', clip);
+  if (!Number.isSafeInteger(steps) || steps < 0) bad('the number of steps T', steps);
+  if (!(delta > 0 && delta < 1)) bad('δ', delta);
+  if (typeof input.datasetFingerprint !== 'string' || input.datasetFingerprint === '')
+    bad('the data set fingerprint', input.datasetFingerprint);
+  const epsilon =
+    steps === 0
+      ? 0
+      : epsilonOf({ spec: { mechanism: 'dpsgd', sampleRate, sigma, steps }, delta, accountant })
+          .epsilon;
+  if (!Number.isFinite(epsilon)) bad('the resulting ε', epsilon);
+  return {
+    method: 'dpsgd',
+    mechanism: DPSGD_CERT_MECHANISM,
+    adjacency: 'add-remove',
+    blocks: null,
+    sample_rate: sampleRate,
+    sigma,
+    clip,
+    steps,
+    delta,
+    epsilon,
+    accountant: accountant === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION,
+    dataset_fingerprint: input.datasetFingerprint,
+    backend: input.backend,
+    version: input.version,
+    created: (input.created ?? new Date()).toISOString(),
+  };
+}
+
 const num = (x: number, digits = 3): string => Number(x.toPrecision(digits)).toString();
 
 /** Plain-language lines for the Export screen (what was promised, to whom, how to check it). */
-export function certificateInWords(cert: Certificate): string[] {
+export function certificateInWords(cert: AnyCertificate): string[] {
+  if (cert.method === 'dpsgd') return dpsgdInWords(cert);
   const pld = typeof cert.accountant === 'string' && cert.accountant.startsWith('dp2-pld/');
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   return [
@@ -129,5 +216,18 @@ export function certificateInWords(cert: Certificate): string[] {
     'Only the generator (the stage-2 decoder) and images drawn from it are released. The encoders, checkpoints and training losses touched the images without noise and stay on this computer.',
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, block sampling without replacement) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dp2vae --blocks ${cert.blocks} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
+  ];
+}
+
+function dpsgdInWords(cert: DpsgdCertificate): string[] {
+  const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
+  const pld = cert.accountant.startsWith('dp2-pld/');
+  return [
+    `This generator was trained with DP-SGD, a differentially private method, on the data set with fingerprint ${cert.dataset_fingerprint.slice(0, 12)}….`,
+    `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
+    `How: in each of ${cert.steps} training steps, every image joined the step independently with probability ${num(cert.sample_rate)}; each image's gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added to their sum before the model learned from it.`,
+    'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
+    `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
   ];
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../contract/errors';
-import { runCertificateInWords, type RunCertificate } from '../jobs/certificates';
+import { certificateInWords, type AnyCertificate } from '../privacy/certificate';
 
 /** A run's `certificate.json`, and the same promise in plain words (the Export screen). */
 export async function readCertificate(
@@ -15,5 +15,5 @@ export async function readCertificate(
       `The privacy certificate at ${path} cannot be read. Check that the data folder is intact.`,
     );
   }
-  return { certificate, words: runCertificateInWords(certificate as unknown as RunCertificate) };
+  return { certificate, words: certificateInWords(certificate as unknown as AnyCertificate) };
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readDecoderFile } from '../../../src-main/engine/decoder-file';
 import { parameterCount } from '../../../src-main/engine';
-import type { DpsgdCertificate } from '../../../src-main/jobs/certificates';
+import type { DpsgdCertificate } from '../../../src-main/privacy/certificate';
 import {
   forkWorker,
   resumeTraining,

@@ -15,7 +15,8 @@ import {
   planNoise,
   stepLimit,
 } from '../../../src-main/jobs/budget';
-import { buildRunCertificate, runCertificateInWords } from '../../../src-main/jobs/certificates';
+import { buildRunCertificate } from '../../../src-main/jobs/certificates';
+import { certificateInWords } from '../../../src-main/privacy/certificate';
 import {
   DPSGD_PRESETS,
   planArchitecture,
@@ -196,7 +197,7 @@ test('the DP-SGD certificate names the method and mechanism; ε is recomputed, n
       delta: DELTA,
     }).epsilon,
   );
-  const words = runCertificateInWords(cert).join('\n');
+  const words = certificateInWords(cert).join('\n');
   assert.match(words, /DP-SGD/);
   assert.match(words, /dp2 account --mechanism dpsgd --q /);
   assert.throws(() =>
