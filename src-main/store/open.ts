@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Opening the SQLite store: recognising our files, moving a damaged or
  * foreign file aside, connection settings and forward migrations.
@@ -72,7 +73,13 @@ export function openStore(options: OpenStoreOptions): Store {
     if (isCorruption(err)) throw refuseAndMoveAside(path, 'corrupt', (err as Error).message);
     throw err;
   }
-  return { db, path, home, clock: options.clock ?? (() => new Date()) };
+  return {
+    db,
+    path,
+    home,
+    clock: options.clock ?? (() => new Date()),
+    owner: `${process.pid}:${randomBytes(6).toString('hex')}`,
+  };
 }
 
 /** Closes the store's connection (checkpointing the WAL). Safe to call twice. */

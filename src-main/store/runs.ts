@@ -254,7 +254,8 @@ export function updateRunStatus(
     stmt(
       store,
       `UPDATE runs SET status = ?, started_at = ?, running_since = ?, duration_ms = ?, finished_at = ?,
-         error_message = ?, backend = ?, accountant_name = ?, accountant_version = ? WHERE id = ?`,
+         error_message = ?, backend = ?, accountant_name = ?, accountant_version = ?,
+         owner = ? WHERE id = ?`,
     ).run(
       status,
       row.started_at ?? (status === 'running' ? now : null),
@@ -265,6 +266,7 @@ export function updateRunStatus(
       extra.backend ?? row.backend,
       extra.accountant?.name ?? row.accountant_name,
       extra.accountant?.version ?? row.accountant_version,
+      status === 'running' || status === 'paused' ? store.owner : null,
       runId,
     );
     return getRun(store, runId);
@@ -274,20 +276,41 @@ export function updateRunStatus(
 /**
  * At start-up: every run left 'running' or 'paused' by a process that is gone
  * becomes 'interrupted' (resumable from its last checkpoint). Returns their ids.
- * Call it only from the process that owns the runs (the main process).
+ * Runs of a live process are left alone, so opening the data folder from the
+ * command line while the app trains changes nothing.
  */
 export function markInterruptedRuns(store: Store): number[] {
   return writeTx(store, () => {
     const rows = stmt(
       store,
-      `SELECT id FROM runs WHERE status IN ('running', 'paused') ORDER BY id`,
-    ).all() as { id: number }[];
-    stmt(
+      `SELECT id, owner FROM runs WHERE status IN ('running', 'paused') ORDER BY id`,
+    ).all() as { id: number; owner: string | null }[];
+    const gone = rows.filter((r) => ownerGone(r.owner, store.owner)).map((r) => r.id);
+    const mark = stmt(
       store,
-      `UPDATE runs SET status = 'interrupted', running_since = NULL,
+      `UPDATE runs SET status = 'interrupted', running_since = NULL, owner = NULL,
          error_message = 'The app stopped while this run was going; resume it from its last checkpoint.'
-       WHERE status IN ('running', 'paused')`,
-    ).run();
-    return rows.map((r) => r.id);
+       WHERE id = ?`,
+    );
+    for (const id of gone) mark.run(id);
+    return gone;
   });
+}
+
+/**
+ * Whether the connection that set a run running is gone: its process has
+ * ended, or it was an earlier connection of this same process. A run owned by
+ * a live process (the app, while `dp2` runs in a terminal) is left alone.
+ */
+function ownerGone(owner: string | null, self: string): boolean {
+  if (owner === null) return true;
+  const pid = Number(owner.split(':')[0]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  if (pid === process.pid) return owner !== self;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

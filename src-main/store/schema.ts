@@ -243,6 +243,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (evaluation_id, label)
   ) STRICT, WITHOUT ROWID;
   `,
+  // v4: the connection that set a run running ("<pid>:<random>"), so that only
+  // runs whose owner is gone are marked interrupted when another process opens.
+  `
+  ALTER TABLE runs ADD COLUMN owner TEXT;
+  `,
 ];
 
 /** The schema version this build writes and understands. */

@@ -16,4 +16,9 @@ export interface Store {
   readonly home: string;
   /** The clock used for every timestamp (injectable for tests). */
   readonly clock: () => Date;
+  /**
+   * Who this connection is, `"<pid>:<random>"`: written on the runs it sets
+   * running, so another process opening the database leaves them alone.
+   */
+  readonly owner: string;
 }

@@ -208,7 +208,7 @@ test('deleting a data set deletes the evaluations of its runs (private figures)'
 test('migration from schema 2: data kept, evaluations table added, version bumped', (t) => {
   const home = tempHome(t);
   const path = join(home, 'dp2.sqlite');
-  assert.equal(SCHEMA_VERSION, 3);
+  assert.equal(SCHEMA_VERSION, 4);
   const old = openStore({ path, migrations: MIGRATIONS.slice(0, 2) });
   const dataset = insertDataset(old, datasetInput(old));
   const run = createRun(old, {
@@ -228,7 +228,7 @@ test('migration from schema 2: data kept, evaluations table added, version bumpe
 
   const store = openStore({ path });
   t.after(() => closeStore(store));
-  assert.equal(store.db.pragma('user_version', { simple: true }), 3);
+  assert.equal(store.db.pragma('user_version', { simple: true }), 4);
   assert.deepEqual(getRun(store, run.id).hyperparameters, { blocks: 10 });
   const saved = saveEvaluation(store, evaluation(run.id));
   assert.equal(latestEvaluation(store, run.id)?.id, saved.id);

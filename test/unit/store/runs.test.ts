@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserError } from '../../../src-main/contract/errors';
@@ -69,7 +70,7 @@ test('a failed run keeps its error; bad runs and changes are refused', (t) => {
   assert.equal(listRuns(store).length, 1);
 });
 
-test('markInterruptedRuns turns running and paused runs into interrupted ones', (t) => {
+test('markInterruptedRuns turns running and paused runs whose process is gone into interrupted ones', (t) => {
   const { store } = tempStore(t);
   const { dataset } = seed(store);
   const make = () =>
@@ -84,6 +85,16 @@ test('markInterruptedRuns turns running and paused runs into interrupted ones', 
   for (const id of [running, paused, done]) updateRunStatus(store, id, 'running');
   updateRunStatus(store, paused, 'paused');
   updateRunStatus(store, done, 'completed');
+  // Runs this connection owns are its own business: nothing to mark.
+  assert.deepEqual(markInterruptedRuns(store), []);
+  // Owned by a live process (another app): left alone. Owned by a process that is gone: marked.
+  const own = store.db.prepare('UPDATE runs SET owner = ? WHERE id = ?');
+  own.run(`${process.ppid}:other`, running);
+  own.run(`${process.ppid}:other`, paused);
+  assert.deepEqual(markInterruptedRuns(store), []);
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  own.run(`${gone}:gone`, running);
+  own.run(`${process.pid}:an-earlier-connection`, paused);
   assert.deepEqual(markInterruptedRuns(store), [running, paused]);
   assert.equal(getRun(store, running).status, 'interrupted');
   assert.equal(getRun(store, paused).status, 'interrupted');
