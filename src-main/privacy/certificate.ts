@@ -17,7 +17,12 @@
  */
 import { UserError } from '../contract/errors';
 import { ACCOUNTANT_VERSION } from './accountant';
-import { epsilonOf, validateAccountant, type AccountantKind } from './mechanisms';
+import {
+  epsilonOf,
+  validateAccountant,
+  type AccountantKind,
+  type MechanismSpec,
+} from './mechanisms';
 import { PLD_ACCOUNTANT_VERSION } from './pld';
 
 /** What the certificate's `mechanism` field names. */
@@ -113,23 +118,39 @@ function bad(what: string, value: unknown): never {
   );
 }
 
-/** Builds the certificate of a released DP²-VAE decoder; ε is recomputed, never passed in. */
-export function buildCertificate(input: CertificateInput): Certificate {
-  const { blocks, sigma, clip, steps, delta } = input;
-  if (!Number.isSafeInteger(blocks) || blocks < 1) bad('the number of blocks K', blocks);
+/**
+ * Checks the fields every certificate has and recomputes ε of `spec` with the
+ * accountant: ε is never taken from the caller.
+ */
+function certifiedEpsilon(
+  spec: MechanismSpec,
+  common: { clip: number; delta: number; datasetFingerprint: unknown; accountant: AccountantKind },
+): number {
+  const { sigma, steps } = spec;
+  const { clip, delta, accountant } = common;
   if (!(sigma > 0) || !Number.isFinite(sigma)) bad('the noise σ', sigma);
   if (!(clip > 0) || !Number.isFinite(clip)) bad('the clipping norm C', clip);
   if (!Number.isSafeInteger(steps) || steps < 0) bad('the number of steps T', steps);
   if (!(delta > 0 && delta < 1)) bad('δ', delta);
-  if (typeof input.datasetFingerprint !== 'string' || input.datasetFingerprint === '')
-    bad('the data set fingerprint', input.datasetFingerprint);
-  const accountant = validateAccountant(input.accountant);
-  const epsilon =
-    steps === 0
-      ? 0
-      : epsilonOf({ spec: { mechanism: 'dp2vae', blocks, sigma, steps }, delta, accountant })
-          .epsilon;
+  if (typeof common.datasetFingerprint !== 'string' || common.datasetFingerprint === '')
+    bad('the data set fingerprint', common.datasetFingerprint);
+  const epsilon = steps === 0 ? 0 : epsilonOf({ spec, delta, accountant }).epsilon;
   if (!Number.isFinite(epsilon)) bad('the resulting ε', epsilon);
+  return epsilon;
+}
+
+const versionOf = (accountant: AccountantKind): string =>
+  accountant === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION;
+
+/** Builds the certificate of a released DP²-VAE decoder; ε is recomputed, never passed in. */
+export function buildCertificate(input: CertificateInput): Certificate {
+  const { blocks, sigma, clip, steps, delta } = input;
+  if (!Number.isSafeInteger(blocks) || blocks < 1) bad('the number of blocks K', blocks);
+  const accountant = validateAccountant(input.accountant);
+  const epsilon = certifiedEpsilon(
+    { mechanism: 'dp2vae', blocks, sigma, steps },
+    { clip, delta, datasetFingerprint: input.datasetFingerprint, accountant },
+  );
   return {
     method: 'dp2vae',
     mechanism: DP2VAE_CERT_MECHANISM,
@@ -140,7 +161,7 @@ export function buildCertificate(input: CertificateInput): Certificate {
     steps,
     delta,
     epsilon,
-    accountant: accountant === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION,
+    accountant: versionOf(accountant),
     dataset_fingerprint: input.datasetFingerprint,
     backend: input.backend,
     version: input.version,
@@ -171,18 +192,10 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
   const { sampleRate, sigma, clip, steps, delta } = input;
   const accountant = validateAccountant(input.accountant);
   if (!(sampleRate > 0 && sampleRate <= 1)) bad('the sampling rate q', sampleRate);
-  if (!(sigma > 0) || !Number.isFinite(sigma)) bad('the noise σ', sigma);
-  if (!(clip > 0) || !Number.isFinite(clip)) bad('the clipping norm C', clip);
-  if (!Number.isSafeInteger(steps) || steps < 0) bad('the number of steps T', steps);
-  if (!(delta > 0 && delta < 1)) bad('δ', delta);
-  if (typeof input.datasetFingerprint !== 'string' || input.datasetFingerprint === '')
-    bad('the data set fingerprint', input.datasetFingerprint);
-  const epsilon =
-    steps === 0
-      ? 0
-      : epsilonOf({ spec: { mechanism: 'dpsgd', sampleRate, sigma, steps }, delta, accountant })
-          .epsilon;
-  if (!Number.isFinite(epsilon)) bad('the resulting ε', epsilon);
+  const epsilon = certifiedEpsilon(
+    { mechanism: 'dpsgd', sampleRate, sigma, steps },
+    { clip, delta, datasetFingerprint: input.datasetFingerprint, accountant },
+  );
   return {
     method: 'dpsgd',
     mechanism: DPSGD_CERT_MECHANISM,
@@ -194,7 +207,7 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
     steps,
     delta,
     epsilon,
-    accountant: accountant === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION,
+    accountant: versionOf(accountant),
     dataset_fingerprint: input.datasetFingerprint,
     backend: input.backend,
     version: input.version,
