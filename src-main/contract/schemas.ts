@@ -101,8 +101,6 @@ export const ExploreRequest = z
       z.strictObject({ kind: z.literal('sigma'), sigma: Sigma }),
     ]),
     curvePoints: z.number().int().min(2).max(400).default(200),
-    /** Also give ε of the same plan under the tighter PLD accountant (slower: tens to hundreds of ms). */
-    comparePld: z.boolean().default(false),
   })
   .superRefine((req, ctx) => {
     if (req.method === 'dp2vae' && req.blocks === undefined)
@@ -142,8 +140,6 @@ export const ExploreResponse = z.strictObject({
     posteriorBound: z.number(),
   }),
   accountant: AccountantInfo,
-  /** ε of the same σ and steps under the PLD accountant, when asked for. */
-  pld: z.strictObject({ epsilon: z.number().nonnegative(), version: z.string() }).nullable(),
 });
 
 export const RecommendDeltaRequest = z.strictObject({

@@ -85,12 +85,6 @@ export function privacyHandlers(): PrivacyHandlers {
           posteriorBound: posteriorBound({ epsilon }).posterior,
         },
         accountant: ACCOUNTANTS.rdp,
-        pld: req.comparePld
-          ? {
-              epsilon: epsilonOf({ spec, delta: req.delta, accountant: 'pld' }).epsilon,
-              version: PLD_ACCOUNTANT_VERSION,
-            }
-          : null,
       };
     },
     'privacy.recommendDelta': async ({ datasetSize }) => recommendedDelta({ datasetSize }),
