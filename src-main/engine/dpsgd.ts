@@ -22,6 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
+import { checkInt, checkKind, checkPositive, invalidOption } from './option-checks';
 import { imageSize, parameterSpecs, parseArchitecture, type Architecture } from './architecture';
 import { checkImages, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
@@ -117,50 +118,32 @@ export interface DpsgdHooks extends Omit<Stage2Hooks, 'onStep'> {
   onStep?: (report: DpsgdStepReport) => void | Promise<void>;
 }
 
-function bad(message: string): never {
-  throw new UserError('INVALID_INPUT', message);
-}
-
-function positive(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
-    bad(`${what} must be a positive number; got ${String(v)}.`);
-  return v;
-}
-
-function wholeNumber(v: unknown, what: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
-    bad(`${what} must be a whole number ≥ ${min}; got ${String(v)}.`);
-  return v;
-}
-
 /** Validates DP-SGD options and fills in defaults; σ = 0 is refused. */
 export function resolveDpsgdOptions(o: DpsgdOptions): ResolvedDpsgdOptions {
   const q = o.sampleRate;
   if (typeof q !== 'number' || !(q > 0 && q <= 1))
-    bad(`The sampling rate q must be in (0, 1]; got ${String(q)}.`);
-  const optimizer = o.optimizer ?? 'adam';
-  if (optimizer !== 'adam' && optimizer !== 'sgd')
-    bad(`The optimiser must be "adam" or "sgd"; got ${String(optimizer)}.`);
+    invalidOption(`The sampling rate q must be in (0, 1]; got ${String(q)}.`);
+  const optimizer = checkKind(o.optimizer ?? 'adam', 'The optimiser');
   return {
     sampleRate: q,
-    sigma: positive(o.sigma, 'The noise multiplier σ'),
-    clip: positive(o.clip, 'The clipping norm C'),
-    lr: positive(o.lr, 'The learning rate'),
-    steps: wholeNumber(o.steps, 'The number of steps', 0),
+    sigma: checkPositive(o.sigma, 'The noise multiplier σ'),
+    clip: checkPositive(o.clip, 'The clipping norm C'),
+    lr: checkPositive(o.lr, 'The learning rate'),
+    steps: checkInt(o.steps, 'The number of steps', 0),
     targetEpsilon:
       o.targetEpsilon === undefined || o.targetEpsilon === null
         ? null
-        : positive(o.targetEpsilon, 'The target ε'),
-    seed: wholeNumber(o.seed, 'The seed', 0),
+        : checkPositive(o.targetEpsilon, 'The target ε'),
+    seed: checkInt(o.seed, 'The seed', 0),
     optimizer,
-    maxRows: wholeNumber(o.maxRows ?? 512, 'The micro-batch size', 1),
+    maxRows: checkInt(o.maxRows ?? 512, 'The micro-batch size', 1),
     lrSchedule: checkSchedule(o.lrSchedule ?? 'constant'),
   };
 }
 
 function checkSchedule(v: unknown): LrSchedule {
   if (v !== 'constant' && v !== 'cosine')
-    bad(`The learning-rate schedule must be "constant" or "cosine"; got ${String(v)}.`);
+    invalidOption(`The learning-rate schedule must be "constant" or "cosine"; got ${String(v)}.`);
   return v;
 }
 

@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
+import { checkInt, checkKind, checkPositive, invalidOption } from './option-checks';
 import { parameterSpecs, type Architecture } from './architecture';
 import {
   checkImages,
@@ -105,28 +106,6 @@ export interface Stage2Result {
   stoppedBy: Stage2StopReason;
   /** ε after `stepsTaken` steps (0 when none). */
   epsilon: number;
-}
-
-function bad(message: string): never {
-  throw new UserError('INVALID_INPUT', message);
-}
-
-function checkPositive(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
-    bad(`${what} must be a positive number; got ${String(v)}.`);
-  return v;
-}
-
-function checkInt(v: unknown, what: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    bad(`${what} must be a whole number ≥ ${min}; got ${String(v)}.`);
-  }
-  return v;
-}
-
-function checkKind(v: unknown, what: string): OptimizerKind {
-  if (v !== 'adam' && v !== 'sgd') bad(`${what} must be "adam" or "sgd"; got ${String(v)}.`);
-  return v;
 }
 
 /** Validates stage-2 options and fills in defaults. σ = 0 is refused: it would release un-noised gradients. */
@@ -214,9 +193,9 @@ export class Stage2Trainer {
   ): void {
     checkImages(arch, data);
     if (partition.count !== data.count)
-      bad('The partition was made for a data set of another size.');
+      invalidOption('The partition was made for a data set of another size.');
     if (partition.blocks !== blocks || store.blocks !== blocks) {
-      bad(
+      invalidOption(
         `Stage 2 is set for ${blocks} blocks but the partition has ${partition.blocks} and the encoder folder ${store.blocks}.`,
       );
     }
