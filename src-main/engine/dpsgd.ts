@@ -32,7 +32,7 @@ import type { OptimizerState } from './optim';
 import { disposeAll, initParams } from './params';
 import { mixSeed, SeededRng, type RngState } from './rng';
 import { SecureGaussian, securePoissonSample } from './secure-noise';
-import type { Stage2Hooks, Stage2Result, Stage2StopReason } from './stage2';
+import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
 
 const DPSGD_STREAM = 0x647073; // "dps"
 
@@ -114,9 +114,7 @@ export interface DpsgdStepReport {
   epsilon: number;
 }
 
-export interface DpsgdHooks extends Omit<Stage2Hooks, 'onStep'> {
-  onStep?: (report: DpsgdStepReport) => void | Promise<void>;
-}
+export type DpsgdHooks = PrivateStepHooks<Omit<DpsgdStepReport, 'step' | 'epsilon'>>;
 
 /** Validates DP-SGD options and fills in defaults; σ = 0 is refused. */
 export function resolveDpsgdOptions(o: DpsgdOptions): ResolvedDpsgdOptions {
@@ -146,8 +144,6 @@ function checkSchedule(v: unknown): LrSchedule {
     invalidOption(`The learning-rate schedule must be "constant" or "cosine"; got ${String(v)}.`);
   return v;
 }
-
-const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Poisson-sampled DP-SGD trainer of the whole CVAE. */
 export class DpsgdTrainer {
@@ -288,25 +284,18 @@ export class DpsgdTrainer {
    * Runs steps until the budget T, the target ε (never passed) or the signal.
    * `beforeNoisyUpdate(step)` is awaited before each noisy update.
    */
-  async run(hooks: DpsgdHooks): Promise<Stage2Result> {
-    const { epsilonAfter, beforeNoisyUpdate, onStep, signal } = hooks;
-    const target = this.options.targetEpsilon;
-    const result = (stoppedBy: Stage2StopReason): Stage2Result => ({
-      stepsTaken: this.stepsTaken,
-      stoppedBy,
-      epsilon: this.stepsTaken === 0 ? 0 : epsilonAfter(this.stepsTaken),
+  async run(hooks: DpsgdHooks): Promise<PrivateRunResult> {
+    return runPrivateSteps({
+      taken: this.stepsTaken,
+      steps: this.options.steps,
+      target: this.options.targetEpsilon,
+      hooks,
+      takeStep: (next) => {
+        const report = this.noisyStep();
+        this.stepsTaken = next;
+        return report;
+      },
     });
-    for (;;) {
-      await yieldToEvents();
-      if (signal?.aborted) return result('aborted');
-      const next = this.stepsTaken + 1;
-      if (next > this.options.steps) return result('steps');
-      if (target !== null && !(epsilonAfter(next) <= target)) return result('epsilon');
-      await beforeNoisyUpdate(next);
-      const r = this.noisyStep();
-      this.stepsTaken = next;
-      await onStep?.({ step: next, ...r, epsilon: epsilonAfter(next) });
-    }
   }
 
   /** Builds the 2-D batch of `records` (ε drawn from the seeded stream). */

@@ -45,6 +45,12 @@ import { allFlat, disposeAll, initParams, stackFlat } from './params';
 import { blockRecords, partitionFingerprint, type Partition } from './partition';
 import { privatizeInPlace } from './privatize';
 import { mixSeed, SeededRng } from './rng';
+import {
+  runPrivateSteps,
+  type PrivateRunResult,
+  type PrivateStepHooks,
+  type PrivateStopReason,
+} from './private-steps';
 import { SecureGaussian, secureRandomInt } from './secure-noise';
 
 const STAGE2_STREAM = 0x737432; // "st2"
@@ -88,25 +94,9 @@ export interface Stage2StepReport {
   epsilon: number;
 }
 
-export interface Stage2Hooks {
-  /** ε after `steps` noisy steps (the accountant; pure and deterministic). */
-  epsilonAfter: (steps: number) => number;
-  /** Awaited before noisy update `step` is made (record the spend write-ahead). */
-  beforeNoisyUpdate: (step: number) => Promise<void>;
-  /** Called after each step (awaited; a checkpoint may be taken here). */
-  onStep?: (report: Stage2StepReport) => void | Promise<void>;
-  /** Pause/cancel: checked before each step, so it acts within one step. */
-  signal?: AbortSignal;
-}
-
-export type Stage2StopReason = 'steps' | 'epsilon' | 'aborted';
-
-export interface Stage2Result {
-  stepsTaken: number;
-  stoppedBy: Stage2StopReason;
-  /** ε after `stepsTaken` steps (0 when none). */
-  epsilon: number;
-}
+export type Stage2Hooks = PrivateStepHooks<Omit<Stage2StepReport, 'step' | 'epsilon'>>;
+export type Stage2StopReason = PrivateStopReason;
+export type Stage2Result = PrivateRunResult;
 
 /** Validates stage-2 options and fills in defaults. σ = 0 is refused: it would release un-noised gradients. */
 export function resolveStage2Options(o: Stage2Options): ResolvedStage2Options {
@@ -136,8 +126,6 @@ export function resolveStage2Options(o: Stage2Options): ResolvedStage2Options {
     trainEncoders: o.trainEncoders ?? false,
   };
 }
-
-const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface TrainerParts {
   arch: Architecture;
@@ -301,24 +289,17 @@ export class Stage2Trainer {
    * `epsilonAfter(step + 1)` BEFORE spending) or the abort signal.
    */
   async run(hooks: Stage2Hooks): Promise<Stage2Result> {
-    const { epsilonAfter, beforeNoisyUpdate, onStep, signal } = hooks;
-    const target = this.options.targetEpsilon;
-    const result = (stoppedBy: Stage2StopReason): Stage2Result => ({
-      stepsTaken: this.stepsTaken,
-      stoppedBy,
-      epsilon: this.stepsTaken > 0 ? epsilonAfter(this.stepsTaken) : 0,
+    return runPrivateSteps({
+      taken: this.stepsTaken,
+      steps: this.options.steps,
+      target: this.options.targetEpsilon,
+      hooks,
+      takeStep: async (next) => {
+        const terms = await this.noisyStep(next);
+        this.stepsTaken = next;
+        return terms;
+      },
     });
-    for (;;) {
-      await yieldToEvents();
-      if (signal?.aborted) return result('aborted');
-      const next = this.stepsTaken + 1;
-      if (next > this.options.steps) return result('steps');
-      if (target !== null && !(epsilonAfter(next) <= target)) return result('epsilon');
-      await beforeNoisyUpdate(next);
-      const terms = await this.noisyStep(next);
-      this.stepsTaken = next;
-      await onStep?.({ step: next, recon: terms.recon, kl: terms.kl, epsilon: epsilonAfter(next) });
-    }
   }
 
   /** One step of Algorithm 2 (lines 1–6 above). */

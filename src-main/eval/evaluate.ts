@@ -22,7 +22,8 @@ import { evaluateUtility, type UtilityProgress, type UtilityResult } from './uti
  * audit) bumps the version, so old and new figures are never compared
  * unawares.
  */
-export const EVAL_PROTOCOL = { name: 'dp2vae-table1', version: 1 } as const;
+export const EVAL_PROTOCOL = { name: 'dp2vae-table1', version: 2 } as const;
+// Version 2: the CNN trains two cosine-decayed epochs, not one at a constant step (utility.ts).
 
 export interface EvaluationProgress {
   /** `features`: training the feature extractor; `utility`: the downstream classifiers. */

@@ -36,7 +36,6 @@ import {
   type TrainConfig,
   type TrainStep,
 } from './train';
-import { DEFAULT_TRAIN_CONFIGS } from './utility';
 
 /** The figure's name for display: what it measures, and in which feature space. */
 export const FLD_LABEL = 'Fréchet distance, real-data CNN features';
@@ -65,6 +64,18 @@ export interface FeatureExtractor {
 }
 
 /**
+ * The extractor's training budget: one epoch at a constant step (97.5 % on
+ * MNIST's real test split). Kept apart from the utility CNN's budget so that
+ * Fréchet distances stay comparable across protocol versions.
+ */
+export const EXTRACTOR_CONFIG: Readonly<TrainConfig> = {
+  epochs: 1,
+  batchSize: 128,
+  learningRate: 3e-3,
+  schedule: 'constant',
+};
+
+/**
  * Trains the CNN of the utility protocol on the real training split and
  * returns its pooled last-convolution features as an extractor.
  */
@@ -85,7 +96,7 @@ export async function trainFeatureExtractor(options: {
     train: options.realTrain,
     classes,
     seed: options.seed ?? 0,
-    config: { ...DEFAULT_TRAIN_CONFIGS.cnn, ...options.config },
+    config: { ...EXTRACTOR_CONFIG, ...options.config },
     signal: options.signal,
     onStep: options.onStep,
   });
