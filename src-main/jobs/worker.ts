@@ -378,18 +378,12 @@ async function trainDpsgd(config: WorkerConfig, plan: DpsgdPlan, ctx: Ctx): Prom
   if (config.resume) {
     const cp = deserializeDpsgdCheckpoint(await readCheckpointFile(config.resume.path));
     const o = cp.options;
-    if (
-      o.sigma !== plan.sigma ||
-      o.sampleRate !== plan.sampleRate ||
-      o.clip !== plan.clip ||
-      o.steps !== plan.steps ||
-      cp.step !== config.resume.step
-    ) {
-      throw new UserError(
-        'CORRUPT_DATA',
-        `The checkpoint ${config.resume.path} does not match this run's settings; it cannot be resumed.`,
-      );
-    }
+    requireMatchingCheckpoint(config.resume, cp.step, [
+      [o.sigma, plan.sigma],
+      [o.sampleRate, plan.sampleRate],
+      [o.clip, plan.clip],
+      [o.steps, plan.steps],
+    ]);
     trainer = DpsgdTrainer.resume({ data, checkpoint: cp });
   } else {
     trainer = DpsgdTrainer.start({
@@ -426,6 +420,23 @@ async function trainDpsgd(config: WorkerConfig, plan: DpsgdPlan, ctx: Ctx): Prom
     { rows: () => trainer.lastBatchSize, checkpointsDir, backendName: backend.name },
     ctx,
   );
+}
+
+/**
+ * A checkpoint resumes only the run that wrote it: the privacy settings
+ * (checkpoint, plan) must be equal and its step the one the ledger expects.
+ */
+function requireMatchingCheckpoint(
+  resume: { path: string; step: number },
+  checkpointStep: number,
+  settings: readonly (readonly [number, number])[],
+): void {
+  if (checkpointStep !== resume.step || settings.some(([saved, planned]) => saved !== planned)) {
+    throw new UserError(
+      'CORRUPT_DATA',
+      `The checkpoint ${resume.path} does not match this run's settings; it cannot be resumed.`,
+    );
+  }
 }
 
 async function readCheckpointFile(path: string): Promise<Uint8Array> {
@@ -535,18 +546,12 @@ async function openStage2(
   if (config.resume) {
     const cp = deserializeCheckpoint(await readCheckpointFile(config.resume.path));
     const o = cp.options;
-    if (
-      o.sigma !== plan.sigma ||
-      o.blocks !== plan.blocks ||
-      o.clip !== plan.clip ||
-      o.steps !== plan.steps ||
-      cp.step !== config.resume.step
-    ) {
-      throw new UserError(
-        'CORRUPT_DATA',
-        `The checkpoint ${config.resume.path} does not match this run's settings; it cannot be resumed.`,
-      );
-    }
+    requireMatchingCheckpoint(config.resume, cp.step, [
+      [o.sigma, plan.sigma],
+      [o.blocks, plan.blocks],
+      [o.clip, plan.clip],
+      [o.steps, plan.steps],
+    ]);
     return Stage2Trainer.resume({ data, partition, store, checkpoint: cp });
   }
   return Stage2Trainer.start({
