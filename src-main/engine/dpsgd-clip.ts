@@ -151,6 +151,79 @@ function forwardWithProbes(
   return { recon, kl };
 }
 
+function sumOf(t: tf.Tensor): number {
+  const v = t.dataSync();
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] as number;
+  return s;
+}
+
+/** What one backward pass to the probes gives: each layer's input and per-record output gradient. */
+interface ProbedPass<I extends tf.Tensor> {
+  /** outGrads[l]: ∂(Σ_i loss_i)/∂probe_l, i.e. row i is record i's gradient at layer l's output. */
+  outGrads: tf.Tensor[];
+  /** inputs[l]: layer l's input activations (kept alive until `dispose`). */
+  inputs: I[];
+  reconSum: number;
+  klSum: number;
+  dispose(): void;
+}
+
+/**
+ * Runs `forward` with zero probes added to every layer's pre-activation and
+ * differentiates the summed loss with respect to the probes (the shared
+ * first half of both norm tricks). The caller disposes the result.
+ */
+function probedPass<I extends tf.Tensor>(
+  probes: tf.Tensor[],
+  forward: (ps: readonly tf.Tensor[], inputs: I[]) => { recon: tf.Tensor1D; kl: tf.Tensor1D },
+): ProbedPass<I> {
+  let kept: { inputs: I[]; recon: tf.Tensor1D; kl: tf.Tensor1D } | null = null;
+  const f = (...ps: tf.Tensor[]): tf.Scalar => {
+    const inputs: I[] = [];
+    const terms = forward(ps, inputs);
+    kept = {
+      inputs: inputs.map((t) => tf.keep(t)),
+      recon: tf.keep(terms.recon),
+      kl: tf.keep(terms.kl),
+    };
+    return tf.sum(tf.add(terms.recon, terms.kl));
+  };
+  const { value, grads: outGrads } = tf.valueAndGrads(f)(probes);
+  value.dispose();
+  const k = kept as unknown as { inputs: I[]; recon: tf.Tensor1D; kl: tf.Tensor1D };
+  const reconSum = sumOf(k.recon);
+  const klSum = sumOf(k.kl);
+  k.recon.dispose();
+  k.kl.dispose();
+  return {
+    outGrads,
+    inputs: k.inputs,
+    reconSum,
+    klSum,
+    dispose: () => {
+      for (const t of outGrads) t.dispose();
+      for (const t of k.inputs) t.dispose();
+    },
+  };
+}
+
+/** Per-record norms ‖g_i‖ from their squares (disposed here) and the clip factors min(1, C/‖g_i‖). */
+function normsAndFactors(
+  squared: tf.Tensor,
+  clip: number,
+): { norms: Float64Array; factors: Float32Array } {
+  const sqv = squared.dataSync();
+  squared.dispose();
+  const norms = new Float64Array(sqv.length);
+  const factors = new Float32Array(sqv.length);
+  for (let i = 0; i < sqv.length; i++) {
+    norms[i] = Math.sqrt(Math.max(0, sqv[i] as number));
+    factors[i] = clipFactor(norms[i] as number, clip);
+  }
+  return { norms, factors };
+}
+
 /** The norm trick (module comment) for the MLP model. */
 export function clippedSumTrick(
   arch: MlpCvaeArchitecture,
@@ -161,60 +234,40 @@ export function clippedSumTrick(
   const B = batch.x.shape[0];
   const layers = denseLayers(arch, params);
   const probes = layers.map((ly) => tf.zeros([B, ly.w.shape[1]]));
-  let kept: { inputs: tf.Tensor2D[]; recon: tf.Tensor1D; kl: tf.Tensor1D } | null = null;
   try {
-    const f = (...ps: tf.Tensor[]): tf.Scalar => {
-      const inputs: tf.Tensor2D[] = [];
-      const terms = forwardWithProbes(arch, layers, batch, ps, inputs);
-      kept = {
-        inputs: inputs.map((t) => tf.keep(t)),
-        recon: tf.keep(terms.recon),
-        kl: tf.keep(terms.kl),
-      };
-      return tf.sum(tf.add(terms.recon, terms.kl));
-    };
-    const { value, grads: outGrads } = tf.valueAndGrads(f)(probes);
-    value.dispose();
-    const k = kept as unknown as { inputs: tf.Tensor2D[]; recon: tf.Tensor1D; kl: tf.Tensor1D };
+    const pass = probedPass<tf.Tensor2D>(probes, (ps, inputs) =>
+      forwardWithProbes(arch, layers, batch, ps, inputs),
+    );
+    const { outGrads, inputs } = pass;
     try {
       // Per-record squared norms, Σ_layers (‖a_i‖² + 1)·‖G_i‖².
-      const sq = tf.tidy(() =>
-        tf.addN(
-          layers.map((_, i) =>
-            tf.mul(
-              tf.add(tf.sum(tf.square(k.inputs[i] as tf.Tensor), 1), 1),
-              tf.sum(tf.square(outGrads[i] as tf.Tensor), 1),
+      const { norms, factors } = normsAndFactors(
+        tf.tidy(() =>
+          tf.addN(
+            layers.map((_, i) =>
+              tf.mul(
+                tf.add(tf.sum(tf.square(inputs[i] as tf.Tensor), 1), 1),
+                tf.sum(tf.square(outGrads[i] as tf.Tensor), 1),
+              ),
             ),
           ),
         ),
+        clip,
       );
-      const sqv = sq.dataSync();
-      sq.dispose();
-      const norms = new Float64Array(B);
-      const factors = new Float32Array(B);
-      for (let i = 0; i < B; i++) {
-        norms[i] = Math.sqrt(Math.max(0, sqv[i] as number));
-        factors[i] = clipFactor(norms[i] as number, clip);
-      }
       const grads = tf.tidy(() => {
         const c = tf.tensor2d(factors, [B, 1]);
         const out: tf.Tensor[] = [];
         layers.forEach((ly, i) => {
           const cg = tf.mul(outGrads[i] as tf.Tensor, c) as tf.Tensor2D;
-          const gw = tf.matMul(k.inputs[i] as tf.Tensor2D, cg, true, false);
+          const gw = tf.matMul(inputs[i] as tf.Tensor2D, cg, true, false);
           out.push(tf.reshape(gw, [1, ...ly.w.shape]));
           out.push(tf.reshape(tf.sum(cg, 0), [1, ly.b.shape[1]]));
         });
         return out;
       });
-      const reconSum = sumOf(k.recon);
-      const klSum = sumOf(k.kl);
-      return { grads, norms, reconSum, klSum };
+      return { grads, norms, reconSum: pass.reconSum, klSum: pass.klSum };
     } finally {
-      for (const t of outGrads) t.dispose();
-      for (const t of k.inputs) t.dispose();
-      k.recon.dispose();
-      k.kl.dispose();
+      pass.dispose();
     }
   } finally {
     for (const p of probes) p.dispose();
@@ -223,13 +276,6 @@ export function clippedSumTrick(
       ly.b.dispose();
     }
   }
-}
-
-function sumOf(t: tf.Tensor): number {
-  const v = t.dataSync();
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] as number;
-  return s;
 }
 
 /**
@@ -456,27 +502,17 @@ export function clippedSumConvTrick(
   const k = arch.kernelSize;
   const layers = convLayers(arch, params);
   const probes = probeShapes(arch, B).map((shape) => tf.zeros(shape));
-  let kept: { inputs: tf.Tensor[]; recon: tf.Tensor1D; kl: tf.Tensor1D } | null = null;
   try {
-    const f = (...ps: tf.Tensor[]): tf.Scalar => {
-      const inputs: tf.Tensor[] = [];
-      const terms = convForwardWithProbes(arch, layers, batch, ps, inputs);
-      kept = {
-        inputs: inputs.map((t) => tf.keep(t)),
-        recon: tf.keep(terms.recon),
-        kl: tf.keep(terms.kl),
-      };
-      return tf.sum(tf.add(terms.recon, terms.kl));
-    };
-    const { value, grads: outGrads } = tf.valueAndGrads(f)(probes);
-    value.dispose();
-    const kk = kept as unknown as { inputs: tf.Tensor[]; recon: tf.Tensor1D; kl: tf.Tensor1D };
+    const pass = probedPass<tf.Tensor>(probes, (ps, inputs) =>
+      convForwardWithProbes(arch, layers, batch, ps, inputs),
+    );
+    const { outGrads, inputs } = pass;
     try {
       // Per-example weight gradients of the (transposed) convolutions, [B, rows, cols].
       const perExample: (tf.Tensor3D | null)[] = layers.map((ly, i) => {
         if (ly.kind === 'dense') return null;
         return tf.tidy(() => {
-          const a = kk.inputs[i] as tf.Tensor4D;
+          const a = inputs[i] as tf.Tensor4D;
           const g = outGrads[i] as tf.Tensor4D;
           if (ly.kind === 'conv') {
             const [, oh, ow, co] = g.shape;
@@ -494,26 +530,21 @@ export function clippedSumConvTrick(
           : tf.tidy(() => tf.sum(outGrads[i] as tf.Tensor4D, [1, 2]) as tf.Tensor2D),
       );
       try {
-        const sq = tf.tidy(() =>
-          tf.addN(
-            layers.map((ly, i) => {
-              const gb = tf.sum(tf.square(biasGrads[i] as tf.Tensor), 1);
-              if (ly.kind === 'dense') {
-                const an = tf.sum(tf.square(kk.inputs[i] as tf.Tensor), 1);
-                return tf.add(tf.mul(an, gb), gb);
-              }
-              return tf.add(tf.sum(tf.square(perExample[i] as tf.Tensor), [1, 2]), gb);
-            }),
+        const { norms, factors } = normsAndFactors(
+          tf.tidy(() =>
+            tf.addN(
+              layers.map((ly, i) => {
+                const gb = tf.sum(tf.square(biasGrads[i] as tf.Tensor), 1);
+                if (ly.kind === 'dense') {
+                  const an = tf.sum(tf.square(inputs[i] as tf.Tensor), 1);
+                  return tf.add(tf.mul(an, gb), gb);
+                }
+                return tf.add(tf.sum(tf.square(perExample[i] as tf.Tensor), [1, 2]), gb);
+              }),
+            ),
           ),
+          clip,
         );
-        const sqv = sq.dataSync();
-        sq.dispose();
-        const norms = new Float64Array(B);
-        const factors = new Float32Array(B);
-        for (let i = 0; i < B; i++) {
-          norms[i] = Math.sqrt(Math.max(0, sqv[i] as number));
-          factors[i] = clipFactor(norms[i] as number, clip);
-        }
         const grads: tf.Tensor[] = tf.tidy(() => {
           const c2 = tf.tensor2d(factors, [B, 1]);
           const c3 = tf.reshape(c2, [B, 1, 1]);
@@ -522,7 +553,7 @@ export function clippedSumConvTrick(
             let gw: tf.Tensor;
             if (ly.kind === 'dense') {
               const cg = tf.mul(outGrads[i] as tf.Tensor, c2) as tf.Tensor2D;
-              gw = tf.matMul(kk.inputs[i] as tf.Tensor2D, cg, true, false);
+              gw = tf.matMul(inputs[i] as tf.Tensor2D, cg, true, false);
             } else {
               gw = tf.reshape(tf.sum(tf.mul(perExample[i] as tf.Tensor, c3), 0), ly.w.shape);
             }
@@ -530,18 +561,13 @@ export function clippedSumConvTrick(
           });
         });
         // Parameter order: encoder (convs, dense, dense), decoder (dense, dense, deconvs).
-        const reconSum = sumOf(kk.recon);
-        const klSum = sumOf(kk.kl);
-        return { grads, norms, reconSum, klSum };
+        return { grads, norms, reconSum: pass.reconSum, klSum: pass.klSum };
       } finally {
         for (const t of perExample) t?.dispose();
         for (const t of biasGrads) if (!outGrads.includes(t)) t.dispose();
       }
     } finally {
-      for (const t of outGrads) t.dispose();
-      for (const t of kk.inputs) t.dispose();
-      kk.recon.dispose();
-      kk.kl.dispose();
+      pass.dispose();
     }
   } finally {
     for (const p of probes) p.dispose();
