@@ -28,30 +28,18 @@ import { PLD_ACCOUNTANT_VERSION } from './pld';
 /** What the certificate's `mechanism` field names. */
 export const DP2VAE_CERT_MECHANISM = 'gaussian-block-sampling-without-replacement';
 
-/** A privacy certificate (snake_case keys: the file format). */
-export interface Certificate {
-  /** The training method: DP²-VAE. */
-  method: 'dp2vae';
-  /** Each stage-2 step: one of K blocks picked without replacement, clipped block-mean gradient + N(0, σ²C²I), sensitivity 2C. */
-  mechanism: typeof DP2VAE_CERT_MECHANISM;
-  /** Neighbouring data sets differ by replacing one record. */
-  adjacency: 'replace-one';
-  /** K. */
-  blocks: number;
+/** The fields every certificate has, whatever the method (snake_case keys: the file format). */
+interface CertificateCommon {
   /** σ: the noise std is σ·C. */
   sigma: number;
-  /** C: the clipping norm of the batch-mean decoder gradient. */
+  /** C: the clipping norm. */
   clip: number;
   /** T: noisy steps taken by the released decoder. */
   steps: number;
   delta: number;
   /** ε at δ after T steps, recomputed by the accountant. */
   epsilon: number;
-  /**
-   * The accountant's name and version: "dp2-rdp/…" (RDP, Wang–Balle–Kasiviswanathan
-   * bound) or "dp2-pld/…" (privacy loss distribution of the symmetrised Poisson
-   * pair at q = 1/K, z = σ/2; valid when stage-2 encoders are frozen).
-   */
+  /** The accountant's name and version ("dp2-rdp/…" or "dp2-pld/…"). */
   accountant: string;
   /** Content fingerprint (SHA-256) of the data set the decoder was trained on. */
   dataset_fingerprint: string;
@@ -63,11 +51,31 @@ export interface Certificate {
   created: string;
 }
 
+/**
+ * A DP²-VAE privacy certificate. σ·C is the noise on the clipped block-mean
+ * decoder gradient. The accountant is RDP with the Wang–Balle–Kasiviswanathan
+ * bound, or PLD of the symmetrised Poisson pair at q = 1/K, z = σ/2 (valid
+ * when stage-2 encoders are frozen).
+ */
+export interface Certificate extends CertificateCommon {
+  /** The training method: DP²-VAE. */
+  method: 'dp2vae';
+  /** Each stage-2 step: one of K blocks picked without replacement, clipped block-mean gradient + N(0, σ²C²I), sensitivity 2C. */
+  mechanism: typeof DP2VAE_CERT_MECHANISM;
+  /** Neighbouring data sets differ by replacing one record. */
+  adjacency: 'replace-one';
+  /** K. */
+  blocks: number;
+}
+
 /** What a DP-SGD certificate's `mechanism` field names. */
 export const DPSGD_CERT_MECHANISM = 'poisson-subsampled-gaussian-per-example-clipping';
 
-/** The certificate of a decoder trained by DP-SGD (snake_case keys: the file format). */
-export interface DpsgdCertificate {
+/**
+ * The certificate of a decoder trained by DP-SGD: σ·C is the noise on the
+ * sum of clipped per-example gradients (encoder and decoder as one vector).
+ */
+export interface DpsgdCertificate extends CertificateCommon {
   method: 'dpsgd';
   mechanism: typeof DPSGD_CERT_MECHANISM;
   /** Neighbouring data sets differ by adding or removing one record. */
@@ -76,20 +84,6 @@ export interface DpsgdCertificate {
   blocks: null;
   /** q: each record joined each step's batch independently with this probability. */
   sample_rate: number;
-  /** σ: noise std σ·C on the sum of clipped per-example gradients. */
-  sigma: number;
-  /** C: the per-example clipping norm (encoder and decoder gradient as one vector). */
-  clip: number;
-  /** T: noisy steps taken by the released decoder. */
-  steps: number;
-  delta: number;
-  /** ε at δ after T steps, recomputed by the accountant. */
-  epsilon: number;
-  accountant: string;
-  dataset_fingerprint: string;
-  backend: string;
-  version: string;
-  created: string;
 }
 
 /** A released decoder's certificate, of either method. */
