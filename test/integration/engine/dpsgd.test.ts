@@ -21,6 +21,7 @@ import {
 } from '../../../src-main/engine';
 import { initFlat, splitFlat } from '../../../src-main/engine/params';
 import { epsilonOf } from '../../../src-main/privacy';
+import { assertAtInitialisation } from '../../support/decoder-drift';
 
 const N = 400;
 const DELTA = 1e-5;
@@ -124,29 +125,7 @@ test('σ = 1e6: the released decoder stays at its initial distribution (it never
   await runAll(trainer, 0.5, 1e6);
   const end = trainer.decoderWeights();
   const fresh = splitFlat(arch, 'decoder', initFlat(arch, 'decoder', 98765));
-  const stats = (a: Float32Array): [number, number] => {
-    let s = 0;
-    let s2 = 0;
-    for (const v of a) {
-      s += v;
-      s2 += v * v;
-    }
-    const mean = s / a.length;
-    return [mean, Math.sqrt(s2 / a.length - mean * mean)];
-  };
-  end.forEach((w, i) => {
-    let moved = 0;
-    for (let j = 0; j < w.length; j++) moved = Math.max(moved, Math.abs(w[j]! - start[i]![j]!));
-    // Adam moves each coordinate by at most ≈ lr per step, whatever the gradient.
-    assert.ok(moved <= 10 * steps * lr, `parameter ${i} moved ${moved}`);
-    if (i % 2 === 0) {
-      const [m1, s1] = stats(w);
-      const [m0, s0] = stats(fresh[i]!);
-      const n = w.length;
-      assert.ok(Math.abs(m1 - m0) < 6 * s0 * Math.sqrt(2 / n), `parameter ${i}: mean`);
-      assert.ok(Math.abs(s1 / s0 - 1) < 6 / Math.sqrt(n), `parameter ${i}: std ${s1} vs ${s0}`);
-    }
-  });
+  assertAtInitialisation(end, start, fresh, 10 * steps * lr);
   trainer.dispose();
 });
 
