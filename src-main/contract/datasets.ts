@@ -55,6 +55,10 @@ export const ImportRequest = ImportSource.extend({
 export const LedgerTotal = z.strictObject({
   epsilon: z.number(),
   delta: z.number(),
+  /** The neighbouring relation the total (and so the cap) is stated in. */
+  relation: z.enum(['add-remove', 'replace-one']).nullable(),
+  /** The same in words (null when nothing was spent). */
+  relationNote: z.string().nullable(),
   steps: z.number(),
   runs: z.number(),
 });
@@ -63,7 +67,8 @@ export const DatasetDto = z.strictObject({
   id: z.number(),
   name: z.string(),
   format: z.string(),
-  fingerprint: z.string(),
+  /** The random identifier certificates name the data set by (never a hash of its images). */
+  publicId: z.string(),
   trainCount: z.number(),
   testCount: z.number(),
   classNames: z.array(z.string()),

@@ -46,6 +46,8 @@ export const CertificateResponse = z.strictObject({
   certificate: z.record(z.string(), z.unknown()),
   /** The same promise in plain words. */
   words: z.array(z.string()),
+  /** Set when an older certificate was re-issued first (said once). */
+  notice: z.string().nullable(),
 });
 
 export const PresetsRequest = z.strictObject({

@@ -108,6 +108,8 @@ export const GenerateResponse = z.strictObject({
   out: z.string(),
   count: z.number(),
   certificate: z.string(),
+  /** Set when an older certificate was re-issued first (said once). */
+  notice: z.string().nullable(),
 });
 
 export const ExportRequest = z.strictObject({
@@ -260,4 +262,9 @@ export const EvalResponse = z.strictObject({
   reference: EvalReference.nullable(),
 });
 
-export const ExportResponse = z.strictObject({ outDir: z.string(), files: z.array(z.string()) });
+export const ExportResponse = z.strictObject({
+  outDir: z.string(),
+  files: z.array(z.string()),
+  /** Set when an older certificate was re-issued first (said once). */
+  notice: z.string().nullable(),
+});

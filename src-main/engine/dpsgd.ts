@@ -5,8 +5,9 @@
  *
  *   1. S ← Poisson sample: each record independently with probability q
  *      (node:crypto; part of the mechanism, never shuffled fixed batches)
- *   2. g_i = ∇_{θ,φ} −ELBO(x_i, y_i; ε_i)  for i ∈ S   (ε_i ~ N(0, I) seeded:
- *      data-independent)
+ *   2. g_i = ∇_{θ,φ} −ELBO(x_i, y_i; ε_i)  for i ∈ S   (ε_i ~ N(0, I) drawn
+ *      per record from record-noise.ts: it never depends on which other
+ *      records were sampled, so one record changes one term of the sum)
  *   3. ḡ = (Σ_i g_i·min(1, C/‖g_i‖) + N(0, σ²C²I)) / (q·N)   (dpsgd-clip.ts;
  *      the noise from SecureGaussian; an empty S is a noise-only step)
  *   4. (θ, φ) ← Adam((θ, φ), ḡ)   (or SGD)
@@ -30,7 +31,8 @@ import { clippedSum, type FlatBatch } from './dpsgd-clip';
 import { disposeOptimizer, initOptimizer, optimizerStep, type OptimizerKind } from './optim';
 import type { OptimizerState } from './optim';
 import { disposeAll, initParams } from './params';
-import { mixSeed, SeededRng, type RngState } from './rng';
+import { secureRecordNoise, type RecordNoise } from './record-noise';
+import { mixSeed } from './rng';
 import { SecureGaussian, securePoissonSample } from './secure-noise';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
 
@@ -49,7 +51,10 @@ export interface DpsgdOptions {
   steps: number;
   /** Stop before a step that would make ε exceed this. */
   targetEpsilon?: number;
-  /** Seed of the data-independent streams: initialisation and the VAE's ε. */
+  /**
+   * Seed of the parameters' initialisation. It does not fix the Poisson
+   * samples, the mechanism's noise or the VAE's ε (all from node:crypto).
+   */
   seed: number;
   /** Optimiser (default 'adam'). */
   optimizer?: OptimizerKind;
@@ -94,8 +99,6 @@ export interface DpsgdCheckpoint {
   records: number;
   /** Noisy steps taken (the accounting is a function of this; the sampler has no state). */
   step: number;
-  /** State of the seeded generator of the VAE's reparameterisation noise. */
-  epsRng: RngState;
   encoder: Float32Array[];
   decoder: Float32Array[];
   optimizer: { kind: OptimizerKind; t: number; m: Float32Array[]; v: Float32Array[] };
@@ -154,7 +157,7 @@ export class DpsgdTrainer {
   private params: tf.Tensor[];
   private readonly nEnc: number;
   private opt: OptimizerState;
-  private readonly epsRng: SeededRng;
+  private readonly recordNoise: RecordNoise;
   private readonly noise = new SecureGaussian();
   private readonly gradVec: Float32Array;
   private readonly noiseVec: Float32Array;
@@ -169,7 +172,7 @@ export class DpsgdTrainer {
     params: tf.Tensor[];
     nEnc: number;
     opt: OptimizerState;
-    epsRng: SeededRng;
+    recordNoise: RecordNoise | undefined;
   }) {
     this.arch = p.arch;
     this.data = p.data;
@@ -178,17 +181,22 @@ export class DpsgdTrainer {
     this.params = p.params;
     this.nEnc = p.nEnc;
     this.opt = p.opt;
-    this.epsRng = p.epsRng;
+    this.recordNoise = p.recordNoise ?? secureRecordNoise();
     const d = p.params.reduce((n, t) => n + t.size, 0);
     this.gradVec = new Float32Array(d);
     this.noiseVec = new Float32Array(d);
   }
 
-  /** A fresh run: encoder and decoder initialised from the seed. */
+  /**
+   * A fresh run: encoder and decoder initialised from the seed. `recordNoise`
+   * (default: node:crypto) is where each record's ε comes from; tests pass a
+   * keyed one to compare steps on different samples.
+   */
   static start(args: {
     arch: Architecture;
     data: EngineImages;
     options: DpsgdOptions;
+    recordNoise?: RecordNoise;
   }): DpsgdTrainer {
     const options = resolveDpsgdOptions(args.options);
     const arch = parseArchitecture(args.arch);
@@ -204,12 +212,16 @@ export class DpsgdTrainer {
       params,
       nEnc: enc.length,
       opt: initOptimizer(options.optimizer, params),
-      epsRng: SeededRng.fromSeed(options.seed, DPSGD_STREAM, 2),
+      recordNoise: args.recordNoise,
     });
   }
 
   /** Continues from a checkpoint (same data, same options). */
-  static resume(args: { data: EngineImages; checkpoint: DpsgdCheckpoint }): DpsgdTrainer {
+  static resume(args: {
+    data: EngineImages;
+    checkpoint: DpsgdCheckpoint;
+    recordNoise?: RecordNoise;
+  }): DpsgdTrainer {
     const cp = args.checkpoint;
     const arch = parseArchitecture(cp.architecture);
     const options = resolveDpsgdOptions({
@@ -254,7 +266,7 @@ export class DpsgdTrainer {
       params,
       nEnc: cp.encoder.length,
       opt,
-      epsRng: SeededRng.fromState(cp.epsRng),
+      recordNoise: args.recordNoise,
     });
   }
 
@@ -298,8 +310,11 @@ export class DpsgdTrainer {
     });
   }
 
-  /** Builds the 2-D batch of `records` (ε drawn from the seeded stream). */
-  private batchOf(records: Uint32Array): FlatBatch {
+  /**
+   * Builds the 2-D batch of `records` for noisy step `step`; each record's ε
+   * comes from the record-noise source for that record alone.
+   */
+  batchOf(records: Uint32Array, step: number): FlatBatch {
     const { arch, data } = this;
     const n = records.length;
     const d = imageSize(arch);
@@ -313,8 +328,14 @@ export class DpsgdTrainer {
       for (let i = 0; i < d; i++) x[off + i] = (src[i] as number) / 255;
       y[r * c + (data.y[rec] as number)] = 1;
     }
-    const eps = new Float32Array(n * arch.latent);
-    this.epsRng.fillNormal(eps);
+    const k = arch.latent;
+    const eps = new Float32Array(n * k);
+    for (let r = 0; r < n; r++)
+      this.recordNoise.fill({
+        record: records[r] as number,
+        step,
+        out: eps.subarray(r * k, (r + 1) * k),
+      });
     return {
       x: tf.tensor2d(x, [n, d]),
       y: tf.tensor2d(y, [n, c]),
@@ -335,7 +356,7 @@ export class DpsgdTrainer {
     const enc = this.params.slice(0, this.nEnc);
     const dec = this.params.slice(this.nEnc);
     for (let s = 0; s < sample.length; s += options.maxRows) {
-      const batch = this.batchOf(sample.subarray(s, s + options.maxRows));
+      const batch = this.batchOf(sample.subarray(s, s + options.maxRows), this.stepsTaken + 1);
       let sum;
       try {
         sum = clippedSum(this.arch, { encoder: enc, decoder: dec }, batch, options.clip);
@@ -393,7 +414,6 @@ export class DpsgdTrainer {
       options: { ...this.options },
       records: this.data.count,
       step: this.stepsTaken,
-      epsRng: this.epsRng.state(),
       encoder: read(this.params.slice(0, this.nEnc)),
       decoder: read(this.params.slice(this.nEnc)),
       optimizer: {
@@ -443,7 +463,6 @@ export function serializeDpsgdCheckpoint(cp: DpsgdCheckpoint): Uint8Array {
       options: normaliseDpsgdOptions(cp.options),
       records: cp.records,
       step: cp.step,
-      epsRng: [...cp.epsRng],
       optimizer: { kind: cp.optimizer.kind, t: cp.optimizer.t },
       counts: {
         encoder: cp.encoder.length,
@@ -466,7 +485,6 @@ export function deserializeDpsgdCheckpoint(bytes: Uint8Array): DpsgdCheckpoint {
     options: ResolvedDpsgdOptions;
     records: number;
     step: number;
-    epsRng: RngState;
     optimizer: { kind: OptimizerKind; t: number };
     counts: { encoder: number; decoder: number; m: number; v: number };
     meta: Record<string, unknown>;
@@ -483,7 +501,6 @@ export function deserializeDpsgdCheckpoint(bytes: Uint8Array): DpsgdCheckpoint {
     options: h.options,
     records: h.records,
     step: h.step,
-    epsRng: h.epsRng,
     encoder: list('encoder', h.counts.encoder),
     decoder: list('decoder', h.counts.decoder),
     optimizer: {

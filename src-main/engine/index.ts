@@ -67,3 +67,5 @@ export type {
   DpsgdStepReport,
 } from './dpsgd';
 export { securePoissonSample } from './secure-noise';
+export { secureRecordNoise, keyedRecordNoise } from './record-noise';
+export type { RecordNoise } from './record-noise';

@@ -16,7 +16,8 @@ export interface RunCertificateInput {
   plan: RunPlan;
   steps: number;
   delta: number;
-  datasetFingerprint: string;
+  /** The data set's random public identifier. */
+  datasetId: string;
   backend: string;
   version: string;
   created?: Date;
@@ -33,7 +34,7 @@ export function buildRunCertificate(input: RunCertificateInput): RunCertificate 
       steps,
       delta,
       accountant: plan.accountant ?? 'rdp',
-      datasetFingerprint: input.datasetFingerprint,
+      datasetId: input.datasetId,
       backend: input.backend,
       version: input.version,
       ...(input.created ? { created: input.created } : {}),
@@ -46,7 +47,7 @@ export function buildRunCertificate(input: RunCertificateInput): RunCertificate 
     steps,
     delta,
     accountant: plan.accountant ?? 'rdp',
-    datasetFingerprint: input.datasetFingerprint,
+    datasetId: input.datasetId,
     backend: input.backend,
     version: input.version,
     ...(input.created ? { created: input.created } : {}),

@@ -27,7 +27,7 @@
  * artifacts), `decoder/` and `certificate.json` (releasable).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toErrorPayload, UserError, type ErrorPayload } from '../contract/errors';
@@ -55,6 +55,7 @@ import {
   type Run,
   type RunStatus,
   type Store,
+  writeFileDurable,
 } from '../store';
 import {
   assertFitsBudget,
@@ -245,15 +246,7 @@ async function readHeader(ds: Dataset): Promise<DatasetHeader> {
 }
 
 async function writeJsonDurable(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  await writeFileDurable(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Registers an artifact unless this path is already registered for the run. */
@@ -545,7 +538,7 @@ function launch(
       plan: config.plan,
       steps: m.steps,
       delta: config.delta,
-      datasetFingerprint: ds.fingerprint,
+      datasetId: ds.publicId,
       backend: backend ?? 'unknown',
       version: appVersion(),
     });

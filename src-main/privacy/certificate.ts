@@ -2,7 +2,7 @@
  * The privacy certificate of a released DP²-VAE decoder (Jiang et al., arXiv
  * 2208.03409), in the format of DESIGN.md ("Synthetic data exchange format"):
  * `{ method, mechanism, adjacency, blocks, sigma, clip, steps, delta, epsilon,
- * accountant, dataset_fingerprint, backend, version, created }`.
+ * accountant, dataset_id, public, backend, version, created }`.
  *
  * ε is never taken from the caller: it is recomputed here from the
  * certificate's own fields with `epsilonOf` (the certified accountant: RDP by
@@ -11,9 +11,11 @@
  * `dp2 account --mechanism dp2vae --blocks K --sigma S --steps T --delta D`
  * (plus `--accountant pld` for a PLD certificate).
  *
- * Only releasable facts go in: the mechanism's parameters, the content
- * fingerprint of the data set (a hash, not data), the backend and versions.
- * No loss, score or figure computed on private data without noise.
+ * Only releasable facts go in: the mechanism's parameters, the data set's
+ * random identifier (made at import; never a hash of the images: a hash is a
+ * noise-free function of every record and would void the guarantee), what
+ * the release treats as public, the backend and versions. No loss, score,
+ * count or figure computed on private data without noise.
  */
 import { UserError } from '../contract/errors';
 import { ACCOUNTANT_VERSION } from './accountant';
@@ -41,14 +43,18 @@ interface CertificateCommon {
   epsilon: number;
   /** The accountant's name and version ("dp2-rdp/…" or "dp2-pld/…"). */
   accountant: string;
-  /** Content fingerprint (SHA-256) of the data set the decoder was trained on. */
-  dataset_fingerprint: string;
+  /** The data set's random identifier, made at import (says nothing about its images). */
+  dataset_id: string;
+  /** What the guarantee treats as public (not protected by it), in words. */
+  public: string[];
   /** The TensorFlow.js backend that trained it. */
   backend: string;
   /** DP² Studio's version. */
   version: string;
   /** ISO-8601 time the certificate was made. */
   created: string;
+  /** Set when this version re-issued an older certificate (ISO-8601), with why. */
+  reissued?: { at: string; by: string; why: string };
 }
 
 /**
@@ -95,7 +101,8 @@ export interface CertificateInput {
   clip: number;
   steps: number;
   delta: number;
-  datasetFingerprint: string;
+  /** The data set's random public identifier (`Dataset.publicId`). */
+  datasetId: string;
   backend: string;
   /** The app's version. */
   version: string;
@@ -118,7 +125,7 @@ function bad(what: string, value: unknown): never {
  */
 function certifiedEpsilon(
   spec: MechanismSpec,
-  common: { clip: number; delta: number; datasetFingerprint: unknown; accountant: AccountantKind },
+  common: { clip: number; delta: number; datasetId: unknown; accountant: AccountantKind },
 ): number {
   const { sigma, steps } = spec;
   const { clip, delta, accountant } = common;
@@ -126,8 +133,8 @@ function certifiedEpsilon(
   if (!(clip > 0) || !Number.isFinite(clip)) bad('the clipping norm C', clip);
   if (!Number.isSafeInteger(steps) || steps < 0) bad('the number of steps T', steps);
   if (!(delta > 0 && delta < 1)) bad('δ', delta);
-  if (typeof common.datasetFingerprint !== 'string' || common.datasetFingerprint === '')
-    bad('the data set fingerprint', common.datasetFingerprint);
+  if (typeof common.datasetId !== 'string' || !/^[0-9a-f]{32}$/.test(common.datasetId))
+    bad('the data set identifier', common.datasetId);
   const epsilon = steps === 0 ? 0 : epsilonOf({ spec, delta, accountant }).epsilon;
   if (!Number.isFinite(epsilon)) bad('the resulting ε', epsilon);
   return epsilon;
@@ -143,7 +150,7 @@ export function buildCertificate(input: CertificateInput): Certificate {
   const accountant = validateAccountant(input.accountant);
   const epsilon = certifiedEpsilon(
     { mechanism: 'dp2vae', blocks, sigma, steps },
-    { clip, delta, datasetFingerprint: input.datasetFingerprint, accountant },
+    { clip, delta, datasetId: input.datasetId, accountant },
   );
   return {
     method: 'dp2vae',
@@ -156,12 +163,22 @@ export function buildCertificate(input: CertificateInput): Certificate {
     delta,
     epsilon,
     accountant: versionOf(accountant),
-    dataset_fingerprint: input.datasetFingerprint,
+    dataset_id: input.datasetId,
+    public: [
+      'the number of training images N (the partition into K blocks is made from it)',
+      ...PUBLIC_FOR_EVERY_METHOD,
+    ],
     backend: input.backend,
     version: input.version,
     created: (input.created ?? new Date()).toISOString(),
   };
 }
+
+/** What every release treats as public, whatever the method. */
+const PUBLIC_FOR_EVERY_METHOD = [
+  'the class names and their number (they label the samples)',
+  'the image size and number of channels',
+];
 
 export interface DpsgdCertificateInput {
   /** q: the Poisson sampling rate of each step. */
@@ -170,7 +187,8 @@ export interface DpsgdCertificateInput {
   clip: number;
   steps: number;
   delta: number;
-  datasetFingerprint: string;
+  /** The data set's random public identifier (`Dataset.publicId`). */
+  datasetId: string;
   backend: string;
   version: string;
   created?: Date;
@@ -188,7 +206,7 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
   if (!(sampleRate > 0 && sampleRate <= 1)) bad('the sampling rate q', sampleRate);
   const epsilon = certifiedEpsilon(
     { mechanism: 'dpsgd', sampleRate, sigma, steps },
-    { clip, delta, datasetFingerprint: input.datasetFingerprint, accountant },
+    { clip, delta, datasetId: input.datasetId, accountant },
   );
   return {
     method: 'dpsgd',
@@ -202,10 +220,88 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
     delta,
     epsilon,
     accountant: versionOf(accountant),
-    dataset_fingerprint: input.datasetFingerprint,
+    dataset_id: input.datasetId,
+    public: [
+      'the number of training images N (the sampling rate q was set from it)',
+      ...PUBLIC_FOR_EVERY_METHOD,
+    ],
     backend: input.backend,
     version: input.version,
     created: (input.created ?? new Date()).toISOString(),
+  };
+}
+
+/** Keys a certificate of this version may carry; anything else is refused on re-issue. */
+const CERTIFICATE_KEYS = new Set([
+  'method',
+  'mechanism',
+  'adjacency',
+  'blocks',
+  'sample_rate',
+  'sigma',
+  'clip',
+  'steps',
+  'delta',
+  'epsilon',
+  'accountant',
+  'dataset_id',
+  'public',
+  'backend',
+  'version',
+  'created',
+  'reissued',
+]);
+
+/** Whether a certificate read from disk is in this version's form (no key an older version wrote). */
+export function isCurrentCertificate(cert: Record<string, unknown>): boolean {
+  return (
+    Object.keys(cert).every((k) => CERTIFICATE_KEYS.has(k)) &&
+    typeof cert.dataset_id === 'string' &&
+    Array.isArray(cert.public)
+  );
+}
+
+/**
+ * Re-issues a certificate written by an older version (which carried
+ * `dataset_fingerprint`, a SHA-256 of every private record): the same
+ * mechanism, parameters and creation time, ε recomputed by the accountant,
+ * the data set named by its random identifier, and nothing else of the old
+ * file. Used before anything is exported or shown.
+ */
+export function reissueCertificate(
+  old: Record<string, unknown>,
+  input: { datasetId: string; version: string; at?: Date },
+): AnyCertificate {
+  const n = (k: string): number => {
+    const v = old[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) bad(`the old certificate's ${k}`, v);
+    return v;
+  };
+  const accountantName = typeof old.accountant === 'string' ? old.accountant : '';
+  const accountant: AccountantKind = accountantName.startsWith('dp2-pld/') ? 'pld' : 'rdp';
+  const created = typeof old.created === 'string' ? new Date(old.created) : new Date();
+  const common = {
+    sigma: n('sigma'),
+    clip: n('clip'),
+    steps: n('steps'),
+    delta: n('delta'),
+    accountant,
+    datasetId: input.datasetId,
+    backend: typeof old.backend === 'string' ? old.backend : 'unknown',
+    version: typeof old.version === 'string' ? old.version : input.version,
+    created: Number.isNaN(created.getTime()) ? new Date() : created,
+  };
+  const cert =
+    old.method === 'dpsgd'
+      ? buildDpsgdCertificate({ ...common, sampleRate: n('sample_rate') })
+      : buildCertificate({ ...common, blocks: n('blocks') });
+  return {
+    ...cert,
+    reissued: {
+      at: (input.at ?? new Date()).toISOString(),
+      by: `DP² Studio ${input.version}`,
+      why: 'Older versions wrote a fingerprint of the data set into the certificate; it was removed.',
+    },
   };
 }
 
@@ -217,23 +313,29 @@ export function certificateInWords(cert: AnyCertificate): string[] {
   const pld = typeof cert.accountant === 'string' && cert.accountant.startsWith('dp2-pld/');
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   return [
-    `This generator was trained with DP²-VAE, a differentially private method, on the data set with fingerprint ${cert.dataset_fingerprint.slice(0, 12)}….`,
+    `This generator was trained with DP²-VAE, a differentially private method, on the data set with identifier ${cert.dataset_id} (a random label made at import; it says nothing about the images).`,
     `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Replacing any one image of the data set by any other can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
     `How: the images were split into ${cert.blocks} blocks. In each of ${cert.steps} training steps, one block was picked at random, its average gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added before the generator learned from it.`,
     'Only the generator (the stage-2 decoder) and images drawn from it are released. The encoders, checkpoints and training losses touched the images without noise and stay on this computer.',
+    publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, block sampling without replacement) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dp2vae --blocks ${cert.blocks} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
   ];
+}
+
+function publicInWords(cert: AnyCertificate): string {
+  return `Treated as public, so not protected by this guarantee: ${cert.public.join('; ')}.`;
 }
 
 function dpsgdInWords(cert: DpsgdCertificate): string[] {
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   const pld = cert.accountant.startsWith('dp2-pld/');
   return [
-    `This generator was trained with DP-SGD, a differentially private method, on the data set with fingerprint ${cert.dataset_fingerprint.slice(0, 12)}….`,
+    `This generator was trained with DP-SGD, a differentially private method, on the data set with identifier ${cert.dataset_id} (a random label made at import; it says nothing about the images).`,
     `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
     `How: in each of ${cert.steps} training steps, every image joined the step independently with probability ${num(cert.sample_rate)}; each image's gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added to their sum before the model learned from it.`,
     'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
+    publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
   ];

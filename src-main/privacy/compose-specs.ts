@@ -2,6 +2,7 @@ import { UserError } from '../contract/errors';
 import { RdpAccountant } from './accountant';
 import { mechanismEvent } from './mechanisms';
 import type { MechanismSpec } from './mechanisms';
+import type { NeighbouringRelation } from './rdp';
 
 /** RDP composition of runs that share one neighbouring relation (Mironov 2017, Proposition 1). */
 function composeSame(
@@ -31,14 +32,20 @@ function composeSame(
 export function composedEpsilon(options: { specs: readonly MechanismSpec[]; delta: number }): {
   epsilon: number;
   order: number;
+  /** The neighbouring relation ε is stated in (null when nothing was spent). */
+  relation: NeighbouringRelation | null;
 } {
   const { specs, delta } = options;
   const counted = specs.filter((s) => s.steps > 0);
-  if (counted.length === 0) return { epsilon: 0, order: Number.NaN };
+  if (counted.length === 0) return { epsilon: 0, order: Number.NaN, relation: null };
   const events = counted.map((spec) => mechanismEvent(spec));
   const addRemove = events.filter((e) => e.neighbouring === 'add-remove');
   const replaceOne = events.filter((e) => e.neighbouring !== 'add-remove');
-  if (addRemove.length === 0 || replaceOne.length === 0) return composeSame(events, delta);
+  if (addRemove.length === 0 || replaceOne.length === 0)
+    return {
+      ...composeSame(events, delta),
+      relation: replaceOne.length === 0 ? 'add-remove' : 'replace-one',
+    };
 
   const half = delta / 2;
   const b = composeSame(replaceOne, half).epsilon;
@@ -48,7 +55,7 @@ export function composedEpsilon(options: { specs: readonly MechanismSpec[]; delt
     const deltaA = half / (1 + Math.exp(Math.min(guess, 700)));
     const a = composeSame(addRemove, deltaA).epsilon;
     if ((1 + Math.exp(Math.min(a, 700))) * deltaA <= half * (1 + 1e-12)) {
-      return { epsilon: b + 2 * a, order: Number.NaN };
+      return { epsilon: b + 2 * a, order: Number.NaN, relation: 'replace-one' };
     }
     guess = a;
   }

@@ -55,7 +55,7 @@ export function datasetDto(ctx: ServiceContext, dataset: Dataset): z.infer<typeo
     id: dataset.id,
     name: dataset.name,
     format: dataset.format,
-    fingerprint: dataset.fingerprint,
+    publicId: dataset.publicId,
     trainCount: dataset.trainCount,
     testCount: dataset.testCount,
     classNames: dataset.classNames,

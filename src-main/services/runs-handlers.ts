@@ -24,10 +24,10 @@ import type { Run } from '../store';
 import type { ServiceContext } from './context';
 import { ledgerSpecs, noiseSpec, planNoise } from '../jobs/budget';
 import { ledgerTotal } from './ledger-total';
-import { releasedOf, sampleRun, storeRunSamples, writeSamples } from './samples';
+import { sampleRun, storeRunSamples, writeSamples } from './samples';
 import { estimateDuration, type PlannedWork } from './estimate';
 import { runProgress } from './run-progress';
-import { readCertificate } from './certificate-file';
+import { currentCertificate, readCertificate } from './certificate-file';
 
 /** Examples each stage of a plan will process (for the duration estimate). */
 function plannedWork(plan: Record<string, unknown>, datasetSize: number): PlannedWork[] {
@@ -183,8 +183,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
 
     'runs.progress': async ({ runId, maxPoints }) =>
       runProgress(ctx, { run: runDto(ctx, getRun(ctx.store, runId)), maxPoints }),
-    'runs.certificate': async ({ runId }) =>
-      readCertificate(releasedOf(ctx.store, runId).certificate),
+    'runs.certificate': async ({ runId }) => readCertificate(ctx.store, runId),
 
     'runs.presets': async ({ method }) =>
       presetList(method).map(({ name, summary }) => ({
@@ -209,12 +208,10 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
     },
 
     'runs.generate': async ({ runId, perClass, seed, out }) => {
+      const { path: certificate, notice } = await currentCertificate(ctx.store, runId);
       const images = await sampleRun(ctx.store, { runId, perClass, seed });
-      const written = await writeSamples(images, {
-        out: resolve(out),
-        certificate: releasedOf(ctx.store, runId).certificate,
-      });
-      return { ...written, count: images.count };
+      const written = await writeSamples(images, { out: resolve(out), certificate });
+      return { ...written, count: images.count, notice };
     },
 
     'runs.export': async ({ runId, outDir, include, perClass }) => {
@@ -222,8 +219,10 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
       if (wantsSamples && listArtifacts(ctx.store, { runId, kind: 'samples' }).length === 0) {
         await storeRunSamples(ctx.store, { runId, perClass, seed: 0 });
       }
+      // Before anything is copied: an older certificate leaves only re-issued.
+      const { notice } = await currentCertificate(ctx.store, runId);
       const result = await exportRun({ store: ctx.store, runId, outDir: resolve(outDir), include });
-      return { outDir: result.outDir, files: result.files.map((f) => f.name) };
+      return { outDir: result.outDir, files: result.files.map((f) => f.name), notice };
     },
   };
 }

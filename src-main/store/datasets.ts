@@ -3,6 +3,7 @@
  * (`deletedAt` set) so the privacy ledger keeps its name and fingerprint;
  * its name becomes free for a new import.
  */
+import { randomBytes } from 'node:crypto';
 import { UserError } from '../contract/errors';
 import {
   fromJson,
@@ -44,7 +45,14 @@ export interface NewDataset {
 /** A data set as stored. */
 export interface Dataset {
   id: number;
+  /**
+   * Random identifier made at import (32 hex digits): how certificates and
+   * anything else that leaves the machine name the data set. It says nothing
+   * about the images.
+   */
+  publicId: string;
   name: string;
+  /** Content fingerprint: private (a noise-free function of the images); never exported. */
   fingerprint: string;
   format: string;
   preprocessing: unknown;
@@ -63,6 +71,7 @@ export interface Dataset {
 
 interface DatasetRow {
   id: number;
+  public_id: string;
   name: string;
   fingerprint: string;
   format: string;
@@ -93,6 +102,7 @@ function toDataset(store: Store, row: DatasetRow): Dataset {
   }
   return {
     id: row.id,
+    publicId: row.public_id,
     name: row.name,
     fingerprint: row.fingerprint,
     format: row.format,
@@ -170,8 +180,8 @@ export function insertDataset(store: Store, input: NewDataset): Dataset {
     const info = stmt(
       store,
       `INSERT INTO datasets (name, name_key, fingerprint, format, preprocessing, split_seed, train_count, test_count,
-         class_names, files_dir, budget_epsilon, budget_delta, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         class_names, files_dir, budget_epsilon, budget_delta, created_at, public_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       name,
       key,
@@ -186,6 +196,7 @@ export function insertDataset(store: Store, input: NewDataset): Dataset {
       budgetEpsilon,
       budgetDelta,
       nowIso(store),
+      randomBytes(16).toString('hex'),
     );
     return getDataset(store, Number(info.lastInsertRowid));
   });

@@ -248,6 +248,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN owner TEXT;
   `,
+  // v5: a random public identifier per data set, made at import: what a
+  // certificate names the data set by (the content fingerprint is a noise-free
+  // function of the private images and never leaves the machine).
+  `
+  ALTER TABLE datasets ADD COLUMN public_id TEXT;
+  UPDATE datasets SET public_id = lower(hex(randomblob(16))) WHERE public_id IS NULL;
+  CREATE UNIQUE INDEX datasets_public_id ON datasets(public_id);
+  `,
 ];
 
 /** The schema version this build writes and understands. */

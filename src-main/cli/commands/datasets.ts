@@ -149,7 +149,7 @@ export async function datasetsCommand(
       if (flags.json) return io.stdout(JSON.stringify(d) + '\n');
       io.stdout(
         describeDataset(d) +
-          `  classes: ${d.classNames.join(', ')}\n  fingerprint: ${d.fingerprint}\n`,
+          `  classes: ${d.classNames.join(', ')}\n  identifier in certificates: ${d.publicId}\n`,
       );
       return;
     }
@@ -209,4 +209,5 @@ export async function ledgerCommand(argv: string[], io: CliIo, handlers: Handler
     `Total: ε = ${formatNumber(ledger.total.epsilon)} at δ = ${formatNumber(ledger.total.delta)} ` +
       `over ${ledger.total.steps.toLocaleString('en-US')} steps in ${ledger.total.runs} run(s); ${cap}\n`,
   );
+  if (ledger.total.relationNote) io.stdout(`${ledger.total.relationNote}\n`);
 }

@@ -86,6 +86,7 @@ export async function generateCommand(
     }),
   );
   if (flags.json) return io.stdout(JSON.stringify(result) + '\n');
+  if (result.notice) io.stderr(`${result.notice}\n`);
   io.stdout(
     `Wrote ${result.count} synthetic images to ${result.out} (certificate: ${result.certificate})\n`,
   );
@@ -115,6 +116,7 @@ export async function exportCommand(argv: string[], io: CliIo, handlers: Handler
       perClass: numberFlag(flags, 'per-class') ?? 1000,
     }),
   );
+  if (result.notice) io.stderr(`${result.notice}\n`);
   if (flags.json) return io.stdout(JSON.stringify(result) + '\n');
   io.stdout(`Exported to ${result.outDir}: ${result.files.join(', ')}\n`);
 }

@@ -207,7 +207,6 @@ test('checkpoint: exact round trip, and a resumed run continues from the same st
   assert.deepEqual(serializeDpsgdCheckpoint(back), bytes, 'serialise(deserialise(b)) = b');
   assert.equal(back.step, 3);
   assert.deepEqual(back.meta, { runId: 7 });
-  assert.deepEqual(back.epsRng, cp.epsRng);
   assert.equal(back.optimizer.t, 3);
   const resumed = DpsgdTrainer.resume({ data, checkpoint: back });
   assert.equal(resumed.step, 3);

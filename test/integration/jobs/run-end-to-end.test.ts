@@ -105,11 +105,12 @@ test('a run end to end: both stages, ordered events, ledger = steps, decoder and
     'blocks',
     'clip',
     'created',
-    'dataset_fingerprint',
+    'dataset_id',
     'delta',
     'epsilon',
     'mechanism',
     'method',
+    'public',
     'sigma',
     'steps',
     'version',
@@ -121,7 +122,8 @@ test('a run end to end: both stages, ordered events, ledger = steps, decoder and
   assert.equal(cert.epsilon, recomputed);
   assert.ok(cert.epsilon <= target && cert.epsilon > target * 0.999, `ε = ${cert.epsilon}`);
   assert.equal(cert.accountant, ACCOUNTANT_VERSION);
-  assert.equal(cert.dataset_fingerprint, ds.fingerprint);
+  assert.equal(cert.dataset_id, ds.publicId);
+  assert.ok(!JSON.stringify(cert).includes(ds.fingerprint), 'no fingerprint of the images');
   assert.equal(cert.adjacency, 'replace-one');
   assert.equal(cert.steps, SMALL.steps);
   assert.equal(cert.blocks, SMALL.blocks);

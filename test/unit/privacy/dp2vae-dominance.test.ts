@@ -176,7 +176,7 @@ test('a PLD certificate names the PLD accountant and recomputes ε with it', () 
     clip: 1,
     steps: 2000,
     delta: 1e-5,
-    datasetFingerprint: 'f'.repeat(64),
+    datasetId: 'f'.repeat(32),
     backend: 'cpu',
     version: '0.0.0-test',
     created: new Date(0),
