@@ -32,7 +32,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toErrorPayload, UserError, type ErrorPayload } from '../contract/errors';
 import { DATASET_HEADER, type DatasetHeader } from '../data';
-import { ACCOUNTANT_VERSION } from '../privacy';
+import { accountantVersion } from '../privacy';
 import { buildRunCertificate, type RunCertificate } from './certificates';
 import { appVersion } from '../services/version';
 import {
@@ -45,7 +45,6 @@ import {
   listArtifacts,
   recordCheckpoint,
   recordSampleGrid,
-  recordSpend,
   registerArtifact,
   stepsSpent,
   updateRunStatus,
@@ -57,15 +56,8 @@ import {
   type Store,
   writeFileDurable,
 } from '../store';
-import {
-  assertFitsBudget,
-  grantSpend,
-  ledgerRowSpec,
-  ledgerSpecs,
-  ownEpsilon,
-  planNoise,
-  type RunNoise,
-} from './budget';
+import { assertFitsBudget, ledgerSpecs, ownEpsilon, planNoise, type RunNoise } from './budget';
+import { spendWithinCap } from './spend';
 import { planArchitecture, resolveRunPlan, type PlanOverrides, type PresetName } from './presets';
 import {
   parseChildMessage,
@@ -338,7 +330,10 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
     architecture,
     targetEpsilon: options.targetEpsilon,
     delta,
-    accountant: { name: plan.accountant ?? 'rdp', version: ACCOUNTANT_VERSION },
+    accountant: {
+      name: plan.accountant ?? 'rdp',
+      version: accountantVersion(plan.accountant ?? 'rdp'),
+    },
   });
   const runDir = join(home, 'runs', String(run.id));
   try {
@@ -590,26 +585,15 @@ function launch(
         metricRows.push({ stage: 'stage2', step: m.step, name: 'epsilon', value: m.epsilon });
         return;
       case 'spend': {
-        // Re-read the cap and the ledger now: other runs may have spent since this one started.
-        const current = getDataset(store, ds.id);
-        const granted = grantSpend({
-          ledger: ledgerSpecs(ledgerEntriesByFingerprint(store, ds.fingerprint)),
+        // Check and record under one write lock: other runs (other processes too) may spend.
+        const granted = spendWithinCap(store, {
+          datasetId: ds.id,
+          runId,
           noise,
           fromStep: m.fromStep,
           toStep: m.toStep,
-          cap: current.budgetEpsilon,
-          capDelta: current.budgetDelta,
+          delta: config.delta,
         });
-        if (granted >= m.fromStep) {
-          recordSpend(store, {
-            datasetId: ds.id,
-            runId,
-            spec: ledgerRowSpec(noise),
-            fromStep: m.fromStep,
-            toStep: granted,
-            delta: config.delta,
-          });
-        }
         channel.send({ type: 'spent', fromStep: m.fromStep, toStep: granted });
         return;
       }

@@ -18,14 +18,13 @@
  * count or figure computed on private data without noise.
  */
 import { UserError } from '../contract/errors';
-import { ACCOUNTANT_VERSION } from './accountant';
 import {
+  accountantVersion,
   epsilonOf,
   validateAccountant,
   type AccountantKind,
   type MechanismSpec,
 } from './mechanisms';
-import { PLD_ACCOUNTANT_VERSION } from './pld';
 
 /** What the certificate's `mechanism` field names. */
 export const DP2VAE_CERT_MECHANISM = 'gaussian-block-sampling-without-replacement';
@@ -140,9 +139,6 @@ function certifiedEpsilon(
   return epsilon;
 }
 
-const versionOf = (accountant: AccountantKind): string =>
-  accountant === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION;
-
 /** Builds the certificate of a released DP²-VAE decoder; ε is recomputed, never passed in. */
 export function buildCertificate(input: CertificateInput): Certificate {
   const { blocks, sigma, clip, steps, delta } = input;
@@ -162,7 +158,7 @@ export function buildCertificate(input: CertificateInput): Certificate {
     steps,
     delta,
     epsilon,
-    accountant: versionOf(accountant),
+    accountant: accountantVersion(accountant),
     dataset_id: input.datasetId,
     public: [
       'the number of training images N (the partition into K blocks is made from it)',
@@ -219,7 +215,7 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
     steps,
     delta,
     epsilon,
-    accountant: versionOf(accountant),
+    accountant: accountantVersion(accountant),
     dataset_id: input.datasetId,
     public: [
       'the number of training images N (the sampling rate q was set from it)',

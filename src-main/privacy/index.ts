@@ -43,6 +43,7 @@ export type { PldDirection } from './pld';
 export { PldAccountant, sampledBlockGaussianPld } from './pld-accountant';
 export {
   accountantFor,
+  accountantVersion,
   deltaOf,
   epsilonOf,
   mechanismEvent,

@@ -2,7 +2,8 @@
  * The training mechanisms the app and the `dp2` command line account for, as
  * one discriminated union, and their translation into privacy events.
  */
-import { RdpAccountant } from './accountant';
+import { ACCOUNTANT_VERSION, RdpAccountant } from './accountant';
+import { PLD_ACCOUNTANT_VERSION } from './pld';
 import { PldAccountant } from './pld-accountant';
 import {
   gaussianEvent,
@@ -39,6 +40,11 @@ export function validateAccountant(value: unknown): AccountantKind {
   if (value === undefined) return 'rdp';
   if (value !== 'rdp' && value !== 'pld') invalid('accountant', value, "'rdp' or 'pld'");
   return value;
+}
+
+/** The name and version an accountant states in certificates and run rows ("dp2-rdp/…", "dp2-pld/…"). */
+export function accountantVersion(kind: AccountantKind): string {
+  return kind === 'pld' ? PLD_ACCOUNTANT_VERSION : ACCOUNTANT_VERSION;
 }
 
 /**

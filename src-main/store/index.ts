@@ -39,7 +39,17 @@ export { recordCheckpoint, latestCheckpoint, listCheckpoints } from './checkpoin
 export type { Artifact, ArtifactKind, NewArtifact, Visibility } from './artifacts';
 export { registerArtifact, getArtifact, listArtifacts, isReleasableKind } from './artifacts';
 export type { LedgerEntry, MechanismSpec, SpendInput } from './ledger';
-export { recordSpend, ledgerEntries, ledgerEntriesByFingerprint, stepsSpent } from './ledger';
+export {
+  recordSpend,
+  recordGrantedSpend,
+  ledgerEntries,
+  ledgerEntriesByFingerprint,
+  stepsSpent,
+} from './ledger';
+export type { SpendContext } from './ledger';
+export { journalPath } from './ledger-journal';
+export { restoredLedger } from './ledger-restore';
+export type { LedgerRestore } from './ledger-restore';
 export type { SampleGrid } from './samples';
 export { recordSampleGrid, getSampleGrid, sampleGridSteps, MAX_GRID_BYTES } from './samples';
 export type {

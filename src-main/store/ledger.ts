@@ -13,7 +13,8 @@
  * a tombstone row, so its entries keep their name and fingerprint.
  */
 import { UserError } from '../contract/errors';
-import { getDataset } from './datasets';
+import { getDataset, type Dataset } from './datasets';
+import { appendSpend } from './ledger-journal';
 import {
   canonicalJson,
   fromJson,
@@ -104,11 +105,38 @@ const SELECT = `SELECT l.*, d.name AS dataset_name, d.fingerprint AS dataset_fin
 /**
  * Records that steps `fromStep..toStep` of a run are about to run. Call it
  * before the noisy update(s) and run them only after it returns: it commits
- * with `synchronous = FULL`, so the spend survives a crash or a power cut.
+ * with `synchronous = FULL`, so the spend survives a crash or a power cut,
+ * and the ledger journal beside the database holds it too (fsynced before
+ * the commit), so it survives a damaged database.
  * Must not be called inside another transaction.
  * @throws UserError INVALID_INPUT / NOT_FOUND for a bad spend (nothing written).
  */
 export function recordSpend(store: Store, input: SpendInput): LedgerEntry {
+  const { entry } = recordGrantedSpend(store, input, () => input.toStep);
+  return entry as LedgerEntry;
+}
+
+/** What the data set's budget looks like inside the spend's transaction. */
+export interface SpendContext {
+  /** The data set as it is now (its cap may have changed since the run started). */
+  dataset: Dataset;
+  /** Every ledger row on the same images (re-imports included), this run's too. */
+  entries: LedgerEntry[];
+}
+
+/**
+ * Check-and-record in ONE `BEGIN IMMEDIATE` transaction: `grant` sees the
+ * data set and its ledger as they are under the write lock and returns the
+ * last step it allows (`fromStep - 1` for none); steps `fromStep..granted`
+ * are recorded before the lock is released. Two processes spending on one
+ * data set (the desktop app and `dp2 train`) are thereby serialised: neither
+ * can be granted headroom the other has already taken.
+ */
+export function recordGrantedSpend(
+  store: Store,
+  input: SpendInput,
+  grant: (current: SpendContext) => number,
+): { granted: number; entry: LedgerEntry | null } {
   const fromStep = requireInt(input.fromStep, 'The first step of the spend');
   const toStep = requireInt(input.toStep, 'The last step of the spend');
   if (toStep < fromStep) {
@@ -150,6 +178,11 @@ export function recordSpend(store: Store, input: SpendInput): LedgerEntry {
           `Run ${run.id} trains on data set ${run.datasetId}, not on data set ${ds.id}.`,
         );
       }
+      const granted = Math.min(
+        toStep,
+        grant({ dataset: ds, entries: ledgerEntriesByFingerprint(store, ds.fingerprint) }),
+      );
+      if (granted < fromStep) return { granted: fromStep - 1, entry: null };
       const delta =
         input.delta === undefined ? run.delta : requireDelta(input.delta, 'The spend δ');
       const now = nowIso(store);
@@ -160,7 +193,7 @@ export function recordSpend(store: Store, input: SpendInput): LedgerEntry {
       let id: number;
       if (last && last.spec === specText && last.delta === delta && last.to_step + 1 === fromStep) {
         stmt(store, 'UPDATE ledger SET to_step = ?, updated_at = ? WHERE id = ?').run(
-          toStep,
+          granted,
           now,
           last.id,
         );
@@ -170,14 +203,36 @@ export function recordSpend(store: Store, input: SpendInput): LedgerEntry {
           store,
           `INSERT INTO ledger (dataset_id, run_id, spec, from_step, to_step, delta, recorded_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(ds.id, run.id, specText, fromStep, toStep, delta, now, now);
+        ).run(ds.id, run.id, specText, fromStep, granted, delta, now, now);
         id = Number(info.lastInsertRowid);
       }
-      return toEntry(stmt(store, `${SELECT} WHERE l.id = ?`).get(id) as LedgerRow);
+      // Last, still inside the transaction: a journal that cannot be written
+      // rolls the spend back (the step is then not taken).
+      appendSpend(store, {
+        dataset: ds,
+        storedFilesDir: storedFilesDir(store, ds.id),
+        run: { id: run.id, method: run.method, delta: run.delta },
+        spec: params,
+        fromStep,
+        toStep: granted,
+        delta,
+      });
+      return {
+        granted,
+        entry: toEntry(stmt(store, `${SELECT} WHERE l.id = ?`).get(id) as LedgerRow),
+      };
     });
   } finally {
     store.db.pragma('synchronous = NORMAL');
   }
+}
+
+function storedFilesDir(store: Store, datasetId: number): string {
+  return (
+    stmt(store, 'SELECT files_dir FROM datasets WHERE id = ?').get(datasetId) as {
+      files_dir: string;
+    }
+  ).files_dir;
 }
 
 /** Every ledger row of a data set (deleted ones included), oldest first. */

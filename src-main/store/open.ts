@@ -19,9 +19,11 @@ import {
   renameSync,
   statSync,
 } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { journalPath } from './ledger-journal';
 import Database from 'better-sqlite3';
 import { UserError } from '../contract/errors';
+import { restoreLedger } from './ledger-restore';
 import { APPLICATION_ID, MIGRATIONS } from './schema';
 import type { Db, Store } from './types';
 
@@ -65,21 +67,34 @@ export function openStore(options: OpenStoreOptions): Store {
   }
 
   const db = openConnection(path, options.busyTimeoutMs ?? 5000);
+  let created: boolean;
   try {
     configure(db, path);
+    created = Number(db.pragma('user_version', { simple: true })) === 0;
     migrate(db, path, migrations);
   } catch (err) {
     db.close();
     if (isCorruption(err)) throw refuseAndMoveAside(path, 'corrupt', (err as Error).message);
     throw err;
   }
-  return {
+  const store: Store = {
     db,
     path,
     home,
     clock: options.clock ?? (() => new Date()),
     owner: `${process.pid}:${randomBytes(6).toString('hex')}`,
   };
+  // A new database beside a ledger journal: a damaged one was moved aside
+  // (or deleted). Bring every data set's spend back before anything else.
+  if (created && migrations === MIGRATIONS) {
+    try {
+      restoreLedger(store);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+  return store;
 }
 
 /** Closes the store's connection (checkpointing the WAL). Safe to call twice. */
@@ -225,7 +240,7 @@ function refuseAndMoveAside(path: string, state: 'corrupt' | 'foreign', detail: 
   const what = state === 'foreign' ? 'is not a DP² Studio database' : 'is damaged';
   return new UserError(
     'CORRUPT_DATA',
-    `The database ${path} ${what} (${detail}). It was kept, unchanged, as ${kept}; the next start creates a new empty database. ` +
-      `The privacy budget already spent is recorded only in the kept file: restore a backup to ${path}, or keep the file and ask for help before training again on the same images.`,
+    `The database ${path} ${what} (${detail}). It was kept, unchanged, as ${kept}. ` +
+      `The next start creates a new database and restores the privacy budget already spent on every data set from the ledger journal beside it (${basename(journalPath(path))}); runs, evaluations and released files must be imported or made again.`,
   );
 }

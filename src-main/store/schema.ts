@@ -250,11 +250,15 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // v5: a random public identifier per data set, made at import: what a
   // certificate names the data set by (the content fingerprint is a noise-free
-  // function of the private images and never leaves the machine).
+  // function of the private images and never leaves the machine); and a
+  // random identifier of this database file, which the ledger journal
+  // (ledger-journal.ts) tags its lines with.
   `
   ALTER TABLE datasets ADD COLUMN public_id TEXT;
   UPDATE datasets SET public_id = lower(hex(randomblob(16))) WHERE public_id IS NULL;
   CREATE UNIQUE INDEX datasets_public_id ON datasets(public_id);
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(16))));
   `,
 ];
 
