@@ -128,6 +128,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`dp2 ${name}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT_USER_ERROR;
   } finally {
+    for (const notice of services.notices) io.stderr(`dp2: ${notice}\n`);
     services.close();
   }
 }

@@ -151,6 +151,8 @@ export const AppInfoResponse = z.strictObject({
   version: z.string(),
   accountant: AccountantInfo,
   dataHome: z.string(),
+  /** What opening the data folder found that the user must be told (a restored ledger, a damaged database). */
+  notices: z.array(z.string()),
 });
 
 export const Empty = z.strictObject({});

@@ -20,6 +20,19 @@ function removeUnfinishedImports(dataHome: string): void {
   }
 }
 
+/** What a ledger restore brought back, in words. */
+export function restoreNotice(r: NonNullable<Store['restored']>): string {
+  const live = r.datasets.filter((d) => d.live).map((d) => `“${d.name}”`);
+  const gone = r.datasets.filter((d) => !d.live).map((d) => `“${d.name}”`);
+  return (
+    `The database was damaged and has been replaced. The privacy already spent was restored from the ledger journal: ` +
+    `${r.steps.toLocaleString('en-US')} steps of ${r.runs} run(s) on ${r.datasets.length} data set(s)` +
+    (live.length ? `; back in the list: ${live.join(', ')}` : '') +
+    (gone.length ? `; kept in the ledger only (their images are gone): ${gone.join(', ')}` : '') +
+    '. Runs, evaluations and exports of the old database are not restored: their caps still count every step.'
+  );
+}
+
 /** The database file inside the data home. */
 export const DATABASE_FILE = 'dp2.sqlite';
 
@@ -85,9 +98,13 @@ export class ServiceContext {
     for (const listener of this.runListeners) listener(event);
   }
 
+  /** What opening the data folder found that the user must be told (said once). */
+  readonly notices: string[] = [];
+
   get store(): Store {
     if (!this.opened) {
       const store = openStore({ path: join(this.dataHome, DATABASE_FILE), home: this.dataHome });
+      if (store.restored) this.notices.push(restoreNotice(store.restored));
       if (this.housekeeping) {
         markInterruptedRuns(store);
         purgePendingRemovals(store);

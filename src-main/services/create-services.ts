@@ -1,5 +1,5 @@
 import type { Handlers } from '../contract';
-import { UserError } from '../contract/errors';
+import { toErrorPayload, UserError } from '../contract/errors';
 import { ACCOUNTANT_VERSION } from '../privacy';
 import type { ServiceContext } from './context';
 import { datasetHandlers } from './datasets-handlers';
@@ -16,11 +16,28 @@ import { appVersion } from './version';
 export function createServices(ctx: ServiceContext): Handlers {
   const evaluation = evalHandlers(ctx);
   return {
-    'app.info': async () => ({
-      version: appVersion(),
-      accountant: { name: 'rdp', version: ACCOUNTANT_VERSION },
-      dataHome: ctx.dataHome,
-    }),
+    'app.info': async () => {
+      const notices: string[] = [];
+      // Opening the data folder is what can find something to say. A damaged
+      // database is moved aside by the first try; the second makes the new
+      // one and restores the ledger into it.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          void ctx.store;
+          break;
+        } catch (err) {
+          const error = toErrorPayload(err);
+          notices.push(error.message);
+          if (error.code !== 'CORRUPT_DATA') break;
+        }
+      }
+      return {
+        version: appVersion(),
+        accountant: { name: 'rdp', version: ACCOUNTANT_VERSION },
+        dataHome: ctx.dataHome,
+        notices: [...notices, ...ctx.notices.splice(0)],
+      };
+    },
     'app.choosePath': async ({ purpose }) => {
       if (!ctx.choosePath) {
         throw new UserError('UNSUPPORTED', 'There is no file picker here: type the path instead.');

@@ -77,7 +77,7 @@ export function openStore(options: OpenStoreOptions): Store {
     if (isCorruption(err)) throw refuseAndMoveAside(path, 'corrupt', (err as Error).message);
     throw err;
   }
-  const store: Store = {
+  let store: Store = {
     db,
     path,
     home,
@@ -88,7 +88,7 @@ export function openStore(options: OpenStoreOptions): Store {
   // (or deleted). Bring every data set's spend back before anything else.
   if (created && migrations === MIGRATIONS) {
     try {
-      restoreLedger(store);
+      store = { ...store, restored: restoreLedger(store) };
     } catch (err) {
       db.close();
       throw err;

@@ -21,4 +21,14 @@ export interface Store {
    * running, so another process opening the database leaves them alone.
    */
   readonly owner: string;
+  /**
+   * Set when THIS open made a new database and restored the privacy ledger
+   * into it from the ledger journal (a damaged database was moved aside).
+   */
+  readonly restored?: {
+    datasets: { name: string; live: boolean }[];
+    runs: number;
+    rows: number;
+    steps: number;
+  } | null;
 }
