@@ -175,12 +175,12 @@ test('the app and the command line say what was restored', async () => {
 
   const ctx = new ServiceContext(home);
   try {
-    const info = await createServices(ctx)['app.info']({});
+    const info = await createServices(ctx)['app.info']({}, {});
     assert.equal(info.notices.length, 2, info.notices.join('\n'));
     assert.match(info.notices[0] ?? '', /is damaged.*kept, unchanged/);
     assert.match(info.notices[1] ?? '', /restored from the ledger journal: 12 steps of 1 run\(s\)/);
     assert.match(info.notices[1] ?? '', /“ward”/);
-    const again = await createServices(ctx)['app.info']({});
+    const again = await createServices(ctx)['app.info']({}, {});
     assert.deepEqual(again.notices, [], 'said once');
   } finally {
     ctx.close();

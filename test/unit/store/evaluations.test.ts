@@ -14,7 +14,6 @@ import {
   deleteDataset,
   getEvaluation,
   getRun,
-  insertDataset,
   latestEvaluation,
   listEvaluations,
   openStore,
@@ -23,7 +22,7 @@ import {
   type NewEvaluation,
 } from '../../../src-main/store';
 import { MIGRATIONS } from '../../../src-main/store/schema';
-import { datasetInput, seed, tempHome, tempStore } from './helpers';
+import { datasetInput, insertOldDataset, seed, tempHome, tempStore } from './helpers';
 
 function evaluation(runId: number, extra: Partial<NewEvaluation> = {}): NewEvaluation {
   return {
@@ -208,9 +207,9 @@ test('deleting a data set deletes the evaluations of its runs (private figures)'
 test('migration from schema 2: data kept, evaluations table added, version bumped', (t) => {
   const home = tempHome(t);
   const path = join(home, 'dp2.sqlite');
-  assert.equal(SCHEMA_VERSION, 4);
+  assert.equal(SCHEMA_VERSION, 5);
   const old = openStore({ path, migrations: MIGRATIONS.slice(0, 2) });
-  const dataset = insertDataset(old, datasetInput(old));
+  const dataset = insertOldDataset(old, datasetInput(old));
   const run = createRun(old, {
     datasetId: dataset.id,
     method: 'dp2vae',
@@ -228,7 +227,7 @@ test('migration from schema 2: data kept, evaluations table added, version bumpe
 
   const store = openStore({ path });
   t.after(() => closeStore(store));
-  assert.equal(store.db.pragma('user_version', { simple: true }), 4);
+  assert.equal(store.db.pragma('user_version', { simple: true }), 5);
   assert.deepEqual(getRun(store, run.id).hyperparameters, { blocks: 10 });
   const saved = saveEvaluation(store, evaluation(run.id));
   assert.equal(latestEvaluation(store, run.id)?.id, saved.id);

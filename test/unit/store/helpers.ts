@@ -1,7 +1,7 @@
 /** Shared set-up for the store tests: real SQLite files in fresh temporary folders. */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { TestContext } from 'node:test';
 import { closeStore, createRun, insertDataset, openStore } from '../../../src-main/store';
 import type { Dataset, NewDataset, Run, Store } from '../../../src-main/store';
@@ -67,4 +67,33 @@ export function writeFile(path: string, content: string | Uint8Array): string {
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, content);
   return path;
+}
+
+/**
+ * Inserts a data set row with the columns of schema v1 only, as an older
+ * version wrote it (today's `insertDataset` writes columns added since).
+ */
+export function insertOldDataset(store: Store, input: NewDataset): { id: number } {
+  const info = store.db
+    .prepare(
+      `INSERT INTO datasets (name, name_key, fingerprint, format, preprocessing, split_seed, train_count, test_count,
+         class_names, files_dir, budget_epsilon, budget_delta, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      input.name,
+      input.name.toLowerCase(),
+      input.fingerprint,
+      input.format,
+      JSON.stringify(input.preprocessing),
+      input.splitSeed,
+      input.trainCount,
+      input.testCount,
+      JSON.stringify(input.classNames),
+      relative(store.home, input.filesDir),
+      input.budgetEpsilon ?? null,
+      input.budgetDelta ?? 1e-5,
+      new Date().toISOString(),
+    );
+  return { id: Number(info.lastInsertRowid) };
 }

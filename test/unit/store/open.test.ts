@@ -14,7 +14,7 @@ import {
   openStore,
 } from '../../../src-main/store';
 import { MIGRATIONS } from '../../../src-main/store/schema';
-import { datasetInput, tempHome } from './helpers';
+import { datasetInput, insertOldDataset, tempHome } from './helpers';
 
 function isUserError(code: string, pattern?: RegExp) {
   return (err: unknown): boolean => {
@@ -70,12 +70,14 @@ test('an older database is migrated forward, keeping its rows', (t) => {
   const path = join(home, 'dp2.sqlite');
   const v1 = openStore({ path, migrations: MIGRATIONS.slice(0, 1) });
   assert.equal(v1.db.pragma('user_version', { simple: true }), 1);
-  insertDataset(v1, datasetInput(v1));
+  insertOldDataset(v1, datasetInput(v1));
   closeStore(v1);
   const store = openStore({ path });
   t.after(() => closeStore(store));
   assert.equal(store.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   assert.equal(getDataset(store, 'Chest X-rays').classNames.length, 2);
+  // v5: an older data set gets a random public identifier of its own.
+  assert.match(getDataset(store, 'Chest X-rays').publicId, /^[0-9a-f]{32}$/);
   const grids = store.db.prepare(`SELECT count(*) FROM sample_grids`).pluck().get();
   assert.equal(grids, 0);
 });
