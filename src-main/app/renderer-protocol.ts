@@ -38,12 +38,12 @@ export function rendererResponder({
   rendererRoot: string;
   path: PlatformPath;
   /** Reads a whole file (`fs.promises.readFile`; Electron's reads inside the asar too). */
-  readFile: (file: string) => Promise<Uint8Array>;
+  readFile: (file: string) => Promise<Uint8Array<ArrayBuffer>>;
 }): (url: string) => Promise<Response> {
   return async (url) => {
     const resolved = resolveRendererRequest({ url, rendererRoot, path });
     if (!resolved.ok) return notFound();
-    let body: Uint8Array;
+    let body: Uint8Array<ArrayBuffer>;
     try {
       body = await readFile(resolved.file);
     } catch {
