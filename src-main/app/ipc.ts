@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { CHANNEL_NAMES, ipcName } from '../contract/channels';
 import type { Channel, Handlers, Result } from '../contract/channels';
 import { dispatch } from '../contract/dispatch';
@@ -57,17 +56,18 @@ export function registerIpc(
 }
 
 /**
- * The trusted-sender rule: the packaged renderer's own file (exact path) or
- * the development server's origin; nothing else, not even other local files.
+ * The trusted-sender rule: the app's own page (`app://dp2/index.html`, any
+ * query or fragment) or, in development, the dev server's origin; nothing
+ * else, not other pages of the app origin, not local files.
  */
 export function trustedSenderCheck({
-  rendererFile,
+  pageUrl,
   devServerUrl,
 }: {
-  rendererFile: string;
+  pageUrl: string;
   devServerUrl?: string | undefined;
 }): (url: string) => boolean {
-  const fileUrl = pathToFileURL(rendererFile).href;
+  const page = new URL(pageUrl);
   const devOrigin = devServerUrl ? new URL(devServerUrl).origin : undefined;
   return (url: string) => {
     let parsed: URL;
@@ -76,7 +76,13 @@ export function trustedSenderCheck({
     } catch {
       return false;
     }
-    if (parsed.protocol === 'file:') return `file://${parsed.pathname}` === fileUrl;
-    return devOrigin !== undefined && parsed.origin === devOrigin;
+    if (devOrigin !== undefined && parsed.origin === devOrigin) return true;
+    return (
+      parsed.protocol === page.protocol &&
+      parsed.host.toLowerCase() === page.host.toLowerCase() &&
+      parsed.username === '' &&
+      parsed.password === '' &&
+      parsed.pathname === page.pathname
+    );
   };
 }

@@ -3,12 +3,14 @@
 // services of this test process through the same IPC registration as Electron.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path, { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CONTENT_SECURITY_POLICY } from '../../src-main/app/csp';
+import { rendererResponder } from '../../src-main/app/renderer-protocol';
+import { APP_ORIGIN } from '../../src-main/app/renderer-request';
 import { registerIpc } from '../../src-main/app/ipc';
 import type { IpcEventLike, IpcMainLike } from '../../src-main/app/ipc';
 import { ServiceContext } from '../../src-main/services/context';
@@ -22,31 +24,21 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const RENDERER = join(ROOT, 'out/renderer');
 export const SCREENSHOTS = join(ROOT, 'test-output/screenshots');
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
-
-function serveRenderer(): Promise<{ server: Server; origin: string }> {
-  if (!existsSync(join(RENDERER, 'index.html'))) {
+/**
+ * Serves a built renderer folder on 127.0.0.1 through the app's own scheme
+ * handler (`rendererResponder`, what `protocol.handle('app', …)` calls in
+ * Electron): each request path is answered as `app://dp2<path>` would be.
+ */
+function serveRenderer(rendererRoot: string): Promise<{ server: Server; origin: string }> {
+  if (!existsSync(join(rendererRoot, 'index.html'))) {
     throw new Error('The renderer is not built: run `npm run build` before the end-to-end tests.');
   }
+  const respond = rendererResponder({ rendererRoot, path, readFile });
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = normalize(join(RENDERER, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(RENDERER + sep) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
-      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    void respond(`${APP_ORIGIN}${req.url ?? '/'}`).then(async (response) => {
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.end(Buffer.from(await response.arrayBuffer()));
     });
-    res.end(readFileSync(file));
   });
   return new Promise((ok) =>
     server.listen(0, '127.0.0.1', () => {
@@ -86,11 +78,17 @@ export interface HarnessOptions {
   dataHome: string;
   /** How often runs checkpoint and draw grids (small in tests). */
   schedule?: Partial<WorkerSchedule>;
+  /** The built renderer folder to serve (default: this checkout's `out/renderer`). */
+  rendererRoot?: string;
 }
 
 /** Starts the real services, the static server and Chromium, and opens the app. */
-export async function startHarness({ dataHome, schedule }: HarnessOptions): Promise<Harness> {
-  const { server, origin } = await serveRenderer();
+export async function startHarness({
+  dataHome,
+  schedule,
+  rendererRoot = RENDERER,
+}: HarnessOptions): Promise<Harness> {
+  const { server, origin } = await serveRenderer(rendererRoot);
   const listeners = new Map<
     string,
     (event: IpcEventLike, ...args: unknown[]) => Promise<unknown>

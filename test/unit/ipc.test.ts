@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHANNEL_NAMES, ipcName } from '../../src-main/contract';
 import { registerIpc, trustedSenderCheck } from '../../src-main/app/ipc';
+import { APP_PAGE_URL } from '../../src-main/app/renderer-request';
 import type { IpcEventLike, IpcMainLike } from '../../src-main/app/ipc';
 import { ServiceContext } from '../../src-main/services/context';
 import { createServices } from '../../src-main/services/create-services';
@@ -19,10 +20,10 @@ function wire() {
     },
     removeHandler: (channel) => void listeners.delete(channel),
   };
-  const appPage = 'file:///opt/dp2/out/renderer/index.html';
+  const appPage = APP_PAGE_URL;
   const services = new ServiceContext(home.path);
   const unregister = registerIpc(ipc, createServices(services), {
-    isTrustedSender: trustedSenderCheck({ rendererFile: '/opt/dp2/out/renderer/index.html' }),
+    isTrustedSender: trustedSenderCheck({ pageUrl: APP_PAGE_URL }),
   });
   const call = (channel: string, args: unknown[], url = appPage) => {
     const listener = listeners.get(channel);
@@ -64,8 +65,12 @@ test('requests from any other page or frame are refused', async () => {
   const request = { spec: { mechanism: 'dp2vae', blocks: 100, sigma: 1, steps: 10 }, delta: 1e-5 };
   for (const url of [
     'https://example.com/',
-    'file:///opt/dp2/out/renderer/other.html',
+    'file:///opt/dp2/out/renderer/index.html',
     'file:///tmp/evil.html',
+    'app://dp2/other.html',
+    'app://evil/index.html',
+    'app://user@dp2/index.html',
+    'http://dp2/index.html',
     'about:blank',
     '',
   ]) {
