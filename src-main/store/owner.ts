@@ -61,6 +61,9 @@ export function isOwnerGone(input: {
   const owner = parseOwner(input.owner);
   if (owner === null) return true;
   if (owner.pid === input.selfPid) {
+    const self = parseOwner(input.self);
+    // Our PID, but recorded by an earlier process that had it (before a reboot).
+    if (owner.startMark && self?.startMark && owner.startMark !== self.startMark) return true;
     return input.sameProcess === 'connection' && formatOwner(owner) !== input.self;
   }
   const now = input.probe(owner.pid);

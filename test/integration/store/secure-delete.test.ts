@@ -51,6 +51,7 @@ for (const where of ['checkpointed into the database file', 'still in the write-
     const home = tempHome(t);
     const store = openStore({ path: join(home, 'dp2.sqlite') });
     t.after(() => closeStore(store));
+    assert.equal(store.db.pragma('secure_delete', { simple: true }), 1);
     const marker = `private-${randomBytes(8).toString('hex')}`;
     privateRows(store, marker);
     if (where.startsWith('checkpointed')) store.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -49,6 +49,9 @@ test('in this process: runs of an earlier connection are gone, imports are not',
   assert.equal(gone(SELF, never), false);
   assert.equal(gone('100:bbbbbb:1111111111111111', never, 'connection'), true);
   assert.equal(gone('100:bbbbbb:1111111111111111', never, 'process'), false);
+  // Our PID, written by a process before a reboot that had the same number.
+  assert.equal(gone('100:bbbbbb:2222222222222222', never, 'process'), true);
+  assert.equal(gone('100:bbbbbb', never, 'process'), false);
 });
 
 test('the system tells start times apart: this process and a later one', async (t) => {
