@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeError } from '../data/fs-utils';
 import { listDatasets } from '../store';
 import type { Store } from '../store';
 import { overlaps } from '../store/paths';
@@ -56,8 +57,12 @@ export async function claimImport(dataHome: string, owner: string): Promise<Impo
   const id = randomUUID();
   const folder = datasetsFolder(dataHome);
   const claim = join(folder, `${IMPORTING_PREFIX}${id}${CLAIM_INFIX}${owner.replaceAll(':', '_')}`);
-  await mkdir(folder, { recursive: true });
-  await writeFile(claim, '', { flag: 'wx' });
+  try {
+    await mkdir(folder, { recursive: true });
+    await writeFile(claim, '', { flag: 'wx' });
+  } catch (err) {
+    throw writeError(claim, err);
+  }
   return { id, staging: join(folder, `${IMPORTING_PREFIX}${id}`), final: join(folder, id), claim };
 }
 
@@ -78,16 +83,19 @@ export type DatasetsEntry =
   | { name: string; kind: 'staging' | 'folder'; id: string }
   | { name: string; kind: 'claim'; id: string; owner: string | null };
 
-/** Reads a name of the datasets folder; undefined for names that are not ours to clean. */
+/**
+ * Reads a name of the datasets folder; undefined for names that are not ours
+ * to clean. Staging folders of any id count (earlier versions named them too).
+ */
 export function readDatasetsEntry(name: string): DatasetsEntry | undefined {
   if (DATASET_ID.test(name)) return { name, kind: 'folder', id: name };
   if (!name.startsWith(IMPORTING_PREFIX)) return undefined;
   const rest = name.slice(IMPORTING_PREFIX.length);
-  const id = rest.slice(0, 36);
-  if (!DATASET_ID.test(id)) return undefined;
-  if (rest.length === 36) return { name, kind: 'staging', id };
-  if (!rest.startsWith(CLAIM_INFIX, 36)) return undefined;
-  const owner = rest.slice(36 + CLAIM_INFIX.length).replaceAll('_', ':');
+  const at = rest.indexOf(CLAIM_INFIX);
+  if (at < 0) return rest ? { name, kind: 'staging', id: rest } : undefined;
+  const id = rest.slice(0, at);
+  if (!id) return undefined;
+  const owner = rest.slice(at + CLAIM_INFIX.length).replaceAll('_', ':');
   return { name, kind: 'claim', id, owner: parseOwner(owner) ? owner : null };
 }
 

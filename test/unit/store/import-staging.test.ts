@@ -27,12 +27,18 @@ test('names of the datasets folder: folders, staging folders and claims; nothing
     id: A,
     owner: null,
   });
+  // An earlier version's staging folder (any id) is still a staging folder.
+  assert.deepEqual(readDatasetsEntry('.importing-0b7f'), {
+    name: '.importing-0b7f',
+    kind: 'staging',
+    id: '0b7f',
+  });
   for (const other of [
     'Chest X-rays',
     A.toUpperCase(),
     `${A}.zip`,
-    '.importing-x',
-    `.importing-${A}x`,
+    '.importing-',
+    '.importing-.owner_1_c',
   ]) {
     assert.equal(readDatasetsEntry(other), undefined, other);
   }
