@@ -1,4 +1,3 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeStore, markInterruptedRuns, openStore, purgePendingRemovals } from '../store';
 import type { Store } from '../store';
@@ -6,19 +5,7 @@ import type { RunEvent, RunHandle, WorkerLauncher } from '../jobs/runner';
 import type { WorkerSchedule } from '../jobs/protocol';
 import { LiveRuns } from './live-runs';
 import type { OffloadLauncher } from './offload';
-
-/** Prefix of an import's folder until it is complete (see datasets-handlers.ts). */
-export const IMPORTING_PREFIX = '.importing-';
-
-/** An import killed half-way (power loss, kill -9) leaves only its staging folder: remove it. */
-function removeUnfinishedImports(dataHome: string): void {
-  const folder = join(dataHome, 'datasets');
-  if (!existsSync(folder)) return;
-  for (const name of readdirSync(folder)) {
-    if (name.startsWith(IMPORTING_PREFIX))
-      rmSync(join(folder, name), { recursive: true, force: true });
-  }
-}
+import { removeAbandonedImports } from './import-staging';
 
 /** What a ledger restore brought back, in words. */
 export function restoreNotice(r: NonNullable<Store['restored']>): string {
@@ -108,7 +95,7 @@ export class ServiceContext {
       if (this.housekeeping) {
         markInterruptedRuns(store);
         purgePendingRemovals(store);
-        removeUnfinishedImports(this.dataHome);
+        removeAbandonedImports(store);
       }
       this.opened = store;
     }

@@ -1,6 +1,5 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { rename } from 'node:fs/promises';
 import type { CallContext, Handlers } from '../contract';
 import type { z } from 'zod';
 import type { DatasetDto, ImportPreviewDto } from '../contract/datasets';
@@ -17,8 +16,8 @@ import {
   setBudgetCap,
 } from '../store';
 import type { Dataset } from '../store';
-import { IMPORTING_PREFIX } from './context';
 import type { ServiceContext } from './context';
+import { abandonImport, claimImport, releaseImport } from './import-staging';
 import { ledgerSpecs } from '../jobs/budget';
 import { ledgerTotal } from './ledger-total';
 
@@ -103,15 +102,15 @@ export function datasetHandlers(ctx: ServiceContext): DatasetHandlers {
         skipUnreadable,
         ...importHooks(call, 'Importing images'),
       });
-      // Written under a temporary name, renamed, then recorded in one
-      // transaction: a failure at any point leaves no data set behind.
-      const id = randomUUID();
-      const staging = join(ctx.dataHome, 'datasets', `${IMPORTING_PREFIX}${id}`);
-      const final = join(ctx.dataHome, 'datasets', id);
+      // Claimed, written under a temporary name, renamed, then recorded in
+      // one transaction: a failure at any point leaves no data set behind,
+      // and another process's start-up clean-up keeps away while we live.
+      const folders = await claimImport(ctx.dataHome, ctx.store.owner);
+      let dataset: Dataset;
       try {
-        await writeDatasetFiles(staging, { images, split });
-        await rename(staging, final);
-        const dataset = insertDataset(ctx.store, {
+        await writeDatasetFiles(folders.staging, { images, split });
+        await rename(folders.staging, folders.final);
+        dataset = insertDataset(ctx.store, {
           name,
           fingerprint: fingerprintImages(images),
           format: preview.format,
@@ -120,7 +119,7 @@ export function datasetHandlers(ctx: ServiceContext): DatasetHandlers {
           trainCount: split.train.length,
           testCount: split.test.length,
           classNames: images.classes,
-          filesDir: final,
+          filesDir: folders.final,
           ...(budget
             ? {
                 budgetEpsilon: budget.epsilon,
@@ -128,12 +127,14 @@ export function datasetHandlers(ctx: ServiceContext): DatasetHandlers {
               }
             : {}),
         });
-        return { dataset: datasetDto(ctx, dataset), preview: toPreviewDto(preview) };
       } catch (err) {
-        await rm(staging, { recursive: true, force: true });
-        await rm(final, { recursive: true, force: true });
+        await abandonImport(folders);
         throw err;
       }
+      // The row owns the folder now; a claim that cannot be removed is only
+      // a leftover name, cleared at a later start once this process is gone.
+      await releaseImport(folders).catch(() => undefined);
+      return { dataset: datasetDto(ctx, dataset), preview: toPreviewDto(preview) };
     },
 
     'datasets.list': async () => listDatasets(ctx.store).map((d) => datasetDto(ctx, d)),

@@ -108,12 +108,26 @@ export function deleteDataset(store: Store, nameOrId: string | number): DeleteDa
     };
   });
   const report = purgePendingRemovals(store);
+  scrubWriteAheadLog(store);
   return {
     dataset,
     cancelledRuns,
     keptArtifacts: listArtifacts(store, { datasetId: dataset.id, visibility: 'releasable' }),
     ...report,
   };
+}
+
+/**
+ * The connection zeroes freed content (`secure_delete`, see open.ts), but the
+ * deleted rows' earlier versions are still in the database file until a
+ * checkpoint, and in the write-ahead log until it restarts. A TRUNCATE
+ * checkpoint copies the zeroed pages into the file and empties the log, so
+ * that once a deletion returns its bytes are on disk nowhere in the database.
+ * If another process is reading at that moment the log cannot restart yet;
+ * the next checkpoint (at the latest when the last connection closes) does it.
+ */
+function scrubWriteAheadLog(store: Store): void {
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
 /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 /**
  * Opening the SQLite store: recognising our files, moving a damaged or
  * foreign file aside, connection settings and forward migrations.
@@ -23,7 +22,8 @@ import { basename, dirname, resolve } from 'node:path';
 import { journalPath } from './ledger-journal';
 import Database from 'better-sqlite3';
 import { UserError } from '../contract/errors';
-import { restoreLedger } from './ledger-restore';
+import { restoreLedger, type LedgerRestore } from './ledger-restore';
+import { newOwner } from './owner';
 import { APPLICATION_ID, MIGRATIONS } from './schema';
 import type { Db, Store } from './types';
 
@@ -77,18 +77,27 @@ export function openStore(options: OpenStoreOptions): Store {
     if (isCorruption(err)) throw refuseAndMoveAside(path, 'corrupt', (err as Error).message);
     throw err;
   }
-  let store: Store = {
+  let owner: string | undefined;
+  let restored: LedgerRestore | null | undefined;
+  const store: Store = {
     db,
     path,
     home,
     clock: options.clock ?? (() => new Date()),
-    owner: `${process.pid}:${randomBytes(6).toString('hex')}`,
+    // Made on first use: finding the process's start time may start `ps`.
+    get owner() {
+      owner ??= newOwner();
+      return owner;
+    },
+    get restored() {
+      return restored;
+    },
   };
   // A new database beside a ledger journal: a damaged one was moved aside
   // (or deleted). Bring every data set's spend back before anything else.
   if (created && migrations === MIGRATIONS) {
     try {
-      store = { ...store, restored: restoreLedger(store) };
+      restored = restoreLedger(store);
     } catch (err) {
       db.close();
       throw err;
@@ -111,14 +120,59 @@ export const NATIVE_BINDING_ENV = 'DP2_SQLITE_NATIVE_BINDING';
 
 function openConnection(path: string, timeout: number): Db {
   try {
-    const nativeBinding = process.env[NATIVE_BINDING_ENV];
-    return new Database(path, { timeout, ...(nativeBinding ? { nativeBinding } : {}) });
+    return connect(path, { timeout });
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(
       'INVALID_INPUT',
       `DP² Studio cannot open its database ${path} (${(err as Error).message}). Check that the folder exists and that you may write to it.`,
     );
   }
+}
+
+/**
+ * Every connection to a database is made here, so that every one uses the
+ * driver build named by `NATIVE_BINDING_ENV` (under Electron the package's
+ * own build does not load) and the same privacy setting.
+ *
+ * `secure_delete`: SQLite otherwise leaves deleted rows' bytes in free pages
+ * and free space inside pages, where anyone with the file could read what a
+ * deleted data set's evaluations, metrics and checkpoints said. With it on,
+ * freed content is overwritten with zeros as it is freed.
+ *
+ * @throws UserError INVALID_INPUT when the named driver build cannot be loaded.
+ */
+export function connect(
+  path: string,
+  options: { timeout?: number; readonly?: boolean; fileMustExist?: boolean } = {},
+): Db {
+  const nativeBinding = process.env[NATIVE_BINDING_ENV];
+  let db: Db;
+  try {
+    db = new Database(path, { ...options, ...(nativeBinding ? { nativeBinding } : {}) });
+  } catch (err) {
+    if (nativeBinding && isDriverLoadFailure(err)) {
+      throw new UserError(
+        'INVALID_INPUT',
+        `DP² Studio cannot load its database driver ${nativeBinding}, named by ${NATIVE_BINDING_ENV} (${(err as Error).message}). ` +
+          `Start DP² Studio with npm start (which prepares that file), or unset ${NATIVE_BINDING_ENV}.`,
+      );
+    }
+    throw err;
+  }
+  try {
+    db.pragma('secure_delete = ON');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Node's errors for a native module file that is missing, not one, or built for another runtime. */
+function isDriverLoadFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ERR_DLOPEN_FAILED' || code === 'MODULE_NOT_FOUND';
 }
 
 function configure(db: Db, path: string): void {
@@ -181,7 +235,7 @@ function inspect(path: string): Inspection {
   let db: Db | undefined;
   try {
     // Read-only: no hot-journal rollback, no checkpoint on close.
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = connect(path, { readonly: true, fileMustExist: true });
     const appId = Number(db.pragma('application_id', { simple: true }));
     const tables = db.prepare('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number };
     const version = Number(db.pragma('user_version', { simple: true }));
@@ -195,6 +249,7 @@ function inspect(path: string): Inspection {
     return { state: 'ours' };
   } catch (err) {
     if (isCorruption(err)) return { state: 'corrupt', detail: (err as Error).message };
+    if (err instanceof UserError) throw err;
     throw new UserError(
       'INVALID_INPUT',
       `DP² Studio cannot read its database ${path} (${(err as Error).message}). Check the file's permissions and that no other program holds it.`,

@@ -18,6 +18,7 @@ import {
   toJson,
   writeTx,
 } from './internal';
+import { ownerGone } from './owner';
 import { RUN_METHODS, RUN_STATUSES } from './schema';
 import type { Store } from './types';
 
@@ -277,40 +278,24 @@ export function updateRunStatus(
  * At start-up: every run left 'running' or 'paused' by a process that is gone
  * becomes 'interrupted' (resumable from its last checkpoint). Returns their ids.
  * Runs of a live process are left alone, so opening the data folder from the
- * command line while the app trains changes nothing.
+ * command line while the app trains changes nothing; a process that merely
+ * reuses the owner's PID (after a reboot) does not count as live (see owner.ts).
  */
 export function markInterruptedRuns(store: Store): number[] {
+  const rows = stmt(
+    store,
+    `SELECT id, owner FROM runs WHERE status IN ('running', 'paused') ORDER BY id`,
+  ).all() as { id: number; owner: string | null }[];
+  // Asked outside the write lock: asking the system may start a process (ps).
+  const gone = rows.filter((r) => ownerGone(r.owner, store.owner, 'connection'));
   return writeTx(store, () => {
-    const rows = stmt(
-      store,
-      `SELECT id, owner FROM runs WHERE status IN ('running', 'paused') ORDER BY id`,
-    ).all() as { id: number; owner: string | null }[];
-    const gone = rows.filter((r) => ownerGone(r.owner, store.owner)).map((r) => r.id);
+    // Only if the run still has the owner judged gone (it may have moved on since).
     const mark = stmt(
       store,
       `UPDATE runs SET status = 'interrupted', running_since = NULL, owner = NULL,
          error_message = 'The app stopped while this run was going; resume it from its last checkpoint.'
-       WHERE id = ?`,
+       WHERE id = ? AND owner IS ? AND status IN ('running', 'paused')`,
     );
-    for (const id of gone) mark.run(id);
-    return gone;
+    return gone.filter((r) => mark.run(r.id, r.owner).changes > 0).map((r) => r.id);
   });
-}
-
-/**
- * Whether the connection that set a run running is gone: its process has
- * ended, or it was an earlier connection of this same process. A run owned by
- * a live process (the app, while `dp2` runs in a terminal) is left alone.
- */
-function ownerGone(owner: string | null, self: string): boolean {
-  if (owner === null) return true;
-  const pid = Number(owner.split(':')[0]);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
-  if (pid === process.pid) return owner !== self;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }

@@ -243,8 +243,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (evaluation_id, label)
   ) STRICT, WITHOUT ROWID;
   `,
-  // v4: the connection that set a run running ("<pid>:<random>"), so that only
-  // runs whose owner is gone are marked interrupted when another process opens.
+  // v4: the connection that set a run running ("<pid>:<random>", since then
+  // with ":<start mark>", see owner.ts), so that only runs whose owner is gone
+  // are marked interrupted when another process opens.
   `
   ALTER TABLE runs ADD COLUMN owner TEXT;
   `,

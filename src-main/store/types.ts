@@ -17,8 +17,9 @@ export interface Store {
   /** The clock used for every timestamp (injectable for tests). */
   readonly clock: () => Date;
   /**
-   * Who this connection is, `"<pid>:<random>"`: written on the runs it sets
-   * running, so another process opening the database leaves them alone.
+   * Who this connection is, `"<pid>:<random>:<start mark>"` (see owner.ts):
+   * written on the runs it sets running, so another process opening the
+   * database leaves them alone while this process lives, and only then.
    */
   readonly owner: string;
   /**
