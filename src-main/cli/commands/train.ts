@@ -30,6 +30,10 @@ their sum; only the decoder is released. --batch B is the expected batch
 The run stops at the target ε, at the data set's budget cap, or after T steps,
 whichever comes first, and never spends past them. σ is calibrated from ε
 unless given.
+--seed N fixes what never touches the images: the initial weights (and
+DP²-VAE's partition into blocks). It does not fix the sampling, the noise of
+the mechanism or the VAE's per-image noise: those come from the operating
+system's secure generator, so no two runs are the same.
 --dataset mnist imports the bundled MNIST first if it is not there yet.
 --out DIR writes decoder/, samples.npz, grid.png and certificate.json.
 --resume continues an interrupted run from its last checkpoint.
