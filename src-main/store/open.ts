@@ -296,6 +296,6 @@ function refuseAndMoveAside(path: string, state: 'corrupt' | 'foreign', detail: 
   return new UserError(
     'CORRUPT_DATA',
     `The database ${path} ${what} (${detail}). It was kept, unchanged, as ${kept}. ` +
-      `The next start creates a new database and restores the privacy budget already spent on every data set from the ledger journal beside it (${basename(journalPath(path))}); runs, evaluations and released files must be imported or made again.`,
+      `A new database takes its place when DP² Studio opens the data folder again, and the privacy budget already spent on every data set is restored into it from the ledger journal beside it (${basename(journalPath(path))}); runs, evaluations and released files must be imported or made again.`,
   );
 }
