@@ -59,12 +59,14 @@ function float64Bytes(x: number): Buffer {
   return b;
 }
 
-/** Every number in a JSON value, and every digit run in its strings. */
+/** Every number in a JSON value, and every digit run in its strings (time stamps aside). */
 function numbersIn(value: unknown, out: number[] = []): number[] {
   if (typeof value === 'number') out.push(value);
-  else if (typeof value === 'string')
+  else if (typeof value === 'string') {
+    // A time stamp's digits are the clock's, not the data's.
+    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value)) return out;
     for (const m of value.match(/\d+/g) ?? []) out.push(Number(m));
-  else if (Array.isArray(value)) for (const v of value) numbersIn(v, out);
+  } else if (Array.isArray(value)) for (const v of value) numbersIn(v, out);
   else if (value !== null && typeof value === 'object')
     for (const v of Object.values(value)) numbersIn(v, out);
   return out;
