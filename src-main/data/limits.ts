@@ -12,6 +12,19 @@ export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
 /** Largest prepared data set (N·H·W·C bytes) built in memory: 2 GiB. */
 export const MAX_PREPARED_BYTES = 2 * 1024 ** 3;
 
+/**
+ * Largest total of arrays one `.npz` (or zip of `.npy` files) may hold once
+ * inflated: 2 GiB, checked against what the archive declares before anything
+ * is inflated, and enforced while inflating.
+ */
+export const DEFAULT_MAX_ARRAY_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Bytes of files held in memory at once while a folder or zip of images is
+ * scanned (read, not yet decoded): 256 MiB, shared by the concurrent reads.
+ */
+export const DEFAULT_READ_BUDGET_BYTES = 256 * 1024 ** 2;
+
 /** Formats a byte count for messages, e.g. `2.0 GiB`. */
 export function formatBytes(n: number): string {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
