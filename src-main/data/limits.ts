@@ -9,6 +9,12 @@ export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 ** 3;
 /** Largest single image decoded, in pixels (width × height): 64 megapixels. */
 export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
 
+/**
+ * Largest image file unpacked from a zip: a 64-megapixel image with four
+ * bytes per pixel, and room for its format's overhead.
+ */
+export const MAX_IMAGE_FILE_BYTES = 4 * MAX_IMAGE_PIXELS + 16 * 1024 * 1024;
+
 /** Largest prepared data set (N·H·W·C bytes) built in memory: 2 GiB. */
 export const MAX_PREPARED_BYTES = 2 * 1024 ** 3;
 

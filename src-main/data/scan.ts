@@ -12,6 +12,7 @@ import { scanImageTree } from './image-tree-scan';
 import { DEFAULT_MAX_FILE_BYTES, formatBytes } from './limits';
 import { scanNpz } from './npz-source';
 import { ProblemLog } from './problems';
+import { ReadBudget } from './read-budget';
 import { givenSplit, splitIndices } from './split';
 import type {
   ImportFormat,
@@ -282,6 +283,7 @@ async function run(
     log,
     skipUnreadable: opts.skipUnreadable ?? false,
     maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    budget: opts.readBudget ?? new ReadBudget(),
     signal: opts.signal,
     onProgress: opts.onProgress,
   };

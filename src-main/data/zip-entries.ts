@@ -132,8 +132,13 @@ function entryData(bytes: Uint8Array, entry: ZipEntry, where: string): Uint8Arra
   return bytes.subarray(start, start + entry.compressedSize);
 }
 
-/** What an entry's first inflated bytes say about its size (the .npy header of an .npz). */
-export type HeadCheck = (head: Uint8Array) => 'need-more' | void;
+/**
+ * A look at an entry's first inflated bytes before the rest is inflated (the
+ * .npy header of an .npz, the signature of an image): 'need-more' asks for
+ * more bytes, 'stop' ends inflating there (what was inflated is returned),
+ * nothing lets it go on; throwing refuses the entry.
+ */
+export type HeadCheck = (head: Uint8Array) => 'need-more' | 'stop' | void;
 
 /**
  * Inflates one entry, never past `maxBytes` nor past its declared size,
@@ -186,18 +191,22 @@ export function inflateZipEntry(
   let filled = 0;
   let headChecked = !options.checkHead;
   let overflow = false;
+  let stopped = false;
   const inflater = new Inflate((chunk) => {
+    if (stopped) return;
     if (filled + chunk.length > out.length) {
       overflow = true;
       return;
     }
     out.set(chunk, filled);
     filled += chunk.length;
-    if (!headChecked && options.checkHead?.(out.subarray(0, filled)) !== 'need-more')
-      headChecked = true;
+    if (headChecked) return;
+    const verdict = options.checkHead?.(out.subarray(0, filled));
+    if (verdict === 'stop') stopped = true;
+    if (verdict !== 'need-more') headChecked = true;
   });
   try {
-    for (let at = 0; at < data.length && !overflow; at += PUSH_BYTES) {
+    for (let at = 0; at < data.length && !overflow && !stopped; at += PUSH_BYTES) {
       const end = Math.min(data.length, at + PUSH_BYTES);
       inflater.push(data.subarray(at, end), end === data.length);
     }
@@ -205,6 +214,7 @@ export function inflateZipEntry(
     if (err instanceof UserError) throw err;
     throw corrupt(options.where, `the entry ${entry.name} is damaged: ${(err as Error).message}`);
   }
+  if (stopped) return out.slice(0, filled);
   if (overflow) {
     throw new UserError(
       'CORRUPT_DATA',

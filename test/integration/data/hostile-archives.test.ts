@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { bombEntry, npyEntry, rawZip, type RawEntry } from './bombs';
+import { encodePng } from '../../../src-main/data/png';
+import { bombEntry, deflateBomb, npyEntry, rawZip, type RawEntry } from './bombs';
 
 const READER = fileURLToPath(new URL('./fixtures/read-hostile.ts', import.meta.url));
 /** Memory a refused file may cost the reading process, at most. */
@@ -111,5 +112,40 @@ test('dp2 eval --synthetic stops the same bomb', (t) => {
   const r = read('eval', path);
   assert.equal(r.code, 'FAILED');
   assert.match(r.message, /synthetic\.npz \(array x\) declares shape \(4, 28, 28\)/);
+  assert.ok(r.peakAboveMiB < BOUND_MIB, `peak ${r.peakAboveMiB.toFixed(0)} MiB above baseline`);
+});
+
+test('image entries of a zip that inflate to 1 GiB are refused per file, unpacked no further', (t) => {
+  const png = (v: number): RawEntry => {
+    const data = encodePng({ width: 8, height: 8, channels: 1, data: new Uint8Array(64).fill(v) });
+    return { name: '', data, method: 0, declaredSize: data.length };
+  };
+  const signature = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const path = fileOf(t, 'images.zip', [
+    { ...png(10), name: 'a/1.png' },
+    { ...png(20), name: 'a/2.png' },
+    { ...png(30), name: 'b/1.png' },
+    { ...png(40), name: 'b/2.png' },
+    // A PNG signature, then 1 GiB of zeros; the zip declares all of it.
+    {
+      name: 'b/bomb.png',
+      data: deflateBomb(signature, 1024),
+      method: 8,
+      declaredSize: 1024 ** 3 + 8,
+    },
+    // Zeros only: not an image, so not worth inflating past its first bytes.
+    {
+      name: 'b/zeros.png',
+      data: deflateBomb(new Uint8Array(8), 1024),
+      method: 8,
+      declaredSize: 1024 ** 3 + 8,
+    },
+  ]);
+  const r = read('import', path);
+  assert.match(
+    r.message,
+    /images\.zip: b\/bomb\.png.*declares 1\.0 GiB, more than the largest image DP² Studio reads/s,
+  );
+  assert.match(r.message, /images\.zip: b\/zeros\.png.*not a PNG, JPEG or BMP image/s);
   assert.ok(r.peakAboveMiB < BOUND_MIB, `peak ${r.peakAboveMiB.toFixed(0)} MiB above baseline`);
 });
