@@ -27,9 +27,10 @@ export const DEFAULT_MAX_ARRAY_BYTES = 2 * 1024 ** 3;
 
 /**
  * Bytes of files held in memory at once while a folder or zip of images is
- * scanned (read, not yet decoded): 256 MiB, shared by the concurrent reads.
+ * scanned (read, not yet decoded): 64 MiB, shared by the concurrent reads.
+ * Garbage of earlier batches and decoded images come on top (bench/import-memory.ts).
  */
-export const DEFAULT_READ_BUDGET_BYTES = 256 * 1024 ** 2;
+export const DEFAULT_READ_BUDGET_BYTES = 64 * 1024 ** 2;
 
 /** Formats a byte count for messages, e.g. `2.0 GiB`. */
 export function formatBytes(n: number): string {
