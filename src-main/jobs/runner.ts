@@ -697,11 +697,11 @@ function launch(
 
   // Hung-worker watchdog: the silence allowed follows the slowest quiet stretch seen so far
   // (gaps between messages, and the stalls the worker measured itself).
-  let lastHeard = Date.now();
+  let lastHeard = performance.now();
   let heardOnce = false;
   let slowestMs = 0;
   const hearing = (m: unknown): void => {
-    const now = Date.now();
+    const now = performance.now();
     if (heardOnce) slowestMs = Math.max(slowestMs, now - lastHeard);
     heardOnce = true;
     lastHeard = now;
@@ -709,10 +709,10 @@ function launch(
     if (beat.type === 'heartbeat' && typeof beat.longestStallMs === 'number')
       slowestMs = Math.max(slowestMs, beat.longestStallMs);
   };
-  let lastCheck = Date.now();
+  let lastCheck = performance.now();
   const watch = setInterval(() => {
     if (finished || exited) return clearInterval(watch);
-    const now = Date.now();
+    const now = performance.now();
     const late = now - lastCheck > 2 * watchdog.checkEveryMs + 1_000;
     lastCheck = now;
     // This process was blocked itself: let the messages waiting for it arrive first.
