@@ -98,3 +98,18 @@ export function bombEntry(
     declaredSize: declaredSize ?? promised,
   };
 }
+
+/** A gzip file of `prefix` and `zeroMiB` MiB of zeros (CRC and length left 0, which readers here ignore). */
+export function gzipBomb(prefix: Uint8Array, zeroMiB: number): Buffer {
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  return Buffer.concat([header, deflateBomb(prefix, zeroMiB), Buffer.alloc(8)]);
+}
+
+/** An IDX header of unsigned bytes with the given sizes. */
+export function idxHeader(shape: number[]): Buffer {
+  const out = Buffer.alloc(4 + 4 * shape.length);
+  out[2] = 0x08;
+  out[3] = shape.length;
+  shape.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+  return out;
+}

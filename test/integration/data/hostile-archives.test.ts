@@ -7,13 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { encodePng } from '../../../src-main/data/png';
-import { bombEntry, deflateBomb, npyEntry, rawZip, type RawEntry } from './bombs';
+import {
+  bombEntry,
+  deflateBomb,
+  gzipBomb,
+  idxHeader,
+  npyEntry,
+  rawZip,
+  type RawEntry,
+} from './bombs';
 
 const READER = fileURLToPath(new URL('./fixtures/read-hostile.ts', import.meta.url));
 /** Memory a refused file may cost the reading process, at most. */
@@ -149,3 +158,29 @@ test('image entries of a zip that inflate to 1 GiB are refused per file, unpacke
   assert.match(r.message, /images\.zip: b\/zeros\.png.*not a PNG, JPEG or BMP image/s);
   assert.ok(r.peakAboveMiB < BOUND_MIB, `peak ${r.peakAboveMiB.toFixed(0)} MiB above baseline`);
 });
+
+for (const [label, shape, pattern] of [
+  [
+    'lies about its size',
+    [4, 28, 28],
+    /train-images-idx3-ubyte\.gz unpacks to more data than its header declares/,
+  ],
+  [
+    'declares a huge size',
+    [100_000, 256, 256],
+    /train-images-idx3-ubyte\.gz declares 6\.1 GiB once unpacked, more than DP² Studio reads at once/,
+  ],
+] as const) {
+  test(`a gzipped IDX file whose header ${label} is refused with memory bounded`, (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dp2-hostile-idx-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipBomb(idxHeader([...shape]), 1024));
+    writeFileSync(
+      join(dir, 'train-labels-idx1-ubyte.gz'),
+      gzipSync(Buffer.concat([idxHeader([4]), Buffer.from([0, 1, 0, 1])])),
+    );
+    const r = read('import', dir);
+    assert.match(r.message, pattern);
+    assert.ok(r.peakAboveMiB < BOUND_MIB, `peak ${r.peakAboveMiB.toFixed(0)} MiB above baseline`);
+  });
+}
