@@ -6,6 +6,7 @@ import {
   DEFAULT_SILENCE_RULE,
   hungMessage,
   isHung,
+  startStallMeter,
 } from '../../../src-main/jobs/heartbeat';
 
 test('the floor holds until steps get slow, then k × the slowest step', () => {
@@ -42,4 +43,21 @@ test('the message says what happened and what to do, in plain words', () => {
   assert.match(m, /run 7 stopped responding for 61 s/);
   assert.match(m, /Resume the run to continue from its last checkpoint/);
   assert.match(m, /privacy already spent stays recorded/);
+});
+
+test('the stall meter measures how long the event loop was blocked (a long synchronous step)', async () => {
+  const seen: number[] = [];
+  const stop = startStallMeter(20, (longest) => seen.push(longest));
+  try {
+    await new Promise((r) => setTimeout(r, 60));
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      // a step that blocks the loop for 300 ms
+    }
+    await new Promise((r) => setTimeout(r, 60));
+  } finally {
+    stop();
+  }
+  assert.ok(seen.length >= 2, 'ticks were reported');
+  assert.ok(Math.max(...seen) >= 250, `longest stall ${Math.max(...seen)} ms`);
 });
