@@ -5,7 +5,7 @@
  * inflating stops as soon as the output passes the declared size — a deflate
  * bomb (a few MB that inflate to GBs) costs at most what it declares.
  */
-import { Inflate } from 'fflate';
+import { Inflate, inflateSync } from 'fflate';
 import { UserError } from '../contract/errors';
 import { formatBytes } from './limits';
 
@@ -28,6 +28,9 @@ const EOCD64 = 0x06064b50;
 const EOCD64_LOCATOR = 0x07064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
+
+/** Entries up to this size are inflated in one call into a buffer of their declared size. */
+const ONE_SHOT_BYTES = 1024 * 1024;
 
 /** Compressed bytes handed to the inflater at a time: bounds one output burst to about 1032× this. */
 const PUSH_BYTES = 8 * 1024;
@@ -178,6 +181,20 @@ export function inflateZipEntry(
       throw corrupt(options.where, `the entry ${entry.name} is damaged`);
     options.checkHead?.(data);
     return data;
+  }
+  if (entry.declaredSize <= ONE_SHOT_BYTES) {
+    // Small entries in one call (much cheaper per entry); the output buffer of the declared
+    // size bounds it, and a failure is diagnosed by the streaming path below.
+    let small: Uint8Array | null;
+    try {
+      small = inflateSync(data, { out: new Uint8Array(entry.declaredSize) });
+    } catch {
+      small = null;
+    }
+    if (small && small.length === entry.declaredSize) {
+      options.checkHead?.(small); // may refuse; having it all, nothing is left to stop
+      return small;
+    }
   }
   let out: Uint8Array;
   try {
