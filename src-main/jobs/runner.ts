@@ -3,9 +3,10 @@
  * of the database), starts the worker in a child process and turns its
  * messages (protocol.ts) into database rows and events for the faces.
  *
- * - `spend` → the data set's cap is checked against the ledger as it is now,
- *   `recordSpend` makes the steps durable, THEN the worker is acknowledged
- *   (write-ahead: a step is paid for before its noisy update exists).
+ * - `spend` → the data set's cap is checked against the ledger and the steps
+ *   it allows are recorded, durably, in one write transaction
+ *   (`spendWithinCap`), THEN the worker is acknowledged (write-ahead: a step
+ *   is paid for before its noisy update exists).
  * - `metrics` → `appendMetrics`, batched; `grid` → `recordSampleGrid`;
  *   `checkpoint` → `recordCheckpoint`, then acknowledged (the worker frees
  *   older encoder files only after that).
