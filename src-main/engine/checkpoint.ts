@@ -212,8 +212,8 @@ export function unpackContainer(bytes: Uint8Array): {
     const nbytes = b.length * 4;
     if (!Number.isSafeInteger(start) || start + nbytes > end)
       corrupt(`array ${b.name} lies outside the file`);
-    // Copy into an owned, aligned buffer.
-    const raw = bytes.slice(start, start + nbytes);
+    // Copy into an owned, aligned buffer (a Buffer's slice would be a view into the file).
+    const raw = new Uint8Array(bytes.subarray(start, start + nbytes));
     arrays.set(
       b.name,
       b.dtype === 'float32' ? new Float32Array(raw.buffer) : new Uint32Array(raw.buffer),

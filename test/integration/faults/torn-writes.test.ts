@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { UserError } from '../../../src-main/contract/errors';
+import { defaultArchitecture, parameterCount } from '../../../src-main/engine/architecture';
+import { EncoderStore, type EncoderState } from '../../../src-main/engine/encoder-store';
 import {
   packContainer,
   unpackContainer,
@@ -216,4 +218,83 @@ test('an export failing at any write, flush or rename leaves no export folder an
     assert.ok(readFileSync(exported).equals(bytes), `${name} differs after the export`);
   }
   t.diagnostic(`${total} steps per export, ${trials} faulty exports, none left a folder behind`);
+});
+
+/** Encoder k's state number `s` of a small model (parameters, Adam moments, step). */
+function encoderState(k: number, s: number, count: number): EncoderState {
+  const fill = (salt: number) =>
+    new Float32Array(count).map((_, i) => Math.cos(i + 97 * k + salt * s));
+  return { params: fill(1), m: fill(2), v: fill(3).map(Math.abs), t: s };
+}
+
+test('a stage-2 checkpoint (encoder snapshot, then checkpoint file) failing at any step resumes from the previous one', async (t) => {
+  const tmp = tempDir('dp2-torn-encoders-');
+  t.after(tmp.cleanup);
+  const arch = { ...defaultArchitecture(10), encoderHidden: [32], latent: 4 };
+  const K = 3;
+  const count = parameterCount(arch, 'encoder');
+
+  /** The worker's sequence: snapshot the encoders, write the checkpoint naming them, commit. */
+  const checkpoint = async (store: EncoderStore, path: string): Promise<Uint32Array> => {
+    const versions = await store.prepareSnapshot();
+    await writeCheckpointAtomic(
+      path,
+      packContainer({ kind: 'test' }, [['encoderVersions', versions]]),
+    );
+    return versions;
+  };
+  /** A run at its checkpoint A (states 1), then updated to states 2; returns A's path. */
+  const setUp = async (dir: string): Promise<{ store: EncoderStore; a: string; b: string }> => {
+    const store = await EncoderStore.open(join(dir, 'encoders'), arch, K);
+    for (let k = 0; k < K; k++) await store.writeTrained(k, encoderState(k, 0, count).params);
+    await store.syncDirectory();
+    for (let k = 0; k < K; k++) await store.save(k, encoderState(k, 1, count));
+    const a = join(dir, 'stage2-000000010.ckpt');
+    await store.commitSnapshot(await checkpoint(store, a));
+    for (let k = 0; k < K; k++) await store.save(k, encoderState(k, 2, count));
+    return { store, a, b: join(dir, 'stage2-000000020.ckpt') };
+  };
+
+  const cleanDir = join(tmp.path, 'clean');
+  const clean = await (async () => {
+    const { store, b } = await setUp(cleanDir);
+    return withFault(0, 'ok', () => checkpoint(store, b));
+  })();
+  assert.equal(clean.error, undefined);
+  const total = clean.steps.length;
+  // Per encoder: a write and a rename (flush), then a flush to disk; then the checkpoint file.
+  assert.ok(total >= 3 * K + 3, `steps seen: ${clean.steps.join(', ')}`);
+
+  let trials = 0;
+  for (let n = 1; n <= total; n++) {
+    for (const answer of answersFor(clean.steps[n - 1]!)) {
+      const dir = join(tmp.path, `trial-${trials}`);
+      const { store, a, b } = await setUp(dir);
+      const what = `step ${n} of ${total} (${clean.steps[n - 1]}) answered ${JSON.stringify(answer)}`;
+      const { error } = await withFault(n, answer, () => checkpoint(store, b));
+      trials++;
+      assert.ok(error !== undefined, `${what}: the fault was not reported`);
+      assertPlain(error, what);
+      assert.ok(!existsSync(b), `${what}: the failed checkpoint exists`);
+      // Resume as the worker does: open the encoders and restore checkpoint A's versions.
+      const { array } = unpackContainer(readFileSync(a));
+      const resumed = await EncoderStore.open(join(dir, 'encoders'), arch, K);
+      await resumed.restore(array<Uint32Array>('encoderVersions'));
+      for (let k = 0; k < K; k++) {
+        const got = await resumed.load(k);
+        const want = encoderState(k, 1, count);
+        assert.equal(got.t, 1, `${what}: encoder ${k} is not at checkpoint A`);
+        assert.deepEqual([got.params, got.m, got.v], [want.params, want.m, want.v], what);
+      }
+      assert.deepEqual(
+        readdirSync(join(dir, 'encoders')).filter((f) => !/^enc-\d{6}\.v\d+\.bin$/.test(f)),
+        [],
+        `${what}: temporary files left among the encoders`,
+      );
+      rmSync(dir, { recursive: true });
+    }
+  }
+  t.diagnostic(
+    `${total} steps per stage-2 checkpoint (K = ${K}), ${trials} faulty checkpoints, each resumed from the previous one`,
+  );
 });
