@@ -152,8 +152,8 @@ export function createRun(store: Store, input: NewRun): Run {
     const info = stmt(
       store,
       `INSERT INTO runs (dataset_id, method, hyperparameters, architecture, backend, status, target_epsilon, delta,
-         created_at, accountant_name, accountant_version)
-       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+         created_at, accountant_name, accountant_version, owner)
+       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
     ).run(
       ds.id,
       input.method,
@@ -165,6 +165,7 @@ export function createRun(store: Store, input: NewRun): Run {
       nowIso(store),
       acc?.name ?? null,
       acc?.version ?? null,
+      store.owner,
     );
     return getRun(store, Number(info.lastInsertRowid));
   });
@@ -275,7 +276,8 @@ export function updateRunStatus(
 
 /**
  * At start-up: every run left 'running' or 'paused' by a process that is gone
- * becomes 'interrupted' (resumable from its last checkpoint). Returns their ids.
+ * becomes 'interrupted' (resumable from its last checkpoint); one left
+ * 'queued' becomes 'failed'. Returns the ids of the interrupted ones.
  * Runs of a live process are left alone, so opening the data folder from the
  * command line while the app trains changes nothing.
  */
@@ -293,6 +295,19 @@ export function markInterruptedRuns(store: Store): number[] {
        WHERE id = ?`,
     );
     for (const id of gone) mark.run(id);
+    // A run whose process died before its worker started never trained: it cannot resume.
+    const queued = stmt(store, `SELECT id, owner FROM runs WHERE status = 'queued'`).all() as {
+      id: number;
+      owner: string | null;
+    }[];
+    const never = stmt(
+      store,
+      `UPDATE runs SET status = 'failed', owner = NULL, finished_at = ?,
+         error_message = 'The app stopped before this run began training. Start a new run.'
+       WHERE id = ?`,
+    );
+    const now = nowIso(store);
+    for (const r of queued) if (ownerGone(r.owner, store.owner)) never.run(now, r.id);
     return gone;
   });
 }

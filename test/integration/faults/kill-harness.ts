@@ -201,7 +201,8 @@ async function checkInvariants(t: {
 
     // Runs: none stuck running; the ledger covers every checkpoint and every step seen.
     for (const run of listRuns(store)) {
-      if (run.status === 'running') v.push(`run ${run.id} is still 'running' after start-up`);
+      if (run.status === 'running' || run.status === 'queued')
+        v.push(`run ${run.id} is still '${run.status}' after start-up`);
       const spent = stepsSpent(store, run.id);
       // Earlier checkpoint rows are history: the worker removes their files once a newer
       // one is recorded (the encoder files they name are freed). The latest is what a
@@ -270,6 +271,15 @@ async function checkInvariants(t: {
             ? await dispatch(handlers, 'datasets.delete', { name: 'digits' })
             : null;
     if (again && !again.ok) v.push(`${t.op} fails after the restart: ${again.error.message}`);
+    // An interrupted training run resumes from its last checkpoint and completes.
+    const run2 = listRuns(store).find((r) => r.id === 2);
+    if (run2?.status === 'interrupted') {
+      const resumed = await dispatch(handlers, 'runs.resume', { runId: 2, wait: true });
+      if (!resumed.ok || resumed.value.outcome?.status !== 'completed')
+        v.push(`run 2 does not resume: ${JSON.stringify(resumed)}`);
+      else if (stepsSpent(store, 2) < TRAINING.overrides.steps)
+        v.push(`run 2 completed with ${stepsSpent(store, 2)} steps in the ledger`);
+    }
     if (t.op === 'export' && readdirSync(t.release).join() !== 'export')
       v.push(`after a new export, ${readdirSync(t.release).join(', ')} beside it`);
   } catch (err) {
@@ -316,7 +326,9 @@ export async function runTrials(
       else s.killed++;
       s.violations += r.violations.length;
       for (const msg of r.violations) {
-        const key = `${op}: ${msg.replace(/\d+/g, 'N')}`;
+        const key = `${op}: ${msg
+          .replace(/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/g, 'ID')
+          .replace(/\d+/g, 'N')}`;
         summary.violations.set(key, (summary.violations.get(key) ?? 0) + 1);
       }
       log(
