@@ -16,8 +16,11 @@ async function main(): Promise<void> {
   try {
     const template = await prepareTemplate(root);
     console.log(`template ready in ${((performance.now() - began) / 1000).toFixed(1)} s`);
-    const summary = await runTrials(template, perOp, (line) => {
-      if (line.includes('—')) console.log(line);
+    const summary = await runTrials(template, {
+      perOp,
+      log: (line) => {
+        if (line.includes('—')) console.log(line);
+      },
     });
     const seconds = (performance.now() - began) / 1000;
     console.log(`\n${summary.trials} trials in ${seconds.toFixed(0)} s`);

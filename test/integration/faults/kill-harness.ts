@@ -297,14 +297,22 @@ export interface TrialSummary {
   violations: Map<string, number>;
 }
 
+/** Options of `runTrials`. */
+export interface TrialOptions {
+  /** Trials per operation, the first of them uninterrupted. */
+  perOp: number;
+  /** Kill delays are drawn uniformly from [0, spread · D] (default 0.9). */
+  spread?: number;
+  log?: (line: string) => void;
+}
+
 /**
  * Runs `perOp` trials of each operation: first one uninterrupted (to measure
- * its duration D), then kills at delays drawn uniformly from [0, 0.9 D].
+ * its duration D), then kills at delays drawn uniformly from [0, spread · D].
  */
 export async function runTrials(
   template: Template,
-  perOp: number,
-  log: (line: string) => void = () => undefined,
+  { perOp, spread = 0.9, log = () => undefined }: TrialOptions,
 ): Promise<TrialSummary> {
   const summary: TrialSummary = {
     trials: 0,
@@ -316,7 +324,7 @@ export async function runTrials(
   for (const op of OPS) {
     let duration = 0;
     for (let i = 0; i < perOp; i++) {
-      const delay = i === 0 ? Infinity : Math.random() * 0.9 * duration;
+      const delay = i === 0 ? Infinity : Math.random() * spread * duration;
       const r = await runTrial(template, op, delay, summary.trials);
       if (i === 0) duration = r.ms;
       summary.trials++;

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { UserError } from '../../../src-main/contract/errors';
 import { defaultArchitecture, parameterCount } from '../../../src-main/engine/architecture';
@@ -217,6 +218,19 @@ test('an export failing at any write, flush or rename leaves no export folder an
     const exported = join(outDir, name.replace(/^samples\//, ''));
     assert.ok(readFileSync(exported).equals(bytes), `${name} differs after the export`);
   }
+  // The unfinished folder of an export killed mid-way (its process is gone) is removed
+  // by the next export to the same folder; one of a live process is left alone.
+  const again = join(outParent, 'again');
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+  const abandoned = `${again}.partial-${dead}-0badf00d`;
+  const busy = `${again}.partial-${process.ppid}-0badf00d`;
+  for (const p of [abandoned, busy]) {
+    mkdirSync(p);
+    writeFileSync(join(p, 'certificate.json'), '{');
+  }
+  await exportRun({ store, runId: run.id, outDir: again });
+  assert.ok(!existsSync(abandoned), 'the abandoned partial export is still there');
+  assert.ok(existsSync(busy), "a live process's partial export was removed");
   t.diagnostic(`${total} steps per export, ${trials} faulty exports, none left a folder behind`);
 });
 
