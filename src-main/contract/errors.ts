@@ -36,9 +36,26 @@ export interface ErrorPayload {
   message: string;
 }
 
-/** Converts anything thrown into the wire shape; unknown errors become INTERNAL. */
+/** Error codes of a full disk: Node's errno codes and SQLite's (better-sqlite3). */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/**
+ * Converts anything thrown into the wire shape; unknown errors become
+ * INTERNAL. A full disk, whichever layer met it (file writes, SQLite), is
+ * said in plain words: every write path is whole-or-absent, so nothing was
+ * half-written and the same action succeeds once space is freed.
+ */
 export function toErrorPayload(err: unknown): ErrorPayload {
   if (err instanceof UserError) return { code: err.code, message: err.message };
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && DISK_FULL.has(code)) {
+    const path = (err as { path?: unknown }).path;
+    const where = typeof path === 'string' ? ` (writing ${path})` : '';
+    return {
+      code: 'INVALID_INPUT',
+      message: `The disk holding DP² Studio's data is full${where}. Nothing was half-written: free some space, then try again.`,
+    };
+  }
   const detail = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL', message: `Something went wrong inside DP² Studio: ${detail}` };
 }

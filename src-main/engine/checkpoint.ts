@@ -17,9 +17,8 @@
  * is exact, and serialise(deserialise(b)) = b.
  */
 import { createHash } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { UserError } from '../contract/errors';
+import { writeWholeFile } from '../io/whole-file';
 import { parseArchitecture, type Architecture } from './architecture';
 import type { OptimizerKind } from './optim';
 import type { RngState } from './rng';
@@ -213,8 +212,8 @@ export function unpackContainer(bytes: Uint8Array): {
     const nbytes = b.length * 4;
     if (!Number.isSafeInteger(start) || start + nbytes > end)
       corrupt(`array ${b.name} lies outside the file`);
-    // Copy into an owned, aligned buffer.
-    const raw = bytes.slice(start, start + nbytes);
+    // Copy into an owned, aligned buffer (a Buffer's slice would be a view into the file).
+    const raw = new Uint8Array(bytes.subarray(start, start + nbytes));
     arrays.set(
       b.name,
       b.dtype === 'float32' ? new Float32Array(raw.buffer) : new Uint32Array(raw.buffer),
@@ -267,29 +266,9 @@ export function deserializeCheckpoint(bytes: Uint8Array): Stage2Checkpoint {
 /**
  * Writes `bytes` to `path` atomically: a temporary file in the same folder,
  * fsync, rename over `path`, then fsync of the folder (where the platform
- * allows). A crash leaves either the old file or the new one, never a mix.
+ * allows). A crash or a failed write leaves either the old file or the new
+ * one, never a mix, and no temporary file; a full disk is a plain UserError.
  */
 export async function writeCheckpointAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  try {
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // Folders cannot be fsynced on Windows; the rename is still atomic there.
-  }
+  await writeWholeFile(path, bytes, 'the training checkpoint');
 }

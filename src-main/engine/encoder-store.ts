@@ -23,9 +23,10 @@
  * float32 is kept (no float16) so checkpoints and resumes are bit-exact and
  * Adam's second moments keep their range.
  */
-import { open, readdir, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { open, readdir, readFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../contract/errors';
+import { renamePath, syncFile, writeAll, writeFailure } from '../io/whole-file';
 import { parameterCount, type Architecture } from './architecture';
 
 /** One encoder with its optimiser state (moments null when not yet trained in stage 2 or for SGD). */
@@ -185,14 +186,19 @@ export class EncoderStore {
 
   private async writeFile(path: string, bytes: Uint8Array, sync: boolean): Promise<void> {
     const tmp = `${path}.tmp`;
-    const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(bytes);
-      if (sync) await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await open(tmp, 'w');
+      try {
+        await writeAll(fh, bytes, tmp);
+        if (sync) await syncFile(fh, tmp);
+      } finally {
+        await fh.close();
+      }
+      await renamePath(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw writeFailure(err, 'the encoders of this run', path);
     }
-    await rename(tmp, path);
   }
 
   private async syncDir(): Promise<void> {
@@ -329,9 +335,12 @@ export class EncoderStore {
       }
     }
     for (const k of this.unsynced) {
-      const fh = await open(this.path(k, this.current[k] as number), 'r+');
+      const path = this.path(k, this.current[k] as number);
+      const fh = await open(path, 'r+');
       try {
-        await fh.sync();
+        await syncFile(fh, path).catch((err: unknown) => {
+          throw writeFailure(err, 'the encoders of this run', path);
+        });
       } finally {
         await fh.close();
       }

@@ -516,13 +516,22 @@ function launch(
       // keep the failure itself
     }
     let final: RunOutcome['status'] = status;
-    try {
-      const cur = getRun(store, runId).status;
-      if (status === 'interrupted' && cur === 'queued') final = 'failed';
-      if (cur !== 'completed' && cur !== 'failed' && cur !== 'cancelled')
-        setStatus(final, { errorMessage: error.message });
-    } catch {
-      // the database is unusable; the outcome still says what happened
+    const record = (): boolean => {
+      try {
+        const cur = getRun(store, runId).status;
+        if (status === 'interrupted' && cur === 'queued') final = 'failed';
+        if (cur !== 'completed' && cur !== 'failed' && cur !== 'cancelled')
+          setStatus(final, { errorMessage: error.message });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!record()) {
+      // The database cannot take the status now (a full disk): retry until it
+      // can, so the run does not stay 'running' for the rest of the session.
+      const retry = setInterval(() => record() && clearInterval(retry), 1000);
+      retry.unref();
     }
     finished = {
       runId,

@@ -14,10 +14,11 @@
  */
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rm, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { UserError } from '../contract/errors';
+import { renamePath, syncFile, syncFolder, writeAll } from '../io/whole-file';
 import type { Artifact, ArtifactKind } from './artifacts';
 import { getArtifact, isReleasableKind, listArtifacts, privateLocations } from './artifacts';
 import { fromStoredPath, overlaps } from './paths';
@@ -238,9 +239,16 @@ function fsError(err: unknown, what: string): unknown {
         `${what} cannot be read or written (permission denied). Check the file permissions. Nothing was exported.`,
       );
     case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
       return new UserError(
         'INVALID_INPUT',
         `The disk is full while exporting ${what}. Free some space and export again. Nothing was exported.`,
+      );
+    case 'EIO':
+      return new UserError(
+        'INVALID_INPUT',
+        `The disk reported an error while exporting ${what}. Check the disk, then export again. Nothing was exported.`,
       );
     default:
       return err;
@@ -286,12 +294,10 @@ async function copyEntry(src: string, dest: string, ctx: CopyContext): Promise<v
       for (let position = 0; ;) {
         const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
         if (bytesRead === 0) break;
-        for (let done = 0; done < bytesRead;) {
-          done += (await output.write(buffer, done, bytesRead - done)).bytesWritten;
-        }
+        await writeAll(output, buffer.subarray(0, bytesRead), dest);
         position += bytesRead;
       }
-      await output.sync();
+      await syncFile(output, dest);
     } finally {
       await output.close();
     }
@@ -312,6 +318,33 @@ function exportNames(artifacts: readonly Artifact[]): string[] {
     used.add(name.toLowerCase());
     return name;
   });
+}
+
+/** Infix of an export's folder until it is complete: `<outDir>.partial-<pid>-<random>`. */
+const PARTIAL = '.partial-';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the unfinished folders of earlier exports to `outDir` whose process
+ * has ended (killed or powered off mid-export); they hold only releasable
+ * copies, and their name already marks them incomplete.
+ */
+async function removeAbandonedPartials(outDir: string): Promise<void> {
+  const prefix = `${basename(outDir)}${PARTIAL}`;
+  for (const name of await readdir(dirname(outDir))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid))
+      await rm(join(dirname(outDir), name), { recursive: true, force: true });
+  }
 }
 
 async function isEmptyDirOrMissing(path: string): Promise<boolean> {
@@ -383,9 +416,14 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
 
   const names = exportNames(artifacts);
   const parent = dirname(outDir);
-  await mkdir(parent, { recursive: true });
-  const temp = `${outDir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await mkdir(temp);
+  const temp = `${outDir}${PARTIAL}${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await mkdir(parent, { recursive: true });
+    await removeAbandonedPartials(outDir);
+    await mkdir(temp);
+  } catch (err) {
+    throw fsError(err, `the export folder ${outDir}`);
+  }
   try {
     for (const [i, a] of artifacts.entries()) {
       try {
@@ -402,7 +440,7 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
     }
     await rmdir(outDir).catch(() => undefined);
     try {
-      await rename(temp, outDir);
+      await renamePath(temp, outDir);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EPERM') {
@@ -411,19 +449,14 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
           `The export folder ${outDir} appeared during the export. Choose a new folder.`,
         );
       }
-      throw err;
+      throw fsError(err, `the export folder ${outDir}`);
     }
   } catch (err) {
     await rm(temp, { recursive: true, force: true }).catch(() => undefined);
     throw err;
   }
   // Make the rename itself durable where the platform allows syncing a folder.
-  await open(parent, 'r')
-    .then(async (h) => {
-      await h.sync().catch(() => undefined);
-      await h.close();
-    })
-    .catch(() => undefined);
+  await syncFolder(parent);
   return {
     outDir,
     files: artifacts.map((a, i) => ({

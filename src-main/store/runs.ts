@@ -153,8 +153,8 @@ export function createRun(store: Store, input: NewRun): Run {
     const info = stmt(
       store,
       `INSERT INTO runs (dataset_id, method, hyperparameters, architecture, backend, status, target_epsilon, delta,
-         created_at, accountant_name, accountant_version)
-       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+         created_at, accountant_name, accountant_version, owner)
+       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
     ).run(
       ds.id,
       input.method,
@@ -166,6 +166,7 @@ export function createRun(store: Store, input: NewRun): Run {
       nowIso(store),
       acc?.name ?? null,
       acc?.version ?? null,
+      store.owner,
     );
     return getRun(store, Number(info.lastInsertRowid));
   });
@@ -276,7 +277,8 @@ export function updateRunStatus(
 
 /**
  * At start-up: every run left 'running' or 'paused' by a process that is gone
- * becomes 'interrupted' (resumable from its last checkpoint). Returns their ids.
+ * becomes 'interrupted' (resumable from its last checkpoint); one left
+ * 'queued' becomes 'failed'. Returns the ids of the interrupted ones.
  * Runs of a live process are left alone, so opening the data folder from the
  * command line while the app trains changes nothing; a process that merely
  * reuses the owner's PID (after a reboot) does not count as live (see owner.ts).
@@ -284,8 +286,8 @@ export function updateRunStatus(
 export function markInterruptedRuns(store: Store): number[] {
   const rows = stmt(
     store,
-    `SELECT id, owner FROM runs WHERE status IN ('running', 'paused') ORDER BY id`,
-  ).all() as { id: number; owner: string | null }[];
+    `SELECT id, owner, status FROM runs WHERE status IN ('running', 'paused', 'queued') ORDER BY id`,
+  ).all() as { id: number; owner: string | null; status: string }[];
   // Asked outside the write lock: asking the system may start a process (ps).
   const gone = rows.filter((r) => ownerGone(r.owner, store.owner, 'connection'));
   return writeTx(store, () => {
@@ -296,6 +298,19 @@ export function markInterruptedRuns(store: Store): number[] {
          error_message = 'The app stopped while this run was going; resume it from its last checkpoint.'
        WHERE id = ? AND owner IS ? AND status IN ('running', 'paused')`,
     );
-    return gone.filter((r) => mark.run(r.id, r.owner).changes > 0).map((r) => r.id);
+    // A run whose process died before its worker started never trained: it cannot resume.
+    const never = stmt(
+      store,
+      `UPDATE runs SET status = 'failed', owner = NULL, finished_at = ?,
+         error_message = 'The app stopped before this run began training. Start a new run.'
+       WHERE id = ? AND owner IS ? AND status = 'queued'`,
+    );
+    const now = nowIso(store);
+    const interrupted: number[] = [];
+    for (const r of gone) {
+      if (r.status === 'queued') never.run(now, r.id, r.owner);
+      else if (mark.run(r.id, r.owner).changes > 0) interrupted.push(r.id);
+    }
+    return interrupted;
   });
 }

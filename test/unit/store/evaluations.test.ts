@@ -210,13 +210,17 @@ test('migration from schema 2: data kept, evaluations table added, version bumpe
   assert.equal(SCHEMA_VERSION, 5);
   const old = openStore({ path, migrations: MIGRATIONS.slice(0, 2) });
   const dataset = insertOldDataset(old, datasetInput(old));
-  const run = createRun(old, {
-    datasetId: dataset.id,
-    method: 'dp2vae',
-    hyperparameters: { blocks: 10 },
-    architecture: {},
-    delta: 1e-5,
-  });
+  // A run row as schema 2 had it (createRun writes today's columns).
+  const run = {
+    id: Number(
+      old.db
+        .prepare(
+          `INSERT INTO runs (dataset_id, method, hyperparameters, architecture, status, delta, created_at)
+           VALUES (?, 'dp2vae', '{"blocks":10}', '{}', 'queued', 1e-5, '2026-01-01T00:00:00.000Z')`,
+        )
+        .run(dataset.id).lastInsertRowid,
+    ),
+  };
   assert.equal(old.db.pragma('user_version', { simple: true }), 2);
   const before = old.db
     .prepare(`SELECT name FROM sqlite_schema WHERE name LIKE 'evaluation%'`)
