@@ -58,8 +58,8 @@ import {
   type Run,
   type RunStatus,
   type Store,
-  writeFileDurable,
 } from '../store';
+import { writeWholeFile } from '../io/whole-file';
 import { assertFitsBudget, ledgerSpecs, ownEpsilon, planNoise, type RunNoise } from './budget';
 import { spendWithinCap } from './spend';
 import { DEFAULT_SILENCE_RULE, hungMessage, isHung, type SilenceRule } from './heartbeat';
@@ -259,7 +259,11 @@ async function readHeader(ds: Dataset): Promise<DatasetHeader> {
 }
 
 async function writeJsonDurable(path: string, value: unknown): Promise<void> {
-  await writeFileDurable(path, `${JSON.stringify(value, null, 2)}\n`);
+  await writeWholeFile(
+    path,
+    Buffer.from(`${JSON.stringify(value, null, 2)}\n`),
+    'The privacy certificate',
+  );
 }
 
 /** Registers an artifact unless this path is already registered for the run. */

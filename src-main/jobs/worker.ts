@@ -37,10 +37,11 @@
  * While it runs, the worker sends a `heartbeat` every few seconds; the runner
  * kills a worker silent for longer than its slowest step allows (heartbeat.ts).
  */
-import { open, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeWholeFile } from '../io/whole-file';
 import { toErrorPayload, UserError } from '../contract/errors';
 import { encodePng, readDatasetFiles } from '../data';
 import {
@@ -158,19 +159,6 @@ class Acks {
   }
 }
 
-/** Writes `bytes` to `path` via a temporary file, fsync and rename. */
-async function writeFileDurable(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
-
 async function folderBytes(dir: string): Promise<number> {
   let n = 0;
   for (const name of await readdir(dir)) n += (await stat(join(dir, name))).size;
@@ -201,7 +189,7 @@ async function writeDecoder(
     return entry;
   });
   const bytes = new Uint8Array(flat.buffer);
-  await writeFileDurable(join(dir, 'weights.bin'), bytes);
+  await writeWholeFile(join(dir, 'weights.bin'), bytes, 'The released decoder');
   const description = {
     format: 'dp2-decoder',
     version: 1,
@@ -211,9 +199,10 @@ async function writeDecoder(
     architecture: arch,
     parameters,
   };
-  await writeFileDurable(
+  await writeWholeFile(
     join(dir, 'architecture.json'),
     new TextEncoder().encode(`${JSON.stringify(description, null, 2)}\n`),
+    'The released decoder',
   );
   return bytes.byteLength;
 }

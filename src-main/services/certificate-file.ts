@@ -6,7 +6,8 @@ import {
   reissueCertificate,
   type AnyCertificate,
 } from '../privacy/certificate';
-import { getDataset, getRun, writeFileDurable, type Store } from '../store';
+import { writeWholeFile } from '../io/whole-file';
+import { getDataset, getRun, type Store } from '../store';
 import { releasedOf } from './samples';
 import { appVersion } from './version';
 
@@ -50,7 +51,11 @@ export async function currentCertificate(store: Store, runId: number): Promise<C
     datasetId: dataset.publicId,
     version: appVersion(),
   });
-  await writeFileDurable(path, `${JSON.stringify(certificate, null, 2)}\n`);
+  await writeWholeFile(
+    path,
+    Buffer.from(`${JSON.stringify(certificate, null, 2)}\n`),
+    'The privacy certificate',
+  );
   return {
     path,
     certificate,

@@ -10,7 +10,6 @@
 export type { Store } from './types';
 export type { OpenStoreOptions } from './open';
 export { openStore, closeStore } from './open';
-export { writeFileDurable } from './durable-write';
 export {
   APPLICATION_ID,
   SCHEMA_VERSION,
