@@ -2,6 +2,7 @@ import { UserError } from '../contract/errors';
 import type { ImageCollector } from './collector';
 import type { TargetShape } from './preprocess';
 import type { ProblemLog } from './problems';
+import type { ReadBudget } from './read-budget';
 import type { ImportFormat, ProgressCallback } from './types';
 
 /** What every source reader gets: the target shape, where to report, and how to stop. */
@@ -13,6 +14,8 @@ export interface ScanContext {
   log: ProblemLog;
   skipUnreadable: boolean;
   maxFileBytes: number;
+  /** Bytes of files held in memory at once by this scan's reads. */
+  budget: ReadBudget;
   signal: AbortSignal | undefined;
   onProgress: ProgressCallback | undefined;
 }

@@ -3,7 +3,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfCancelled, isIgnoredName } from './context';
 import type { ScanContext } from './context';
-import { readFileLimited } from './fs-utils';
+import { closeOpened, openSized, readCost, readOpened } from './fs-utils';
 import type { ImageTree, TreeFile, TreeRead } from './image-tree';
 
 const MAX_DEPTH = 32;
@@ -170,17 +170,47 @@ export async function walkFolder(root: string, ctx: ScanContext): Promise<ImageT
     }
   }
 
-  return {
-    files,
-    dirs,
-    readBatch: (batch) =>
-      Promise.all(
-        batch.map((f) =>
-          readFileLimited(f.display, ctx.maxFileBytes).catch((err: unknown): TreeRead => ({
-            kind: 'error',
-            message: errorText(err),
-          })),
+  /** Bytes taken from the budget by the reads handed out last (held until the next batch). */
+  let held = 0;
+  /**
+   * Reads the longest prefix of `batch` that fits in the scan's read budget
+   * (at least one file): every file is opened and sized first, nothing is
+   * allocated for a file that does not fit, and those are read concurrently.
+   */
+  const readBatch = async (batch: readonly TreeFile[]): Promise<TreeRead[]> => {
+    ctx.budget.give(held);
+    held = 0;
+    const opened = await Promise.all(
+      batch.map((f) =>
+        openSized(f.display).then(
+          (file) => ({ file }),
+          (err: unknown) => ({ error: errorText(err) }),
         ),
       ),
+    );
+    const reads: Promise<TreeRead>[] = [];
+    let i = 0;
+    for (; i < opened.length; i++) {
+      const o = opened[i];
+      if (!o) break;
+      if ('error' in o) {
+        reads.push(Promise.resolve({ kind: 'error', message: o.error }));
+        continue;
+      }
+      const cost = readCost(o.file.size, ctx.maxFileBytes);
+      if (!ctx.budget.fits(cost)) break;
+      ctx.budget.take(cost);
+      held += cost;
+      reads.push(
+        readOpened(o.file, ctx.maxFileBytes).catch((err: unknown): TreeRead => ({
+          kind: 'error',
+          message: errorText(err),
+        })),
+      );
+    }
+    await Promise.all(opened.slice(i).map((o) => ('file' in o ? closeOpened(o.file) : undefined)));
+    return Promise.all(reads);
   };
+
+  return { files, dirs, readBatch };
 }

@@ -3,6 +3,7 @@ import { close as fsClose, fstat as fsFstat, open as fsOpen, read as fsRead } fr
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../contract/errors';
+import { formatBytes } from './limits';
 
 /** Turns a file-system error while writing `file` into a plain UserError where the user can act. */
 export function writeError(file: string, err: unknown): Error {
@@ -63,52 +64,96 @@ export async function writeFileAtomic(file: string, chunks: readonly Uint8Array[
 export type LimitedRead =
   { kind: 'bytes'; bytes: Uint8Array } | { kind: 'too-large'; size: number; head: Uint8Array };
 
+/** A regular file opened for reading, with its size when opened. */
+export interface OpenedFile {
+  fd: number;
+  size: number;
+}
+
+/** Opens a regular file and reads its size (nothing of its contents); rejects with EISDIR for anything else. */
+export function openSized(path: string): Promise<OpenedFile> {
+  return new Promise((resolve, reject) => {
+    fsOpen(path, 'r', (err, fd) => {
+      if (err) return reject(err);
+      fsFstat(fd, (statErr, st) => {
+        const failure =
+          statErr ??
+          (st.isFile() ? null : Object.assign(new Error('not a regular file'), { code: 'EISDIR' }));
+        if (!failure) return resolve({ fd, size: st.size });
+        fsClose(fd, () => reject(failure));
+      });
+    });
+  });
+}
+
+/** Closes a file opened by openSized without reading it. */
+export function closeOpened(file: OpenedFile): Promise<void> {
+  return new Promise((resolve) => fsClose(file.fd, () => resolve()));
+}
+
+/** Bytes a read of a file of `size` holds in memory (its first 512 bytes when it is over `maxBytes`). */
+export function readCost(size: number, maxBytes: number): number {
+  return size > maxBytes ? Math.min(512, size) : size;
+}
+
+/**
+ * Reads a file opened by openSized, then closes it: the whole file unless it
+ * was larger than `maxBytes` when opened; then only its first 512 bytes
+ * (enough to recognise the format) and its size. Never reads more than the
+ * size found when it was opened (a file that grows meanwhile is cut there).
+ * Failing to allocate gives a plain error (code ENOMEM).
+ */
+export function readOpened(file: OpenedFile, maxBytes: number): Promise<LimitedRead> {
+  const { fd, size } = file;
+  return new Promise((resolve, reject) => {
+    const finish = (e: Error | null, value?: LimitedRead): void => {
+      fsClose(fd, (closeErr) => {
+        const failure = e ?? closeErr;
+        if (failure) reject(failure);
+        else if (value) resolve(value);
+      });
+    };
+    const tooLarge = size > maxBytes;
+    const want = readCost(size, maxBytes);
+    let buf: Buffer;
+    try {
+      buf = Buffer.allocUnsafe(want);
+    } catch {
+      return finish(
+        Object.assign(
+          new Error(`there is not enough free memory to read it (${formatBytes(want)})`),
+          { code: 'ENOMEM' },
+        ),
+      );
+    }
+    let got = 0;
+    const step = (): void => {
+      if (got >= want) {
+        return finish(
+          null,
+          tooLarge ? { kind: 'too-large', size, head: buf } : { kind: 'bytes', bytes: buf },
+        );
+      }
+      fsRead(fd, buf, got, want - got, got, (readErr, n) => {
+        if (readErr) return finish(readErr);
+        if (n === 0) {
+          // The file shrank while being read: return what is there.
+          return finish(null, { kind: 'bytes', bytes: buf.subarray(0, got) });
+        }
+        got += n;
+        step();
+      });
+    };
+    step();
+  });
+}
+
 /**
  * Reads a whole file unless it is larger than `maxBytes`; then only its first
  * 512 bytes are read (enough to recognise the format) and its size is
  * returned. The size is checked on the open file before anything is read.
  * Uses the callback API, which costs less per small file than fs.promises.
  */
-export function readFileLimited(path: string, maxBytes: number): Promise<LimitedRead> {
-  return new Promise((resolve, reject) => {
-    fsOpen(path, 'r', (err, fd) => {
-      if (err) return reject(err);
-      const finish = (e: Error | null, value?: LimitedRead): void => {
-        fsClose(fd, (closeErr) => {
-          const failure = e ?? closeErr;
-          if (failure) reject(failure);
-          else if (value) resolve(value);
-        });
-      };
-      fsFstat(fd, (statErr, st) => {
-        if (statErr) return finish(statErr);
-        if (!st.isFile())
-          return finish(Object.assign(new Error('not a regular file'), { code: 'EISDIR' }));
-        const tooLarge = st.size > maxBytes;
-        const want = tooLarge ? Math.min(512, st.size) : st.size;
-        const buf = Buffer.allocUnsafe(want);
-        let got = 0;
-        const step = (): void => {
-          if (got >= want) {
-            return finish(
-              null,
-              tooLarge
-                ? { kind: 'too-large', size: st.size, head: buf }
-                : { kind: 'bytes', bytes: buf },
-            );
-          }
-          fsRead(fd, buf, got, want - got, got, (readErr, n) => {
-            if (readErr) return finish(readErr);
-            if (n === 0) {
-              // The file shrank while being read: return what is there.
-              return finish(null, { kind: 'bytes', bytes: buf.subarray(0, got) });
-            }
-            got += n;
-            step();
-          });
-        };
-        step();
-      });
-    });
-  });
+export async function readFileLimited(path: string, maxBytes: number): Promise<LimitedRead> {
+  return readOpened(await openSized(path), maxBytes);
 }

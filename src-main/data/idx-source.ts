@@ -1,4 +1,3 @@
-import { gunzipSync } from 'node:zlib';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../contract/errors';
@@ -7,7 +6,8 @@ import { classNamesFor, maxLabel, scanArrayParts } from './array-scan';
 import type { ScanContext, ScanOutcome } from './context';
 import { isIgnoredName } from './context';
 import { readFileLimited } from './fs-utils';
-import { parseIdx } from './idx';
+import { gunzipLimited } from './gunzip-limited';
+import { idxSizeFromHead, parseIdx } from './idx';
 import { formatBytes } from './limits';
 import { loadBundledMnist } from './mnist';
 
@@ -38,14 +38,17 @@ async function readIdx(path: string, ctx: ScanContext): Promise<ReturnType<typeo
   }
   let bytes = read.bytes;
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes, { maxOutputLength: ctx.maxFileBytes });
-    } catch (err) {
-      throw new UserError(
-        'CORRUPT_DATA',
-        `${path} is a damaged or too large gzip file (${err instanceof Error ? err.message : String(err)}). Download or unpack it again.`,
-      );
-    }
+    // The IDX header declares the size: checked before the rest is unpacked, and never passed.
+    bytes = gunzipLimited(bytes, {
+      where: path,
+      maxBytes: ctx.maxFileBytes,
+      sizeFromHead: (head) => {
+        const size = idxSizeFromHead(head);
+        if (size !== 'not-idx') return size;
+        parseIdx(head, path); // throws, saying what is wrong
+        throw new UserError('CORRUPT_DATA', `${path} is not an IDX file.`);
+      },
+    });
   }
   return parseIdx(bytes, path);
 }

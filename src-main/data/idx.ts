@@ -42,3 +42,19 @@ export function parseIdx(bytes: Uint8Array, where: string): IdxArray {
   }
   return { shape, data: bytes.subarray(offset) };
 }
+
+/**
+ * The whole size in bytes an IDX file declares in its header (magic, then
+ * ndim big-endian uint32 sizes), or 'need-more' while the header is
+ * incomplete, or 'not-idx' (parseIdx says why).
+ */
+export function idxSizeFromHead(head: Uint8Array): number | 'need-more' | 'not-idx' {
+  if (head.length < 4) return 'need-more';
+  const ndim = head[3] ?? 0;
+  if (head[0] !== 0 || head[1] !== 0 || head[2] !== 0x08 || ndim < 1) return 'not-idx';
+  if (head.length < 4 + 4 * ndim) return 'need-more';
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let i = 0; i < ndim; i++) count *= view.getUint32(4 + 4 * i, false);
+  return 4 + 4 * ndim + count;
+}

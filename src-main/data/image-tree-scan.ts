@@ -6,7 +6,7 @@ import { decodeImage, detectImageFormat } from './decode-image';
 import type { ImageTree, TreeFile, TreeRead } from './image-tree';
 import { formatBytes } from './limits';
 
-/** Files read and decoded per batch: enough to keep the disk busy, small enough to stay responsive. */
+/** Files read and decoded per batch at most (the read budget may allow fewer): enough to keep the disk busy. */
 const BATCH = 256;
 
 /** A file that should hold an image of a class. */
@@ -158,6 +158,18 @@ function handleRead(
   try {
     collector.add(decodeImage(read.bytes, where), c.label, where);
   } catch (err) {
+    if (err instanceof RangeError) {
+      // An allocation failed: this file is too large for the memory left, not a reason to stop.
+      unusable(
+        ctx,
+        'too-large',
+        where,
+        'is too large to decode with the memory available.',
+        'Reduce the image (smaller size) or remove it.',
+        'INVALID_INPUT',
+      );
+      return;
+    }
     if (!(err instanceof UserError)) throw err;
     const code = err.code === 'UNSUPPORTED' ? 'UNSUPPORTED' : 'CORRUPT_DATA';
     unusable(
@@ -189,16 +201,19 @@ export async function scanImageTree(
   const total = candidates.length;
   tree.plan?.(candidates.map((c) => c.file));
   ctx.onProgress?.(0, total);
-  for (let start = 0; start < total; start += BATCH) {
+  for (let start = 0; start < total;) {
     throwIfCancelled(ctx);
     const batch = candidates.slice(start, start + BATCH);
+    // The tree reads as many as fit in the read budget (at least one).
     const reads = await tree.readBatch(batch.map((c) => c.file));
+    if (reads.length === 0) throw new Error('scanImageTree: a read batch returned nothing');
     throwIfCancelled(ctx);
-    batch.forEach((c, i) => {
-      const read = reads[i];
-      if (read) handleRead(ctx, collector, c, read);
+    reads.forEach((read, i) => {
+      const c = batch[i];
+      if (c) handleRead(ctx, collector, c, read);
     });
-    ctx.onProgress?.(Math.min(total, start + BATCH), total);
+    start += reads.length;
+    ctx.onProgress?.(Math.min(total, start), total);
     if (format === 'zip') await yieldToEventLoop();
   }
   return { format, classes, collector, dropEmptyClasses: true };

@@ -16,6 +16,11 @@ export type TreeRead = LimitedRead | { kind: 'error'; message: string };
 export interface ImageTree {
   files: TreeFile[];
   dirs: string[][];
+  /**
+   * Reads the first files of `files`, as many as the scan's read budget
+   * allows (at least one); the reads stay counted against the budget until
+   * the next call, so the caller handles them all before asking for more.
+   */
   readBatch(files: readonly TreeFile[]): Promise<TreeRead[]>;
   /** Optional hint: the order in which files will be read, so a zip can inflate ahead in large windows. */
   plan?(files: readonly TreeFile[]): void;

@@ -82,20 +82,49 @@ function fortranToC<T extends { length: number; [i: number]: unknown }>(
   return out;
 }
 
+/** What a `.npy` header declares. */
+export interface NpyHeader {
+  descr: string;
+  fortran: boolean;
+  shape: number[];
+  /** Offset of the array's data in the file. */
+  dataStart: number;
+  /** Bytes of data the header declares (elements × item size); null for a dtype that cannot be read. */
+  dataBytes: number | null;
+}
+
+/** Longest `.npy` header read (numpy writes a few hundred bytes; format 2 would allow 4 GiB). */
+const MAX_HEADER_BYTES = 1024 * 1024;
+
+function corruptNpy(where: string, what: string): UserError {
+  return new UserError(
+    'CORRUPT_DATA',
+    `${where} is not a readable NumPy array: ${what}. Save it again with numpy.save or numpy.savez.`,
+  );
+}
+
+/** Item size in bytes of a NumPy descr (kind + size), or null when DP² Studio cannot read it. */
+function itemSizeOf(descr: string): number | null {
+  const code = descr.slice(1);
+  const str = /^([US])(\d+)$/.exec(code);
+  if (str) return (str[1] === 'U' ? 4 : 1) * Number(str[2]);
+  return NUMERIC[code]?.ctor.BYTES_PER_ELEMENT ?? null;
+}
+
 /**
- * Parses a `.npy` file (format versions 1–3; numeric dtypes, bool and
- * unicode/bytes strings; either byte order; C or Fortran order). Throws a
- * UserError naming `where`: CORRUPT_DATA when truncated or malformed,
- * UNSUPPORTED for object (pickled) or structured arrays.
+ * Parses the header of a `.npy` file from its first bytes, before its data is
+ * read or inflated: 'need-more' when `bytes` ends inside the header. Throws a
+ * UserError naming `where` when the header is malformed (CORRUPT_DATA) or
+ * describes a structured array (UNSUPPORTED).
  */
-export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
-  const corrupt = (what: string): UserError =>
-    new UserError(
-      'CORRUPT_DATA',
-      `${where} is not a readable NumPy array: ${what}. Save it again with numpy.save or numpy.savez.`,
-    );
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
-    throw corrupt('the .npy header is missing');
+export function parseNpyHeader(bytes: Uint8Array, where: string): NpyHeader | 'need-more' {
+  const corrupt = (what: string): UserError => corruptNpy(where, what);
+  if (bytes.length < 12) {
+    if (MAGIC.some((b, i) => i < bytes.length && bytes[i] !== b))
+      throw corrupt('the .npy header is missing');
+    return 'need-more';
+  }
+  if (MAGIC.some((b, i) => bytes[i] !== b)) throw corrupt('the .npy header is missing');
   const major = bytes[6] ?? 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
@@ -104,14 +133,14 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
     headerLen = view.getUint16(8, true);
     headerStart = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw corrupt('the header is truncated');
     headerLen = view.getUint32(8, true);
     headerStart = 12;
   } else {
     throw corrupt(`format version ${major} is unknown`);
   }
+  if (headerLen > MAX_HEADER_BYTES) throw corrupt('its header is implausibly long');
   const dataStart = headerStart + headerLen;
-  if (dataStart > bytes.length) throw corrupt('the header is truncated');
+  if (dataStart > bytes.length) return 'need-more';
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
     bytes.subarray(headerStart, dataStart),
   );
@@ -126,13 +155,30 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
   }
   if (!fortranMatch || !shapeMatch) throw corrupt('the header does not describe the array');
   const descr = descrMatch[1] ?? '';
-  const fortran = fortranMatch[1] === 'True';
   const shape = (shapeMatch[1] ?? '')
     .split(',')
     .map((t) => t.trim().replace(/L$/, ''))
     .filter((t) => t.length > 0)
     .map((t) => Number(t));
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw corrupt('its shape is not valid');
+  const item = descr.includes('O') ? null : itemSizeOf(descr);
+  const dataBytes = item === null ? null : shapeSize(shape) * item;
+  return { descr, fortran: fortranMatch[1] === 'True', shape, dataStart, dataBytes };
+}
+
+/**
+ * Parses a `.npy` file (format versions 1–3; numeric dtypes, bool and
+ * unicode/bytes strings; either byte order; C or Fortran order). Throws a
+ * UserError naming `where`: CORRUPT_DATA when truncated or malformed,
+ * UNSUPPORTED for object (pickled) or structured arrays.
+ */
+export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
+  const corrupt = (what: string): UserError => corruptNpy(where, what);
+  const head = parseNpyHeader(bytes, where);
+  if (head === 'need-more') {
+    throw corrupt(bytes.length < 10 ? 'the .npy header is missing' : 'the header is truncated');
+  }
+  const { descr, fortran, shape, dataStart } = head;
   const order = descr[0] ?? '';
   const code = descr.slice(1);
   if (descr.includes('O')) {
@@ -187,7 +233,8 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
   }
   let data: NumericArray;
   if (little || itemSize === 1) {
-    const aligned = (body.byteOffset % itemSize === 0 ? body : body.slice()) as Uint8Array;
+    // A copy when misaligned (Buffer.slice would be a view).
+    const aligned = body.byteOffset % itemSize === 0 ? body : new Uint8Array(body);
     data = new spec.ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, n);
   } else {
     data = new spec.ctor(n);

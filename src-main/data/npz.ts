@@ -1,33 +1,69 @@
-import { unzipSync, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
 import { UserError } from '../contract/errors';
+import { DEFAULT_MAX_ARRAY_BYTES, formatBytes } from './limits';
 import type { NpyArray, NpyInput } from './npy';
-import { encodeNpy, parseNpy } from './npy';
+import { encodeNpy, parseNpy, parseNpyHeader } from './npy';
 import type { PreparedImages } from './types';
+import { inflateZipEntry, listZipEntries } from './zip-entries';
 
 /**
  * Reads a NumPy `.npz` archive (as written by numpy.savez or
  * numpy.savez_compressed) held in memory. Returns its arrays by name (without
  * `.npy`). Throws a UserError naming `where` when it is not a readable .npz.
+ *
+ * Memory is bounded by `maxBytes` for the whole archive, whatever it claims:
+ * the sizes its directory declares are checked before anything is inflated,
+ * each array's header (shape × dtype) as soon as it is inflated and before
+ * the array's data, and inflating stops where an entry passes what it
+ * declares (a deflate bomb).
  */
-export function readNpz(bytes: Uint8Array, where: string): Record<string, NpyArray> {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes, { filter: (f) => f.name.endsWith('.npy') });
-  } catch (err) {
-    throw new UserError(
-      'CORRUPT_DATA',
-      `${where} is not a readable .npz archive (${err instanceof Error ? err.message : String(err)}); it may be truncated. Save it again with numpy.savez, then import again.`,
-    );
-  }
-  const out: Record<string, NpyArray> = {};
-  for (const [name, data] of Object.entries(files)) {
-    out[name.slice(0, -4)] = parseNpy(data, `${where} (array ${name.slice(0, -4)})`);
-  }
-  if (Object.keys(out).length === 0) {
+export function readNpz(
+  bytes: Uint8Array,
+  where: string,
+  options: { maxBytes?: number } = {},
+): Record<string, NpyArray> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_ARRAY_BYTES;
+  const entries = listZipEntries(bytes, where).filter((e) => e.name.endsWith('.npy'));
+  if (entries.length === 0) {
     throw new UserError(
       'CORRUPT_DATA',
       `${where} holds no NumPy arrays. Choose a .npz written by numpy.savez.`,
     );
+  }
+  const declared = entries.reduce((n, e) => n + e.declaredSize, 0);
+  if (declared > maxBytes) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `${where} declares ${formatBytes(declared)} of arrays, more than DP² Studio reads at once (${formatBytes(maxBytes)}). Nothing of it was unpacked. Save the training and test images as separate .npz files, or reduce the image size, then import again.`,
+    );
+  }
+  const out: Record<string, NpyArray> = {};
+  for (const entry of entries) {
+    const name = entry.name.slice(0, -4);
+    const what = `${where} (array ${name})`;
+    const data = inflateZipEntry(bytes, entry, {
+      where,
+      maxBytes,
+      checkHead: (head) => {
+        const h = parseNpyHeader(head, what);
+        if (h === 'need-more') return 'need-more';
+        if (h.dataBytes === null) return; // parseNpy says why it cannot be read
+        const total = h.dataStart + h.dataBytes;
+        if (total > maxBytes) {
+          throw new UserError(
+            'INVALID_INPUT',
+            `${what} declares shape (${h.shape.join(', ')}) of ${h.descr}, ${formatBytes(total)}, more than DP² Studio reads at once (${formatBytes(maxBytes)}). Its data was not unpacked. Split the data into smaller arrays.`,
+          );
+        }
+        if (total !== entry.declaredSize) {
+          throw new UserError(
+            'CORRUPT_DATA',
+            `${what} declares shape (${h.shape.join(', ')}) of ${h.descr}, ${formatBytes(total)}, but the archive says it holds ${formatBytes(entry.declaredSize)}. Its data was not unpacked: the file is damaged. Save it again with numpy.savez.`,
+          );
+        }
+      },
+    });
+    out[name] = parseNpy(data, what);
   }
   return out;
 }

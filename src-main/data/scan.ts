@@ -12,6 +12,7 @@ import { scanImageTree } from './image-tree-scan';
 import { DEFAULT_MAX_FILE_BYTES, formatBytes } from './limits';
 import { scanNpz } from './npz-source';
 import { ProblemLog } from './problems';
+import { ReadBudget } from './read-budget';
 import { givenSplit, splitIndices } from './split';
 import type {
   ImportFormat,
@@ -159,7 +160,13 @@ async function scanSource(
       `${path} is not a format DP² Studio imports. Choose a folder of images (one sub-folder per class), a .zip of such a folder, a .npz, or MNIST IDX files.`,
     );
   }
-  const read = await readFileLimited(path, ctx.maxFileBytes);
+  const read = await readFileLimited(path, ctx.maxFileBytes).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw err;
+    throw new UserError(
+      'INVALID_INPUT',
+      `${path} cannot be read: ${(err as Error).message}. Close other programs and try again, or split the file.`,
+    );
+  });
   const looksNpz = /\.npz$/i.test(path);
   if (read.kind === 'too-large')
     throw tooLargeFile(path, read.size, ctx.maxFileBytes, looksNpz ? 'npz' : 'zip');
@@ -282,6 +289,7 @@ async function run(
     log,
     skipUnreadable: opts.skipUnreadable ?? false,
     maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    budget: opts.readBudget ?? new ReadBudget(),
     signal: opts.signal,
     onProgress: opts.onProgress,
   };

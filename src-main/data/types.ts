@@ -3,6 +3,7 @@
  * (preprocessing), what an import yields (prepared images, a preview with
  * every problem found), and the decoded-image shape used between steps.
  */
+import type { ReadBudget } from './read-budget';
 
 /** How imported images are brought to one shape. */
 export interface Preprocessing {
@@ -93,6 +94,11 @@ export interface ImportOptions {
   skipUnreadable?: boolean;
   /** Largest single file read, in bytes (default 2 GiB). */
   maxFileBytes?: number;
+  /**
+   * Bytes of files held in memory at once by the scan's reads (default a new
+   * budget of DEFAULT_READ_BUDGET_BYTES); its `peak` tells the most held.
+   */
+  readBudget?: ReadBudget;
 }
 
 /** What `importSource` returns. */

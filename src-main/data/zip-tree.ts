@@ -1,13 +1,10 @@
-import { unzipSync } from 'fflate';
-import type { UnzipFileInfo } from 'fflate';
 import { UserError } from '../contract/errors';
 import { isIgnoredName } from './context';
 import type { ScanContext } from './context';
 import type { ImageTree, TreeFile, TreeRead } from './image-tree';
-
-/** Batches of entries inflated together: bounded by count and by uncompressed bytes. */
-const BATCH_ENTRIES = 8192;
-const BATCH_BYTES = 256 * 1024 * 1024;
+import { detectImageFormat } from './decode-image';
+import { formatBytes, MAX_IMAGE_FILE_BYTES } from './limits';
+import { inflateZipEntry, listZipEntries, type ZipEntry } from './zip-entries';
 
 /** True when a zip entry name would land outside the folder it is extracted to. */
 export function isUnsafeZipName(name: string): boolean {
@@ -21,25 +18,14 @@ export function isUnsafeZipName(name: string): boolean {
  * Opens a zip of a class-folder tree held in memory. Every entry name is
  * checked first: one absolute name or one with `..` rejects the whole archive
  * (UserError INVALID_INPUT) before anything is inflated. Nothing is ever
- * written to disk; entries are inflated in bounded batches when read.
+ * written to disk. Entries are inflated when read, in batches whose declared
+ * sizes fit in the scan's read budget; an entry is never inflated past the
+ * size it declares (a deflate bomb is reported as damaged).
  */
 export function openZipTree(bytes: Uint8Array, ctx: ScanContext): ImageTree {
   const where = ctx.path;
-  const infos: UnzipFileInfo[] = [];
-  try {
-    unzipSync(bytes, {
-      filter: (f) => {
-        infos.push({ ...f });
-        return false;
-      },
-    });
-  } catch (err) {
-    throw new UserError(
-      'CORRUPT_DATA',
-      `${where} is not a readable zip archive (${err instanceof Error ? err.message : String(err)}); it may be truncated. Create the zip again, or import the folder itself.`,
-    );
-  }
-  const unsafe = infos.filter((f) => isUnsafeZipName(f.name)).map((f) => f.name);
+  const entries = listZipEntries(bytes, where);
+  const unsafe = entries.filter((f) => isUnsafeZipName(f.name)).map((f) => f.name);
   if (unsafe.length > 0) {
     const list = unsafe.slice(0, 3).join(', ');
     throw new UserError(
@@ -49,8 +35,8 @@ export function openZipTree(bytes: Uint8Array, ctx: ScanContext): ImageTree {
   }
   const files: TreeFile[] = [];
   const dirSet = new Map<string, string[]>();
-  const info = new Map<string, UnzipFileInfo>();
-  for (const f of infos) {
+  const info = new Map<string, ZipEntry>();
+  for (const f of entries) {
     const parts = f.name
       .replace(/\\/g, '/')
       .split('/')
@@ -64,87 +50,61 @@ export function openZipTree(bytes: Uint8Array, ctx: ScanContext): ImageTree {
     info.set(`${where}: ${f.name}`, f);
   }
 
-  /** Reads of entries inflated ahead of need, taken out (and freed) when read. */
-  const cache = new Map<string, TreeRead>();
-  let order: string[] = [];
-  const position = new Map<string, number>();
+  /** Bytes taken from the budget by the reads handed out last (held until the next batch). */
+  let held = 0;
 
-  /** Inflates a group of entries in one pass; on failure halves it to find the damaged ones. */
-  const inflateGroup = (group: string[]): void => {
-    if (group.length === 0) return;
-    const names = new Set(group);
-    try {
-      const got = unzipSync(bytes, { filter: (f) => names.has(f.name) });
-      for (const [name, data] of Object.entries(got))
-        cache.set(name, { kind: 'bytes', bytes: data });
-    } catch (err) {
-      if (group.length === 1) {
-        cache.set(group[0] ?? '', {
-          kind: 'error',
-          message: `it is damaged inside the zip (${err instanceof Error ? err.message : String(err)})`,
-        });
-        return;
-      }
-      const half = Math.ceil(group.length / 2);
-      inflateGroup(group.slice(0, half));
-      inflateGroup(group.slice(half));
-    }
-  };
-
-  /** Settles one entry without inflating it when it cannot be read; true when it needs inflating. */
-  const needsInflating = (f: UnzipFileInfo): boolean => {
+  const readOne = (f: ZipEntry): TreeRead => {
     if (f.compression !== 0 && f.compression !== 8) {
-      cache.set(f.name, {
+      return {
         kind: 'error',
         message: `it is compressed with a method (number ${f.compression}) DP² Studio cannot read; create the zip with standard compression`,
+      };
+    }
+    if (f.declaredSize > ctx.maxFileBytes)
+      return { kind: 'too-large', size: f.declaredSize, head: new Uint8Array(0) };
+    let tooLarge = false;
+    try {
+      const data = inflateZipEntry(bytes, f, {
+        where,
+        maxBytes: ctx.maxFileBytes,
+        // Only images are worth inflating whole, and only up to the largest image.
+        checkHead: (head) => {
+          if (head.length < 32 && head.length < f.declaredSize) return 'need-more';
+          if (detectImageFormat(head) === undefined) return 'stop';
+          if (f.declaredSize <= MAX_IMAGE_FILE_BYTES) return;
+          tooLarge = true;
+          return 'stop';
+        },
       });
-      return false;
+      if (!tooLarge) return { kind: 'bytes', bytes: data };
+      return {
+        kind: 'error',
+        message: `it declares ${formatBytes(f.declaredSize)}, more than the largest image DP² Studio reads (${formatBytes(MAX_IMAGE_FILE_BYTES)}); it was not unpacked`,
+      };
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      return { kind: 'error', message: `it is damaged inside the zip (${err.message})` };
     }
-    if (f.originalSize > ctx.maxFileBytes) {
-      cache.set(f.name, { kind: 'too-large', size: f.originalSize, head: new Uint8Array(0) });
-      return false;
-    }
-    return true;
   };
 
   const readBatch = async (batch: readonly TreeFile[]): Promise<TreeRead[]> => {
+    ctx.budget.give(held);
+    held = 0;
+    const reads: TreeRead[] = [];
     for (const file of batch) {
       const f = info.get(file.display);
-      if (!f || cache.has(f.name)) continue;
-      // Inflate a window: this entry and, following the plan, the next ones not yet read.
-      const start = position.get(f.name);
-      const window =
-        start === undefined
-          ? batch.map((b) => info.get(b.display)?.name ?? '')
-          : order.slice(start);
-      const group: string[] = [];
-      let groupBytes = 0;
-      for (const name of window) {
-        const g = info.get(`${where}: ${name}`);
-        if (!g || cache.has(name) || !needsInflating(g)) continue;
-        if (
-          group.length > 0 &&
-          (group.length >= BATCH_ENTRIES || groupBytes + g.originalSize > BATCH_BYTES)
-        )
-          break;
-        group.push(name);
-        groupBytes += g.originalSize;
+      if (!f) {
+        reads.push({ kind: 'error', message: 'it could not be found inside the zip' });
+        continue;
       }
-      inflateGroup(group);
+      const cost = Math.min(f.declaredSize, ctx.maxFileBytes);
+      if (!ctx.budget.fits(cost)) break;
+      ctx.budget.take(cost);
+      held += cost;
+      reads.push(readOne(f));
     }
-    return batch.map((file) => {
-      const f = info.get(file.display);
-      const read = f && cache.get(f.name);
-      if (f) cache.delete(f.name);
-      return read ?? { kind: 'error', message: 'it could not be found inside the zip' };
-    });
+    return reads;
   };
 
-  const plan = (planned: readonly TreeFile[]): void => {
-    order = planned.map((file) => info.get(file.display)?.name ?? '');
-    position.clear();
-    order.forEach((name, i) => position.set(name, i));
-  };
-
-  return { files, dirs: [...dirSet.values()], readBatch, plan };
+  return { files, dirs: [...dirSet.values()], readBatch };
 }

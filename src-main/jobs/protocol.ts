@@ -302,6 +302,11 @@ export const ChildMessage = z.discriminatedUnion('type', [
     requestedAt: Count.nullable(),
     decoder: z.strictObject({ dir: z.string(), weightsBytes: Count }).nullable(),
   }),
+  /**
+   * Sign of life, from a timer (heartbeat.ts): `longestStallMs` is the longest
+   * stretch the worker's event loop has been blocked so far (a long step).
+   */
+  z.strictObject({ type: z.literal('heartbeat'), longestStallMs: Count }),
   /** The run cannot go on; plain words (what, where, what to do). */
   z.strictObject({
     type: z.literal('error'),

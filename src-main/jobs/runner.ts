@@ -14,6 +14,9 @@
  *   the run is completed (or cancelled).
  * - `error` → the run fails with the worker's plain message; an exit without
  *   `done` (a crash, `kill -9`) leaves it 'interrupted', resumable.
+ * - silence → a worker that sends nothing (not even its timer's `heartbeat`)
+ *   for longer than its slowest step allows (heartbeat.ts) is hung: it is
+ *   killed and the run left 'interrupted', resumable, with a plain message.
  *
  * Accounting across crashes: the ledger holds every step ever paid for. A
  * resumed run restarts from its latest checkpoint and pays again for the
@@ -58,6 +61,7 @@ import {
 } from '../store';
 import { assertFitsBudget, ledgerSpecs, ownEpsilon, planNoise, type RunNoise } from './budget';
 import { spendWithinCap } from './spend';
+import { DEFAULT_SILENCE_RULE, hungMessage, isHung, type SilenceRule } from './heartbeat';
 import { planArchitecture, resolveRunPlan, type PlanOverrides, type PresetName } from './presets';
 import {
   parseChildMessage,
@@ -97,9 +101,14 @@ function tsxLoader(): string {
   }
 }
 
-/** `child_process.fork` of worker.ts under plain Node with tsx (CLI and tests). */
-export function forkWorker(options: { env?: NodeJS.ProcessEnv } = {}): WorkerChannel {
-  const child: ChildProcess = fork(WORKER_PATH, [], {
+/**
+ * `child_process.fork` of worker.ts under plain Node with tsx (CLI and tests);
+ * `entry` replaces the worker's file (tests start stand-ins that misbehave).
+ */
+export function forkWorker(
+  options: { env?: NodeJS.ProcessEnv; entry?: string } = {},
+): WorkerChannel {
+  const child: ChildProcess = fork(options.entry ?? WORKER_PATH, [], {
     execArgv: ['--import', tsxLoader()],
     env: options.env ?? process.env,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -182,7 +191,17 @@ export interface StartTrainingOptions {
   preferBackend?: WorkerConfig['preferBackend'];
   /** Starts the worker (default: forkWorker()). */
   launcher?: WorkerLauncher;
+  /** When a silent worker counts as hung (default DEFAULT_SILENCE_RULE, checked every second). */
+  watchdog?: Watchdog;
 }
+
+/** The hung-worker rule and how often the runner applies it. */
+export interface Watchdog extends SilenceRule {
+  /** How often the silence is checked, in ms. */
+  checkEveryMs: number;
+}
+
+const DEFAULT_WATCHDOG: Watchdog = { ...DEFAULT_SILENCE_RULE, checkEveryMs: 1_000 };
 
 export interface ResumeTrainingOptions {
   store: Store;
@@ -190,6 +209,7 @@ export interface ResumeTrainingOptions {
   runId: number;
   onEvent?: (event: RunEvent) => void;
   launcher?: WorkerLauncher;
+  watchdog?: Watchdog;
 }
 
 /** Defaults of the worker's schedule. */
@@ -358,7 +378,11 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
     schedule,
     preferBackend: options.preferBackend ?? null,
   };
-  return launch(store, ds, run, config, options.onEvent, options.launcher ?? (() => forkWorker()));
+  return launch(store, ds, run, config, {
+    onEvent: options.onEvent,
+    launcher: options.launcher ?? (() => forkWorker()),
+    watchdog: options.watchdog ?? DEFAULT_WATCHDOG,
+  });
 }
 
 function registerPrivateFolders(
@@ -416,7 +440,11 @@ export async function resumeTraining(options: ResumeTrainingOptions): Promise<Ru
     schedule: hyper.schedule,
     preferBackend: null,
   };
-  return launch(store, ds, run, config, options.onEvent, options.launcher ?? (() => forkWorker()));
+  return launch(store, ds, run, config, {
+    onEvent: options.onEvent,
+    launcher: options.launcher ?? (() => forkWorker()),
+    watchdog: options.watchdog ?? DEFAULT_WATCHDOG,
+  });
 }
 
 // ---------------------------------------------------------------- the conversation
@@ -426,9 +454,13 @@ function launch(
   ds: Dataset,
   run: Run,
   config: WorkerConfig,
-  onEvent: ((e: RunEvent) => void) | undefined,
-  launcher: WorkerLauncher,
+  options: {
+    onEvent: ((e: RunEvent) => void) | undefined;
+    launcher: WorkerLauncher;
+    watchdog: Watchdog;
+  },
 ): RunHandle {
+  const { onEvent, launcher, watchdog } = options;
   const runId = run.id;
   const noise: RunNoise = planNoise(config.plan);
   const emit = (e: RunEvent): void => {
@@ -629,6 +661,8 @@ function launch(
           if (!exited) channel.kill('SIGKILL');
         }, 15_000).unref();
         return;
+      case 'heartbeat':
+        return;
       case 'error':
         fail({ code: m.code as ErrorPayload['code'], message: m.message }, 'failed');
         return;
@@ -637,7 +671,40 @@ function launch(
 
   // Messages are handled strictly in order, one at a time.
   let queue: Promise<void> = Promise.resolve();
+
+  // Hung-worker watchdog: the silence allowed follows the slowest quiet stretch seen so far
+  // (gaps between messages, and the stalls the worker measured itself).
+  let lastHeard = performance.now();
+  let heardOnce = false;
+  let slowestMs = 0;
+  const hearing = (m: unknown): void => {
+    const now = performance.now();
+    if (heardOnce) slowestMs = Math.max(slowestMs, now - lastHeard);
+    heardOnce = true;
+    lastHeard = now;
+    const beat = (m ?? {}) as { type?: unknown; longestStallMs?: unknown };
+    if (beat.type === 'heartbeat' && typeof beat.longestStallMs === 'number')
+      slowestMs = Math.max(slowestMs, beat.longestStallMs);
+  };
+  let lastCheck = performance.now();
+  const watch = setInterval(() => {
+    if (finished || exited) return clearInterval(watch);
+    const now = performance.now();
+    const late = now - lastCheck > 2 * watchdog.checkEveryMs + 1_000;
+    lastCheck = now;
+    // This process was blocked itself: let the messages waiting for it arrive first.
+    if (late) return;
+    const silentMs = now - lastHeard;
+    if (!isHung(watchdog, silentMs, slowestMs)) return;
+    clearInterval(watch);
+    queue = queue.then(() =>
+      fail({ code: 'INTERNAL', message: hungMessage({ runId, silentMs, steps }) }, 'interrupted'),
+    );
+  }, watchdog.checkEveryMs);
+  watch.unref();
+
   channel.onMessage((raw) => {
+    hearing(raw);
     queue = queue.then(async () => {
       if (finished) return;
       let m: ChildMessage;
@@ -649,7 +716,7 @@ function launch(
       }
       try {
         await handle(m);
-        emit({ runId, ...m });
+        if (m.type !== 'heartbeat') emit({ runId, ...m });
       } catch (err) {
         fail(toErrorPayload(err), 'failed');
       }

@@ -33,6 +33,9 @@
  * AbortSignal before every step; a paused stage 2 is checkpointed and waits.
  * A paused stage 1 discards its unfinished group of blocks (finished encoders
  * are on disk) and restarts that group on resume.
+ *
+ * While it runs, the worker sends a `heartbeat` every few seconds; the runner
+ * kills a worker silent for longer than its slowest step allows (heartbeat.ts).
  */
 import { open, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
@@ -62,6 +65,8 @@ import {
   type EngineImages,
   type Partition,
 } from '../engine';
+import { HEARTBEAT_INTERVAL_MS, startStallMeter } from './heartbeat';
+import { watchParent } from './parent-watch';
 import { composedTotal, ownEpsilon, planNoise, stepLimit, type RunNoise } from './budget';
 import {
   parseParentMessage,
@@ -254,6 +259,9 @@ export async function runWorker(transport: WorkerTransport): Promise<void> {
     }
   });
   send({ type: 'ready', pid: process.pid });
+  const stopHeartbeat = startStallMeter(HEARTBEAT_INTERVAL_MS, (longestStallMs) =>
+    send({ type: 'heartbeat', longestStallMs }),
+  );
 
   try {
     const config = await Promise.race([configReady, protocolFailed]);
@@ -263,6 +271,8 @@ export async function runWorker(transport: WorkerTransport): Promise<void> {
     ]);
   } catch (err) {
     send({ type: 'error', ...toErrorPayload(err) });
+  } finally {
+    stopHeartbeat();
   }
 }
 
@@ -838,6 +848,7 @@ if (isEntryPoint()) {
   const transport = processTransport();
   // The runner is gone (main process crashed or quit): stop at once; the run resumes later.
   transport.onParentGone(() => process.exit(1));
+  watchParent();
   void runWorker(transport)
     .then(() => transport.close())
     .then(

@@ -15,6 +15,7 @@ import { appVersion } from './version';
  */
 export function createServices(ctx: ServiceContext): Handlers {
   const evaluation = evalHandlers(ctx);
+  const datasets = datasetHandlers(ctx);
   return {
     'app.info': async () => {
       const notices: string[] = [];
@@ -45,7 +46,12 @@ export function createServices(ctx: ServiceContext): Handlers {
       return { path: await ctx.choosePath(purpose) };
     },
     ...privacyHandlers(),
-    ...datasetHandlers(ctx),
+    ...datasets,
+    // Untrusted files are parsed in a helper process when there is one: a hostile file can at
+    // worst end the helper, never the process that holds the window and the database.
+    'datasets.preview': ctx.offload
+      ? offloaded(ctx.offload, ctx.dataHome, 'datasets.preview')
+      : datasets['datasets.preview'],
     ...runHandlers(ctx),
     ...evaluation,
     // Minutes of tfjs work: in a helper process when there is a window to keep responsive.

@@ -5,9 +5,11 @@
 // Messages: parent → child `{ type: 'request', dataHome, channel, request }`;
 // child → parent `{ type: 'progress', progress }` while it works, then
 // `{ type: 'result', result }` (a contract Result) and the process exits.
+// It also exits, at once, when its parent is gone.
 import { dispatch } from '../contract/dispatch';
 import { isChannel } from '../contract/channels';
 import type { Progress, Result } from '../contract/channels';
+import { watchParent } from '../jobs/parent-watch';
 import { ServiceContext } from './context';
 import { createServices } from './create-services';
 
@@ -53,9 +55,12 @@ async function answer(raw: unknown): Promise<void> {
   process.exit(0);
 }
 
+// Work for a parent that is gone is wasted: end with it (also mid-request).
+watchParent();
 if (port) {
   port.on('message', (e) => void answer(e.data));
   port.start?.();
 } else {
+  process.once('disconnect', () => process.exit(1));
   process.once('message', (raw) => void answer(raw));
 }

@@ -6,6 +6,8 @@ import type { OffloadReply } from './offload-worker';
 
 /** One helper process: the parent side (fork under Node, utilityProcess in Electron). */
 export interface OffloadChannel {
+  /** The helper's process id, where known. */
+  readonly pid?: number | undefined;
   send(message: unknown): void;
   onMessage(handler: (raw: unknown) => void): void;
   onExit(handler: (code: number | null) => void): void;
@@ -24,6 +26,7 @@ export function forkOffload(): OffloadChannel {
     serialization: 'json',
   });
   return {
+    pid: child.pid,
     send: (m) => void child.send(m as object),
     onMessage: (h) => void child.on('message', h),
     onExit: (h) => void child.once('close', (code) => h(code)),
