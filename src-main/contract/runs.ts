@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { DEFAULT_METHOD, MethodIdSchema } from '../methods/catalog';
+import { PRESET_NAMES } from '../methods/preset-names';
 import { DatasetName } from './datasets';
 import { Delta, Epsilon } from './schemas';
 import { EstimateDto } from './estimate';
 
-export const PresetName = z.enum(['quick', 'paper', 'high-privacy']);
+export const PresetName = z.enum(PRESET_NAMES);
 
-/** The training methods: DP²-VAE (two stages) or DP-SGD on the whole conditional VAE. */
-export const TrainingMethod = z.enum(['dp2vae', 'dpsgd']);
+/** The training methods of this version (src-main/methods/catalog.ts); the default measures best. */
+export const TrainingMethod = MethodIdSchema;
 
 /**
  * Hyperparameters the analyst may set on top of a preset (named, never
@@ -36,7 +38,7 @@ export const RunOverrides = z
 
 export const RunPlanRequest = z.strictObject({
   dataset: DatasetName,
-  method: TrainingMethod.default('dp2vae'),
+  method: TrainingMethod.default(DEFAULT_METHOD),
   preset: PresetName.default('quick'),
   epsilon: Epsilon,
   delta: Delta.optional(),

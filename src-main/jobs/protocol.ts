@@ -22,9 +22,10 @@
  * can always be resumed, whenever the worker is killed.
  */
 import { z } from 'zod';
+import { MethodIdSchema } from '../methods/catalog';
 
-/** The training methods: DP²-VAE (two stages) or DP-SGD on the whole conditional VAE. */
-export const Method = z.enum(['dp2vae', 'dpsgd']);
+/** The training methods' ids (src-main/methods/catalog.ts). */
+export const Method = MethodIdSchema;
 export type Method = z.infer<typeof Method>;
 
 /**
@@ -108,9 +109,9 @@ export type DpsgdPlan = z.infer<typeof DpsgdPlan>;
 export const RunPlan = z.union([DpsgdPlan, TrainingPlan]);
 export type RunPlan = z.infer<typeof RunPlan>;
 
-/** The method of a plan (plans stored without one are DP²-VAE). */
+/** The method of a plan (plans stored before DP-SGD existed carry none and are DP²-VAE's). */
 export function planMethod(plan: RunPlan): Method {
-  return plan.method === 'dpsgd' ? 'dpsgd' : 'dp2vae';
+  return plan.method ?? TrainingPlan.shape.method.unwrap().value;
 }
 
 /** A DP²-VAE mechanism as the ledger stores it. */

@@ -6,12 +6,24 @@ import type { ServiceContext } from '../../services/context';
 import { choiceFlag, numberFlag, parseFlags, requireNumber } from '../args';
 import { UsageError } from '../io';
 import type { CliIo } from '../io';
+import {
+  DEFAULT_METHOD,
+  isMethodId,
+  METHOD_CARDS,
+  METHOD_IDS,
+  methodCard,
+} from '../../methods/catalog';
 import { formatNumber } from '../mechanism-flags';
 import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
 
+const METHOD_HELP = METHOD_CARDS.map(
+  (c) =>
+    `--method ${c.id}${c.id === DEFAULT_METHOD ? ' (the default)' : ''}: ${c.name}. ${c.description}\n  ${c.verdict}`,
+).join('\n');
+
 export const TRAIN_USAGE = `Usage:
-  dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method dp2vae|dpsgd]
+  dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method ${METHOD_IDS.join('|')}]
             [--preset quick|paper|high-privacy] [--accountant rdp|pld]
             [--sigma S] [--clip C] [--steps T] [--batch B] [--lr η] [--seed N]
             [--optimizer adam|sgd] [--out DIR] [--json]
@@ -19,14 +31,13 @@ export const TRAIN_USAGE = `Usage:
             dpsgd only:  [--sample-rate Q]
   dp2 train --resume RUN_ID [--out DIR] [--json]
 
---method dp2vae (the default) trains a DP²-VAE generator: stage 1 (one
-encoder per block, private, never released), then stage 2 (the releasable
-decoder, with noise).
---method dpsgd trains the same conditional VAE, encoder and decoder together,
-by DP-SGD: each step samples every image independently with probability Q
+Methods, best measured first (MNIST, docs/methods.md):
+${METHOD_HELP}
+DP-SGD samples every image independently with probability Q at each step
 (Poisson sampling), clips each image's gradient to C and adds noise σ·C to
-their sum; only the decoder is released. --batch B is the expected batch
-(Q = B / N); give --batch or --sample-rate, not both.
+their sum; --batch B is its expected batch (Q = B / N); give --batch or
+--sample-rate, not both. DP²-VAE trains one encoder per block first
+(stage 1, private, never released), then the releasable decoder (stage 2).
 The run stops at the target ε, at the data set's budget cap, or after T steps,
 whichever comes first, and never spends past them. σ is calibrated from ε
 unless given.
@@ -39,16 +50,19 @@ system's secure generator, so no two runs are the same.
 --resume continues an interrupted run from its last checkpoint.
 Ctrl-C cancels the run (the privacy already spent stays in the ledger).`;
 
-const STAGE_NAMES = {
-  stage1: 'Stage 1 (encoders, per block)',
-  stage2: 'Stage 2 (private decoder)',
-} as const;
-const DPSGD_STAGE = 'DP-SGD (encoder and decoder together, private; only the decoder is released)';
+/** A stage's title and short task name, as its method's card says. */
+function stageNames(
+  method: string | undefined,
+  stage: 'stage1' | 'stage2',
+): { title: string; task: string } {
+  const names = isMethodId(method) ? methodCard(method).stages[stage] : undefined;
+  return names ?? { title: stage, task: stage };
+}
 
 function printer(io: CliIo) {
   const bar = progressPrinter(io);
   let epsilon = 0;
-  let dpsgd = false;
+  let method: string | undefined;
   return (event: RunEvent) => {
     switch (event.type) {
       case 'backend':
@@ -58,8 +72,8 @@ function printer(io: CliIo) {
         break;
       case 'stage':
         bar.end();
-        dpsgd = event.method === 'dpsgd';
-        io.stderr(`${dpsgd ? DPSGD_STAGE : STAGE_NAMES[event.stage]}…\n`);
+        method = event.method;
+        io.stderr(`${stageNames(method, event.stage).title}…\n`);
         break;
       case 'epsilon':
         epsilon = event.epsilon;
@@ -69,7 +83,7 @@ function printer(io: CliIo) {
           event.etaSeconds === null ? '' : `, ${Math.ceil(event.etaSeconds / 60)} min left`;
         const eps = event.stage === 'stage2' ? `, ε = ${formatNumber(epsilon)}` : '';
         bar.report({
-          task: event.stage === 'stage1' ? 'Stage 1' : dpsgd ? 'DP-SGD' : 'Stage 2',
+          task: stageNames(method, event.stage).task,
           done: event.step,
           total: event.totalSteps,
           detail: `${Math.round(event.samplesPerSecond)} samples/s${eps}${eta}`,
@@ -147,7 +161,7 @@ export async function trainCommand(
         io.stderr('Importing the bundled MNIST as data set “mnist” (once)…\n');
         unwrap(await dispatch(handlers, 'datasets.import', { path: 'mnist', name: 'mnist' }));
       }
-      const method = choiceFlag(flags, 'method', ['dp2vae', 'dpsgd'] as const, 'dp2vae');
+      const method = choiceFlag(flags, 'method', METHOD_IDS, DEFAULT_METHOD);
       const optional = (name: string) => numberFlag(flags, name);
       const overrides = Object.fromEntries(
         Object.entries({
@@ -183,10 +197,7 @@ export async function trainCommand(
       {
         // the plan goes to stderr: stdout stays one JSON document with --json
         const h = plan.hyperparameters;
-        const head =
-          h.method === 'dpsgd'
-            ? `Plan: DP-SGD, q = ${formatNumber(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`
-            : `Plan: K = ${h.blocks} blocks, σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}`;
+        const head = methodCard(isMethodId(h.method) ? h.method : method).planLine(h, formatNumber);
         io.stderr(
           `${head}\n` +
             `  this run: ε ≤ ${formatNumber(plan.epsilon)} at δ = ${formatNumber(plan.delta)}; data set total ${formatNumber(plan.datasetSpent.before)} → ${formatNumber(plan.datasetSpent.after)}` +

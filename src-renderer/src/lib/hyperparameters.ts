@@ -107,20 +107,12 @@ export const DPSGD_FIELDS: HyperparameterField[] = [
   ...COMMON_TAIL,
 ];
 
-/** Methods the app offers (the list grows). */
-export const METHODS = [
-  {
-    id: 'dp2vae',
-    label: 'DP²-VAE',
-    summary:
-      'Encoders learn privately-kept summaries of groups of images; only the decoder is trained with noise and released.',
-    fields: DP2VAE_FIELDS,
-  },
-  {
-    id: 'dpsgd',
-    label: 'DP-SGD',
-    summary:
-      'Encoder and decoder trained together with per-image clipping and noise; the decoder is released. Learns far more at ε ≤ 10.',
-    fields: DPSGD_FIELDS,
-  },
-] as const;
+/**
+ * The advanced fields of each method's form, by method id (the methods
+ * themselves, their order and their measured figures come from the main
+ * process: `runs.methods`).
+ */
+export const METHOD_FIELDS: Readonly<Record<string, readonly HyperparameterField[]>> = {
+  dp2vae: DP2VAE_FIELDS,
+  dpsgd: DPSGD_FIELDS,
+};

@@ -1,0 +1,44 @@
+/**
+ * The catalog of training methods: one line per method (its card). The
+ * registry (registry.ts) holds the same methods with their training code;
+ * this list is the part the contract, the CLI help and the screens read, and
+ * it is free of Node and of the engine so the sandboxed preload may bundle it.
+ *
+ * Methods are listed best-measured first; the first is the default of
+ * `dp2 train` and of New run.
+ */
+import { z } from 'zod';
+import { bestMeasured, type MethodCard } from './card';
+import { dp2vaeCard } from './dp2vae/card';
+import { dpsgdCard } from './dpsgd/card';
+
+const CARDS = [dpsgdCard, dp2vaeCard] as const;
+
+/** A training method's identifier. */
+export type MethodId = (typeof CARDS)[number]['id'];
+
+/** The cards, best measured first (ties keep the listed order). */
+export const METHOD_CARDS: readonly MethodCard<MethodId>[] = [...CARDS].sort(
+  (a, b) => bestMeasured(b) - bestMeasured(a),
+);
+
+/** The identifiers, best measured first. */
+export const METHOD_IDS = METHOD_CARDS.map((c) => c.id) as [MethodId, ...MethodId[]];
+
+/** The method that measures best: the default wherever a method is not named. */
+export const DEFAULT_METHOD: MethodId = METHOD_IDS[0];
+
+/** The method identifier as the contract validates it. */
+export const MethodIdSchema = z.enum(METHOD_IDS);
+
+/** Whether `id` names a training method of this version. */
+export function isMethodId(id: unknown): id is MethodId {
+  return typeof id === 'string' && (METHOD_IDS as readonly string[]).includes(id);
+}
+
+/** The card of a method. */
+export function methodCard(id: MethodId): MethodCard<MethodId> {
+  const card = METHOD_CARDS.find((c) => c.id === id);
+  if (!card) throw new Error(`No training method ${String(id)} in the catalog.`);
+  return card;
+}
