@@ -1,9 +1,10 @@
 /**
- * What the analyst is told about a training method before choosing it: its
- * name, what it releases, and what it measures. Plain data, free of Node and
- * of the engine, so the contract (bundled into the sandboxed preload) and
- * the screens may read it.
+ * The part of a training method that is plain data: what the analyst is told
+ * before choosing it (its name, what it releases, what it measures) and the
+ * schema of the plan a run of it stores. Free of Node and of the engine, so
+ * the contract (bundled into the sandboxed preload) and the screens may read it.
  */
+import type { z } from 'zod';
 
 /** A measured result of a method's preset (MNIST, evaluation protocol v2; docs/methods.md). */
 export interface MeasuredFigure {
@@ -15,7 +16,7 @@ export interface MeasuredFigure {
   minutes: number;
 }
 
-export interface MethodCard<Id extends string = string> {
+export interface MethodCard<Id extends string = string, Plan extends z.ZodType = z.ZodType> {
   /** The identifier runs, certificates, the CLI (`--method`) and the store use. */
   id: Id;
   /** Display name. */
@@ -34,6 +35,8 @@ export interface MethodCard<Id extends string = string> {
   stages: Readonly<Partial<Record<'stage1' | 'stage2', { title: string; task: string }>>>;
   /** One line naming a resolved plan's settings (the plan's hyperparameters as the contract returns them). */
   planLine(h: Readonly<Record<string, number | string>>, format: (x: number) => string): string;
+  /** The schema of the plan a run of this method stores (strict: another method's plan never parses). */
+  planSchema: Plan;
 }
 
 /** A method's best measured CNN accuracy (the lower end of its range), for ordering. */

@@ -36,6 +36,21 @@ export function isMethodId(id: unknown): id is MethodId {
   return typeof id === 'string' && (METHOD_IDS as readonly string[]).includes(id);
 }
 
+type PlanSchemas = (typeof CARDS)[number]['planSchema'];
+
+/** The stored plan of a run of any method (strict schemas: at most one parses). */
+export const PlanSchema = z.union(
+  CARDS.map((c) => c.planSchema) as unknown as [PlanSchemas, PlanSchemas, ...PlanSchemas[]],
+);
+
+/**
+ * The method whose plan schema a stored plan parses as (plans stored before
+ * methods had ids parse as the one whose schema leaves the id optional).
+ */
+export function methodOfStoredPlan(plan: unknown): MethodId | undefined {
+  return CARDS.find((c) => c.planSchema.safeParse(plan).success)?.id;
+}
+
 /** The card of a method. */
 export function methodCard(id: MethodId): MethodCard<MethodId> {
   const card = METHOD_CARDS.find((c) => c.id === id);

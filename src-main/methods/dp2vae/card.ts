@@ -1,4 +1,5 @@
 import type { MethodCard } from '../card';
+import { TrainingPlan } from './plan-schema';
 
 /** DP²-VAE with per-block encoders: what it is and what it measures (docs/methods.md). */
 export const dp2vaeCard = {
@@ -15,6 +16,7 @@ export const dp2vaeCard = {
     stage1: { title: 'Stage 1 (encoders, per block)', task: 'Stage 1' },
     stage2: { title: 'Stage 2 (private decoder)', task: 'Stage 2' },
   },
+  planSchema: TrainingPlan,
   planLine: (h, format) =>
     `Plan: K = ${h.blocks} blocks, σ = ${format(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}`,
-} as const satisfies MethodCard<'dp2vae'>;
+} as const satisfies MethodCard<'dp2vae', typeof TrainingPlan>;

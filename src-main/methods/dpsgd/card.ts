@@ -1,4 +1,5 @@
 import type { MethodCard } from '../card';
+import { DpsgdPlan } from './plan-schema';
 
 /** DP-SGD on the whole conditional VAE: what it is and what it measures (docs/methods.md). */
 export const dpsgdCard = {
@@ -19,6 +20,7 @@ export const dpsgdCard = {
       task: 'DP-SGD',
     },
   },
+  planSchema: DpsgdPlan,
   planLine: (h, format) =>
     `Plan: DP-SGD, q = ${format(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${format(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`,
-} as const satisfies MethodCard<'dpsgd'>;
+} as const satisfies MethodCard<'dpsgd', typeof DpsgdPlan>;
