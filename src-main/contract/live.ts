@@ -75,6 +75,17 @@ export const MethodsResponse = z.array(
       }),
     ),
     verdict: z.string(),
+    /** Its settings on the New run form, in order, each with one plain line. */
+    fields: z.array(
+      z.strictObject({
+        key: z.string(),
+        label: z.string(),
+        help: z.string(),
+        kind: z.enum(['integer', 'number', 'choice']),
+        choices: z.array(z.string()).optional(),
+        small: z.boolean().optional(),
+      }),
+    ),
     /** Its stages in order ('stage2' is the private one; 'stage1' trains without noise first). */
     stages: z.array(z.enum(['stage1', 'stage2'])),
     /** The method `dp2 train` and New run use when none is chosen. */

@@ -5,6 +5,7 @@
  * the contract (bundled into the sandboxed preload) and the screens may read it.
  */
 import type { z } from 'zod';
+import type { Setting } from './settings';
 
 /** A measured result of a method's preset (MNIST, evaluation protocol v2; docs/methods.md). */
 export interface MeasuredFigure {
@@ -35,6 +36,8 @@ export interface MethodCard<Id extends string = string, Plan extends z.ZodType =
   stages: Readonly<Partial<Record<'stage1' | 'stage2', { title: string; task: string }>>>;
   /** One line naming a resolved plan's settings (the plan's hyperparameters as the contract returns them). */
   planLine(h: Readonly<Record<string, number | string>>, format: (x: number) => string): string;
+  /** The settings the analyst may give on top of a preset, in the form's order. */
+  settings: Readonly<Record<string, Setting>>;
   /** The schema of the plan a run of this method stores (strict: another method's plan never parses). */
   planSchema: Plan;
 }

@@ -51,6 +51,33 @@ export function methodOfStoredPlan(plan: unknown): MethodId | undefined {
   return CARDS.find((c) => c.planSchema.safeParse(plan).success)?.id;
 }
 
+type Cards = (typeof CARDS)[number];
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (
+  x: infer I,
+) => void
+  ? I
+  : never;
+/** Every method's settings by name, with their schemas (a name means the same in every method). */
+type SettingsShape = UnionToIntersection<
+  {
+    [C in Cards as C['id']]: {
+      [K in keyof C['settings']]: C['settings'][K] extends { schema: infer S } ? S : never;
+    };
+  }[MethodId]
+>;
+
+/**
+ * The settings the analyst may give on top of a preset, any method's (the
+ * chosen method refuses another's when it plans the run).
+ */
+export const SettingsSchema = z
+  .strictObject(
+    Object.fromEntries(
+      CARDS.flatMap((c) => Object.entries(c.settings).map(([k, v]) => [k, v.schema])),
+    ) as SettingsShape,
+  )
+  .partial();
+
 /** The card of a method. */
 export function methodCard(id: MethodId): MethodCard<MethodId> {
   const card = METHOD_CARDS.find((c) => c.id === id);

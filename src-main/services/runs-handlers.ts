@@ -203,6 +203,16 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         releases: c.releases,
         measured: c.measured.map((f) => ({ ...f, cnnAccuracy: [...f.cnnAccuracy] })),
         verdict: c.verdict,
+        fields: Object.entries(c.settings)
+          .filter(([, f]) => !f.cliOnly)
+          .map(([key, f]) => ({
+            key,
+            label: f.label,
+            help: f.help,
+            kind: f.kind,
+            ...(f.choices ? { choices: [...f.choices] } : {}),
+            ...(f.small ? { small: true } : {}),
+          })),
         stages: (['stage1', 'stage2'] as const).filter((stage) => c.stages[stage] !== undefined),
         isDefault: c.id === DEFAULT_METHOD,
       })),

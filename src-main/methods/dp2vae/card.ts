@@ -1,4 +1,5 @@
 import type { MethodCard } from '../card';
+import { dp2vaeSettings } from './settings';
 import { TrainingPlan } from './plan-schema';
 
 /** DP²-VAE with per-block encoders: what it is and what it measures (docs/methods.md). */
@@ -16,6 +17,7 @@ export const dp2vaeCard = {
     stage1: { title: 'Stage 1 (encoders, per block)', task: 'Stage 1' },
     stage2: { title: 'Stage 2 (private decoder)', task: 'Stage 2' },
   },
+  settings: dp2vaeSettings,
   planSchema: TrainingPlan,
   planLine: (h, format) =>
     `Plan: K = ${h.blocks} blocks, σ = ${format(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}`,

@@ -1,4 +1,5 @@
 import type { MethodCard } from '../card';
+import { dpsgdSettings } from './settings';
 import { DpsgdPlan } from './plan-schema';
 
 /** DP-SGD on the whole conditional VAE: what it is and what it measures (docs/methods.md). */
@@ -20,6 +21,7 @@ export const dpsgdCard = {
       task: 'DP-SGD',
     },
   },
+  settings: dpsgdSettings,
   planSchema: DpsgdPlan,
   planLine: (h, format) =>
     `Plan: DP-SGD, q = ${format(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${format(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`,

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { TRAIN_USAGE } from '../../../src-main/cli/commands/train';
 import { UserError } from '../../../src-main/contract/errors';
 import { PresetsRequest } from '../../../src-main/contract/live';
-import { RunPlanRequest } from '../../../src-main/contract/runs';
+import { RunOverrides, RunPlanRequest } from '../../../src-main/contract/runs';
 import { bestMeasured } from '../../../src-main/methods/card';
 import { DEFAULT_METHOD, METHOD_CARDS, METHOD_IDS } from '../../../src-main/methods/catalog';
 import { allMethods, methodOf, methodOfPlan } from '../../../src-main/methods/registry';
@@ -82,4 +82,33 @@ test('a stored plan finds its method; plans stored before methods had ids are DP
     (err: unknown) =>
       err instanceof UserError && err.code === 'UNSUPPORTED' && /dpsgd or dp2vae/.test(err.message),
   );
+});
+
+test('a setting means the same in every method that has it; the contract accepts exactly their settings', () => {
+  const seen = new Map<string, unknown>();
+  for (const card of METHOD_CARDS) {
+    for (const [key, setting] of Object.entries(card.settings)) {
+      assert.ok(setting.label.length > 0 && setting.help.length > 0, `${card.id}.${key}`);
+      const other = seen.get(key);
+      if (other !== undefined) assert.equal(setting.schema, other, `${key} has one schema`);
+      seen.set(key, setting.schema);
+    }
+  }
+  assert.deepEqual(Object.keys(RunOverrides.shape).sort(), [...seen.keys()].sort());
+  assert.deepEqual([...seen.keys()].sort(), [
+    'accountant',
+    'batchSize',
+    'blocks',
+    'clip',
+    'lr',
+    'optimizer',
+    'pretrainEpochs',
+    'sampleRate',
+    'seed',
+    'sigma',
+    'steps',
+  ]);
+  assert.equal(RunOverrides.safeParse({ blocks: 0 }).success, false, 'bounds come along');
+  assert.equal(RunOverrides.safeParse({ sampleRate: 1.5 }).success, false);
+  assert.equal(RunOverrides.safeParse({ gamma: 1 }).success, false, 'unknown settings refused');
 });

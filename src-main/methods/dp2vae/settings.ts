@@ -1,0 +1,50 @@
+/** DP²-VAE's settings, in the order of the New run form (zod only). */
+import { z } from 'zod';
+import {
+  BATCH_SCHEMA,
+  CLIP_SCHEMA,
+  COMMON_SETTINGS,
+  SIGMA_SCHEMA,
+  STEPS_SCHEMA,
+  type Setting,
+} from '../settings';
+
+export const dp2vaeSettings = {
+  blocks: {
+    schema: z.number().int().min(1),
+    label: 'Blocks (K)',
+    help: 'The images are split into K groups; each private step learns from one group. More groups: less noise per step.',
+    kind: 'integer',
+  },
+  steps: {
+    schema: STEPS_SCHEMA,
+    label: 'Private steps (T)',
+    help: 'Noisy training steps of the generator. More steps learn more and spend more privacy.',
+    kind: 'integer',
+  },
+  sigma: {
+    schema: SIGMA_SCHEMA,
+    label: 'Noise (σ)',
+    help: 'Noise added at each private step, relative to the clipping norm. Leave empty: it is set by the target ε.',
+    kind: 'number',
+  },
+  clip: {
+    schema: CLIP_SCHEMA,
+    label: 'Clipping norm (C)',
+    help: 'The longest a step’s gradient may be; the noise is scaled to it.',
+    kind: 'number',
+  },
+  pretrainEpochs: {
+    schema: z.number().positive(),
+    label: 'Encoder passes',
+    help: 'Passes over each group when training its encoder (stage 1, no noise; encoders never leave this computer).',
+    kind: 'number',
+  },
+  batchSize: {
+    schema: BATCH_SCHEMA,
+    label: 'Batch size',
+    help: 'Images per step, taken from the chosen group.',
+    kind: 'integer',
+  },
+  ...COMMON_SETTINGS,
+} as const satisfies Record<string, Setting>;

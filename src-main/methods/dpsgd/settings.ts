@@ -1,0 +1,45 @@
+/** DP-SGD's settings, in the order of the New run form (zod only). */
+import { z } from 'zod';
+import {
+  BATCH_SCHEMA,
+  CLIP_SCHEMA,
+  COMMON_SETTINGS,
+  SIGMA_SCHEMA,
+  STEPS_SCHEMA,
+  type Setting,
+} from '../settings';
+
+export const dpsgdSettings = {
+  batchSize: {
+    schema: BATCH_SCHEMA,
+    label: 'Expected batch size',
+    help: 'Each image joins a step independently with probability batch ÷ images (Poisson sampling).',
+    kind: 'integer',
+  },
+  sampleRate: {
+    schema: z.number().gt(0).lte(1),
+    label: 'Sampling rate (q)',
+    help: 'The probability that an image joins a step; give it or the expected batch size, not both.',
+    kind: 'number',
+    cliOnly: true,
+  },
+  steps: {
+    schema: STEPS_SCHEMA,
+    label: 'Private steps (T)',
+    help: 'Noisy training steps. More steps learn more and spend more privacy.',
+    kind: 'integer',
+  },
+  sigma: {
+    schema: SIGMA_SCHEMA,
+    label: 'Noise (σ)',
+    help: 'Noise added to the summed clipped gradients, relative to C. Leave empty: it is set by the target ε.',
+    kind: 'number',
+  },
+  clip: {
+    schema: CLIP_SCHEMA,
+    label: 'Clipping norm (C)',
+    help: 'Each image’s gradient is shortened to at most this length, so no single image can pull far.',
+    kind: 'number',
+  },
+  ...COMMON_SETTINGS,
+} as const satisfies Record<string, Setting>;
