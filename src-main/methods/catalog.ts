@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { bestMeasured, type MethodCard } from './card';
+import type { Setting } from './settings';
 import { dp2vaeCard } from './dp2vae/card';
 import { dpsgdCard } from './dpsgd/card';
 
@@ -77,6 +78,19 @@ export const SettingsSchema = z
     ) as SettingsShape,
   )
   .partial();
+
+/** Every setting by name (in the order the methods list them), with the methods that have it. */
+export function settingsByName(): Map<string, { setting: Setting; methods: MethodId[] }> {
+  const out = new Map<string, { setting: Setting; methods: MethodId[] }>();
+  for (const card of METHOD_CARDS) {
+    for (const [key, setting] of Object.entries(card.settings)) {
+      const entry = out.get(key) ?? { setting, methods: [] };
+      entry.methods.push(card.id);
+      out.set(key, entry);
+    }
+  }
+  return out;
+}
 
 /** The card of a method. */
 export function methodCard(id: MethodId): MethodCard<MethodId> {

@@ -19,11 +19,14 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   small?: boolean;
   /** Offered by the command line only, not on the New run form. */
   cliOnly?: boolean;
+  /** Its `dp2 train` flag (`--name VALUE`). */
+  flag: { name: string; value: string };
 }
 
 /** Settings several methods share, with the same meaning and bounds. */
 export const COMMON_SETTINGS = {
   accountant: {
+    flag: { name: 'accountant', value: 'rdp|pld' },
     schema: z.enum(['rdp', 'pld']),
     label: 'Privacy accountant',
     help: 'Both give certified ε. RDP is fast; PLD is tighter (less noise for the same ε) and slower to plan.',
@@ -31,6 +34,7 @@ export const COMMON_SETTINGS = {
     choices: ['rdp', 'pld'],
   },
   lr: {
+    flag: { name: 'lr', value: 'η' },
     schema: z.number().positive(),
     label: 'Learning rate',
     help: 'How far each private step moves the generator. Too large and noise takes over.',
@@ -38,6 +42,7 @@ export const COMMON_SETTINGS = {
     small: true,
   },
   optimizer: {
+    flag: { name: 'optimizer', value: 'adam|sgd' },
     schema: z.enum(['adam', 'sgd']),
     label: 'Optimiser',
     help: 'Adam adapts the step size per weight; SGD takes plain steps.',
@@ -45,6 +50,7 @@ export const COMMON_SETTINGS = {
     choices: ['adam', 'sgd'],
   },
   seed: {
+    flag: { name: 'seed', value: 'N' },
     schema: z
       .number()
       .int()

@@ -12,7 +12,9 @@ import {
   METHOD_CARDS,
   METHOD_IDS,
   methodCard,
+  settingsByName,
 } from '../../methods/catalog';
+import { PRESET_NAMES } from '../../methods/preset-names';
 import { formatNumber } from '../mechanism-flags';
 import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
@@ -22,13 +24,42 @@ const METHOD_HELP = METHOD_CARDS.map(
     `--method ${c.id}${c.id === DEFAULT_METHOD ? ' (the default)' : ''}: ${c.name}. ${c.description}\n  ${c.verdict}`,
 ).join('\n');
 
+const SETTINGS = [...settingsByName()];
+const flagText = ({ flag }: { flag: { name: string; value: string } }): string =>
+  `[--${flag.name} ${flag.value}]`;
+/** Words joined into lines of at most 80 columns, each after `indent`. */
+function wrap(words: string[], indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && indent.length + line.length + 1 + w.length > 80) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => indent + l).join('\n');
+}
+
+const INDENT = ' '.repeat(12);
+/** Flags every method takes, then each method's own. */
+const SHARED_FLAGS = wrap(
+  SETTINGS.filter(([, e]) => e.methods.length === METHOD_IDS.length).map(([, e]) =>
+    flagText(e.setting),
+  ),
+  INDENT,
+);
+const OWN_FLAGS = METHOD_IDS.map((id) => {
+  const own = SETTINGS.filter(([, e]) => e.methods.length === 1 && e.methods[0] === id);
+  return own.length === 0
+    ? ''
+    : `\n${INDENT}${`${id} only:`.padEnd(12)} ${own.map(([, e]) => flagText(e.setting)).join(' ')}`;
+}).join('');
+
 export const TRAIN_USAGE = `Usage:
   dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method ${METHOD_IDS.join('|')}]
-            [--preset quick|paper|high-privacy] [--accountant rdp|pld]
-            [--sigma S] [--clip C] [--steps T] [--batch B] [--lr η] [--seed N]
-            [--optimizer adam|sgd] [--out DIR] [--json]
-            dp2vae only: [--blocks K] [--pretrain-epochs E]
-            dpsgd only:  [--sample-rate Q]
+            [--preset ${PRESET_NAMES.join('|')}] [--out DIR] [--json]
+${SHARED_FLAGS}${OWN_FLAGS}
   dp2 train --resume RUN_ID [--out DIR] [--json]
 
 Methods, best measured first (MNIST, docs/methods.md):
@@ -114,17 +145,9 @@ export async function trainCommand(
     delta: { type: 'string' },
     preset: { type: 'string' },
     method: { type: 'string' },
-    'sample-rate': { type: 'string' },
-    accountant: { type: 'string' },
-    blocks: { type: 'string' },
-    sigma: { type: 'string' },
-    clip: { type: 'string' },
-    steps: { type: 'string' },
-    'pretrain-epochs': { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    seed: { type: 'string' },
-    optimizer: { type: 'string' },
+    ...Object.fromEntries(
+      SETTINGS.map(([, e]) => [e.setting.flag.name, { type: 'string' as const }]),
+    ),
     out: { type: 'string' },
     resume: { type: 'string' },
     json: { type: 'boolean' },
@@ -162,33 +185,22 @@ export async function trainCommand(
         unwrap(await dispatch(handlers, 'datasets.import', { path: 'mnist', name: 'mnist' }));
       }
       const method = choiceFlag(flags, 'method', METHOD_IDS, DEFAULT_METHOD);
-      const optional = (name: string) => numberFlag(flags, name);
       const overrides = Object.fromEntries(
-        Object.entries({
-          blocks: optional('blocks'),
-          sampleRate: optional('sample-rate'),
-          accountant:
-            flags.accountant === undefined
-              ? undefined
-              : choiceFlag(flags, 'accountant', ['rdp', 'pld'] as const),
-          sigma: optional('sigma'),
-          clip: optional('clip'),
-          steps: optional('steps'),
-          pretrainEpochs: optional('pretrain-epochs'),
-          batchSize: optional('batch'),
-          lr: optional('lr'),
-          seed: optional('seed'),
-          optimizer:
-            flags.optimizer === undefined
-              ? undefined
-              : choiceFlag(flags, 'optimizer', ['adam', 'sgd'] as const),
-        }).filter(([, v]) => v !== undefined),
+        SETTINGS.flatMap(([key, { setting }]) => {
+          const name = setting.flag.name;
+          if (flags[name] === undefined) return [];
+          const value =
+            setting.kind === 'choice'
+              ? choiceFlag(flags, name, setting.choices ?? [])
+              : numberFlag(flags, name);
+          return value === undefined ? [] : [[key, value]];
+        }),
       );
       const delta = numberFlag(flags, 'delta');
       const request = {
         dataset: flags.dataset,
         method,
-        preset: choiceFlag(flags, 'preset', ['quick', 'paper', 'high-privacy'] as const, 'quick'),
+        preset: choiceFlag(flags, 'preset', PRESET_NAMES, 'quick'),
         epsilon,
         ...(delta !== undefined ? { delta } : {}),
         overrides,

@@ -112,3 +112,16 @@ test('a setting means the same in every method that has it; the contract accepts
   assert.equal(RunOverrides.safeParse({ sampleRate: 1.5 }).success, false);
   assert.equal(RunOverrides.safeParse({ gamma: 1 }).success, false, 'unknown settings refused');
 });
+
+test('dp2 train offers a flag for every setting of every method, and names whose it is', () => {
+  for (const card of METHOD_CARDS) {
+    for (const setting of Object.values(card.settings)) {
+      assert.ok(
+        TRAIN_USAGE.includes(`[--${setting.flag.name} ${setting.flag.value}]`),
+        `--${setting.flag.name} in the help`,
+      );
+    }
+  }
+  assert.match(TRAIN_USAGE, /dp2vae only: +\[--blocks K\] \[--pretrain-epochs E\]/);
+  assert.match(TRAIN_USAGE, /dpsgd only: +\[--sample-rate Q\]/);
+});
