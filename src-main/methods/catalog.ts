@@ -59,24 +59,42 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
   ? I
   : never;
 /** Every method's settings by name, with their schemas (a name means the same in every method). */
-type SettingsShape = UnionToIntersection<
+type SettingsShape<Internal extends boolean> = UnionToIntersection<
   {
     [C in Cards as C['id']]: {
-      [K in keyof C['settings']]: C['settings'][K] extends { schema: infer S } ? S : never;
+      [
+        K in keyof C['settings'] as C['settings'][K] extends { internal: true }
+          ? Internal extends true
+            ? K
+            : never
+          : K
+      ]: C['settings'][K] extends { schema: infer S } ? S : never;
     };
   }[MethodId]
 >;
 
+function settingsShape(internal: boolean): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    CARDS.flatMap((c) =>
+      Object.entries(c.settings as Readonly<Record<string, Setting>>)
+        .filter(([, v]) => internal || !v.internal)
+        .map(([k, v]) => [k, v.schema]),
+    ),
+  );
+}
+
 /**
  * The settings the analyst may give on top of a preset, any method's (the
- * chosen method refuses another's when it plans the run).
+ * chosen method refuses another's when it plans the run): what the contract
+ * and the command line accept.
  */
 export const SettingsSchema = z
-  .strictObject(
-    Object.fromEntries(
-      CARDS.flatMap((c) => Object.entries(c.settings).map(([k, v]) => [k, v.schema])),
-    ) as SettingsShape,
-  )
+  .strictObject(settingsShape(false) as SettingsShape<false>)
+  .partial();
+
+/** The same with the settings only the runner's programmatic callers give. */
+export const AllSettingsSchema = z
+  .strictObject(settingsShape(true) as SettingsShape<true>)
   .partial();
 
 /** Every setting by name (in the order the methods list them), with the methods that have it. */

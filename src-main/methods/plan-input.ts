@@ -13,13 +13,12 @@ import {
   type Architecture,
   type ImageShape,
 } from '../engine/architecture';
-import { DpsgdPlan, TrainingPlan, type RunPlan } from '../jobs/protocol';
+import type { RunPlan } from '../jobs/protocol';
+import { AllSettingsSchema } from './catalog';
 import { PRESET_NAMES, type PresetName } from './preset-names';
 
-/** What the user may change on top of a preset (either method; each refuses the other's settings). */
-export const PlanOverrides = TrainingPlan.omit({ method: true })
-  .partial()
-  .extend({ sampleRate: DpsgdPlan.shape.sampleRate.optional() });
+/** What the user may change on top of a preset (any method's settings; each refuses another's). */
+export const PlanOverrides = AllSettingsSchema;
 export type PlanOverrides = z.infer<typeof PlanOverrides>;
 
 export interface ResolvePlanInput {

@@ -19,8 +19,13 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   small?: boolean;
   /** Offered by the command line only, not on the New run form. */
   cliOnly?: boolean;
-  /** Its `dp2 train` flag (`--name VALUE`). */
-  flag: { name: string; value: string };
+  /** Its `dp2 train` flag (`--name VALUE`); none for an internal setting. */
+  flag?: { name: string; value: string };
+  /**
+   * Given only by the runner's programmatic callers (tests, benchmarks): not
+   * in the contract, the command line or the form.
+   */
+  internal?: true;
 }
 
 /** Settings several methods share, with the same meaning and bounds. */

@@ -204,7 +204,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         measured: c.measured.map((f) => ({ ...f, cnnAccuracy: [...f.cnnAccuracy] })),
         verdict: c.verdict,
         fields: Object.entries(c.settings)
-          .filter(([, f]) => !f.cliOnly)
+          .filter(([, f]) => !f.cliOnly && !f.internal)
           .map(([key, f]) => ({
             key,
             label: f.label,

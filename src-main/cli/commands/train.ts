@@ -24,8 +24,12 @@ const METHOD_HELP = METHOD_CARDS.map(
     `--method ${c.id}${c.id === DEFAULT_METHOD ? ' (the default)' : ''}: ${c.name}. ${c.description}\n  ${c.verdict}`,
 ).join('\n');
 
-const SETTINGS = [...settingsByName()];
-const flagText = ({ flag }: { flag: { name: string; value: string } }): string =>
+/** The settings the command line offers (internal ones have no flag). */
+const SETTINGS = [...settingsByName()].flatMap(([key, e]) => {
+  const flag = e.setting.flag;
+  return flag === undefined || e.setting.internal ? [] : [[key, { ...e, flag }] as const];
+});
+const flagText = (flag: { name: string; value: string }): string =>
   `[--${flag.name} ${flag.value}]`;
 /** Words joined into lines of at most 80 columns, each after `indent`. */
 function wrap(words: string[], indent: string): string {
@@ -45,7 +49,7 @@ const INDENT = ' '.repeat(12);
 /** Flags every method takes, then each method's own. */
 const SHARED_FLAGS = wrap(
   SETTINGS.filter(([, e]) => e.methods.length === METHOD_IDS.length).map(([, e]) =>
-    flagText(e.setting),
+    flagText(e.flag),
   ),
   INDENT,
 );
@@ -53,7 +57,7 @@ const OWN_FLAGS = METHOD_IDS.map((id) => {
   const own = SETTINGS.filter(([, e]) => e.methods.length === 1 && e.methods[0] === id);
   return own.length === 0
     ? ''
-    : `\n${INDENT}${`${id} only:`.padEnd(12)} ${own.map(([, e]) => flagText(e.setting)).join(' ')}`;
+    : `\n${INDENT}${`${id} only:`.padEnd(12)} ${own.map(([, e]) => flagText(e.flag)).join(' ')}`;
 }).join('');
 
 export const TRAIN_USAGE = `Usage:
@@ -145,9 +149,7 @@ export async function trainCommand(
     delta: { type: 'string' },
     preset: { type: 'string' },
     method: { type: 'string' },
-    ...Object.fromEntries(
-      SETTINGS.map(([, e]) => [e.setting.flag.name, { type: 'string' as const }]),
-    ),
+    ...Object.fromEntries(SETTINGS.map(([, e]) => [e.flag.name, { type: 'string' as const }])),
     out: { type: 'string' },
     resume: { type: 'string' },
     json: { type: 'boolean' },
@@ -186,8 +188,8 @@ export async function trainCommand(
       }
       const method = choiceFlag(flags, 'method', METHOD_IDS, DEFAULT_METHOD);
       const overrides = Object.fromEntries(
-        SETTINGS.flatMap(([key, { setting }]) => {
-          const name = setting.flag.name;
+        SETTINGS.flatMap(([key, { setting, flag }]) => {
+          const name = flag.name;
           if (flags[name] === undefined) return [];
           const value =
             setting.kind === 'choice'

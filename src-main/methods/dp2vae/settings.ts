@@ -53,4 +53,19 @@ export const dp2vaeSettings = {
     kind: 'integer',
   },
   ...COMMON_SETTINGS,
+  pretrainLr: {
+    schema: z.number().positive(),
+    label: 'Encoder learning rate',
+    help: 'Step size of stage 1 (Adam).',
+    kind: 'number',
+    small: true,
+    internal: true,
+  },
+  pretrainClip: {
+    schema: z.number().positive(),
+    label: 'Encoder clipping norm',
+    help: 'Stage 1 clips each model’s batch gradient to this norm.',
+    kind: 'number',
+    internal: true,
+  },
 } as const satisfies Record<string, Setting>;
