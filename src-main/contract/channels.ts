@@ -40,6 +40,7 @@ import {
 } from './runs';
 import {
   CertificateResponse,
+  MethodsResponse,
   PresetsRequest,
   PresetsResponse,
   RunProgressRequest,
@@ -90,6 +91,8 @@ export const CHANNELS = {
   'runs.progress': { request: RunProgressRequest, response: RunProgressResponse },
   'runs.certificate': { request: RunRef, response: CertificateResponse },
   'runs.presets': { request: PresetsRequest, response: PresetsResponse },
+  /** The training methods, best measured first, with their measured figures. */
+  'runs.methods': { request: Empty, response: MethodsResponse },
   'eval.run': { request: EvalRequest, response: EvalResponse },
   /** The run's latest stored evaluation, or null when it has none. */
   'eval.forRun': { request: RunRef, response: EvalResponse.nullable() },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_METHOD, MethodIdSchema } from '../methods/catalog';
 import { RunDto } from './runs';
 
 /** What the worker last said about a run that is training in this app session. */
@@ -51,8 +52,43 @@ export const CertificateResponse = z.strictObject({
 });
 
 export const PresetsRequest = z.strictObject({
-  method: z.enum(['dp2vae', 'dpsgd']).default('dp2vae'),
+  method: MethodIdSchema.default(DEFAULT_METHOD),
 });
 export const PresetsResponse = z.array(
   z.strictObject({ name: z.string(), label: z.string(), summary: z.string() }),
+);
+
+/** The training methods, best measured first, with what each measures (New run shows them). */
+export const MethodsResponse = z.array(
+  z.strictObject({
+    id: MethodIdSchema,
+    name: z.string(),
+    description: z.string(),
+    releases: z.enum(['generator', 'classifier', 'embedding']),
+    /** MNIST, evaluation protocol v2: CNN accuracy range in %, time in minutes on a 2-core laptop. */
+    measured: z.array(
+      z.strictObject({
+        preset: z.string(),
+        epsilon: z.number(),
+        cnnAccuracy: z.tuple([z.number(), z.number()]),
+        minutes: z.number(),
+      }),
+    ),
+    verdict: z.string(),
+    /** Its settings on the New run form, in order, each with one plain line. */
+    fields: z.array(
+      z.strictObject({
+        key: z.string(),
+        label: z.string(),
+        help: z.string(),
+        kind: z.enum(['integer', 'number', 'choice']),
+        choices: z.array(z.string()).optional(),
+        small: z.boolean().optional(),
+      }),
+    ),
+    /** Its stages in order ('stage2' is the private one; 'stage1' trains without noise first). */
+    stages: z.array(z.enum(['stage1', 'stage2'])),
+    /** The method `dp2 train` and New run use when none is chosen. */
+    isDefault: z.boolean(),
+  }),
 );

@@ -1,42 +1,25 @@
 import { z } from 'zod';
+import { DEFAULT_METHOD, MethodIdSchema, SettingsSchema } from '../methods/catalog';
+import { PRESET_NAMES } from '../methods/preset-names';
 import { DatasetName } from './datasets';
 import { Delta, Epsilon } from './schemas';
 import { EstimateDto } from './estimate';
 
-export const PresetName = z.enum(['quick', 'paper', 'high-privacy']);
+export const PresetName = z.enum(PRESET_NAMES);
 
-/** The training methods: DP²-VAE (two stages) or DP-SGD on the whole conditional VAE. */
-export const TrainingMethod = z.enum(['dp2vae', 'dpsgd']);
+/** The training methods of this version (src-main/methods/catalog.ts); the default measures best. */
+export const TrainingMethod = MethodIdSchema;
 
 /**
  * Hyperparameters the analyst may set on top of a preset (named, never
- * positional). `blocks` and `pretrain*` are DP²-VAE's; `sampleRate` is
- * DP-SGD's (for DP-SGD `batchSize` is the expected batch q·N).
+ * positional): every method's settings (src-main/methods/<id>/settings.ts);
+ * the chosen method refuses another's when it plans the run.
  */
-export const RunOverrides = z
-  .strictObject({
-    blocks: z.number().int().min(1),
-    sampleRate: z.number().gt(0).lte(1),
-    /** The privacy accountant that calibrates σ and states ε. */
-    accountant: z.enum(['rdp', 'pld']),
-    sigma: z.number().positive(),
-    clip: z.number().positive(),
-    steps: z.number().int().min(1),
-    pretrainEpochs: z.number().positive(),
-    batchSize: z.number().int().min(1),
-    lr: z.number().positive(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1),
-    optimizer: z.enum(['adam', 'sgd']),
-  })
-  .partial();
+export const RunOverrides = SettingsSchema;
 
 export const RunPlanRequest = z.strictObject({
   dataset: DatasetName,
-  method: TrainingMethod.default('dp2vae'),
+  method: TrainingMethod.default(DEFAULT_METHOD),
   preset: PresetName.default('quick'),
   epsilon: Epsilon,
   delta: Delta.optional(),

@@ -18,7 +18,7 @@ import { UserError } from '../contract/errors';
 import { epsilonOf } from '../privacy';
 import { composedEpsilon } from '../privacy/compose-specs';
 import type { LedgerEntry } from '../store';
-import type { AccountantName, LedgerSpec, RunPlan } from './protocol';
+import type { AccountantName, LedgerSpec } from './protocol';
 
 export type { LedgerSpec };
 
@@ -31,23 +31,6 @@ export type RunNoise = (
   | { mechanism?: 'dp2vae'; blocks: number; sigma: number }
   | { mechanism: 'dpsgd'; sampleRate: number; sigma: number }
 ) & { accountant?: AccountantName };
-
-/** The noise of a plan (either method). */
-export function planNoise(plan: RunPlan): RunNoise {
-  return plan.method === 'dpsgd'
-    ? {
-        mechanism: 'dpsgd',
-        sampleRate: plan.sampleRate,
-        sigma: plan.sigma,
-        accountant: plan.accountant ?? 'rdp',
-      }
-    : {
-        mechanism: 'dp2vae',
-        blocks: plan.blocks,
-        sigma: plan.sigma,
-        accountant: plan.accountant ?? 'rdp',
-      };
-}
 
 /** The ledger spec of `steps` steps of a run with this noise. */
 export function noiseSpec(noise: RunNoise, steps: number): LedgerSpec {

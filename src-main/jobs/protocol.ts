@@ -22,95 +22,25 @@
  * can always be resumed, whenever the worker is killed.
  */
 import { z } from 'zod';
+import { methodOfStoredPlan, MethodIdSchema, PlanSchema } from '../methods/catalog';
 
-/** The training methods: DP²-VAE (two stages) or DP-SGD on the whole conditional VAE. */
-export const Method = z.enum(['dp2vae', 'dpsgd']);
+/** The training methods' ids (src-main/methods/catalog.ts). */
+export const Method = MethodIdSchema;
 export type Method = z.infer<typeof Method>;
 
-/**
- * The privacy accountant that calibrates σ and states ε ('rdp': Rényi DP,
- * src-main/privacy). A field of the plan so that another accountant can be
- * chosen per run; runs stored without it used RDP.
- */
-export const AccountantName = z.enum(['rdp', 'pld']);
-export type AccountantName = z.infer<typeof AccountantName>;
+export { AccountantName } from '../methods/plan-fields';
+export { TrainingPlan } from '../methods/dp2vae/plan-schema';
+export { DpsgdPlan } from '../methods/dpsgd/plan-schema';
 
-/** Hyperparameters of a DP²-VAE run (stored with the run; see presets.ts). */
-export const TrainingPlan = z.strictObject({
-  /** The method ('dp2vae'; absent in runs stored before DP-SGD existed). */
-  method: z.literal('dp2vae').optional(),
-  /** The accountant (absent: 'rdp'). */
-  accountant: AccountantName.optional(),
-  /** K: disjoint blocks of the private records (stage 1 trains one encoder per block). */
-  blocks: z.number().int().min(1),
-  /** σ: stage-2 noise std is σ·C on the clipped batch-mean decoder gradient. */
-  sigma: z.number().positive().finite(),
-  /** C: clipping norm of the batch-mean decoder gradient (stage 2). */
-  clip: z.number().positive().finite(),
-  /** T: the stage-2 step budget. */
-  steps: z.number().int().min(1),
-  /** Stage-1 passes over the largest block. */
-  pretrainEpochs: z.number().positive().finite(),
-  /** Batch size of both stages (a block smaller than this is used whole). */
-  batchSize: z.number().int().min(1),
-  /** Stage-2 decoder learning rate. */
-  lr: z.number().positive().finite(),
-  /** Seed of the data-independent streams (partition, initialisation, batch order). */
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1),
-  /** Stage-2 decoder optimiser. */
-  optimizer: z.enum(['adam', 'sgd']),
-  /** Stage-1 learning rate (Adam). */
-  pretrainLr: z.number().positive().finite(),
-  /** Stage-1 clipping norm of each model's batch gradient. */
-  pretrainClip: z.number().positive().finite(),
-});
-export type TrainingPlan = z.infer<typeof TrainingPlan>;
-
-/**
- * Hyperparameters of a DP-SGD run of the conditional VAE (encoder and decoder
- * trained together; engine/dpsgd.ts). Each step Poisson-samples every record
- * with probability `sampleRate`; σ is the noise multiplier on the sum of
- * per-example gradients clipped to C.
- */
-export const DpsgdPlan = z.strictObject({
-  method: z.literal('dpsgd'),
-  /** The accountant (absent: 'rdp'). */
-  accountant: AccountantName.optional(),
-  /** q: the Poisson sampling probability of each record per step. */
-  sampleRate: z.number().gt(0).lte(1),
-  /** The expected batch size q·N, rounded (for display; q is what counts). */
-  batchSize: z.number().int().min(1),
-  /** σ: noise std σ·C on the sum of clipped per-example gradients. */
-  sigma: z.number().positive().finite(),
-  /** C: the per-example clipping norm (encoder and decoder gradient as one vector). */
-  clip: z.number().positive().finite(),
-  /** T: the step budget. */
-  steps: z.number().int().min(1),
-  /** Learning rate of the optimiser (encoder and decoder). */
-  lr: z.number().positive().finite(),
-  /** Seed of the data-independent streams (initialisation, the VAE's ε). */
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1),
-  optimizer: z.enum(['adam', 'sgd']),
-  /** Learning-rate schedule over T ('cosine': decays to 0 at T; absent: constant). */
-  lrSchedule: z.enum(['constant', 'cosine']).optional(),
-});
-export type DpsgdPlan = z.infer<typeof DpsgdPlan>;
-
-/** The plan of a run of either method. */
-export const RunPlan = z.union([DpsgdPlan, TrainingPlan]);
+/** The plan of a run of any method (each method's card names its plan's schema). */
+export const RunPlan = PlanSchema;
 export type RunPlan = z.infer<typeof RunPlan>;
 
-/** The method of a plan (plans stored without one are DP²-VAE). */
+/** The method of a plan (plans stored before DP-SGD existed carry none and are DP²-VAE's). */
 export function planMethod(plan: RunPlan): Method {
-  return plan.method === 'dpsgd' ? 'dpsgd' : 'dp2vae';
+  const method = methodOfStoredPlan(plan);
+  if (method === undefined) throw new Error('A plan that no method owns reached planMethod.');
+  return method;
 }
 
 /** A DP²-VAE mechanism as the ledger stores it. */

@@ -60,13 +60,14 @@ import {
   type Store,
 } from '../store';
 import { writeWholeFile } from '../io/whole-file';
-import { assertFitsBudget, ledgerSpecs, ownEpsilon, planNoise, type RunNoise } from './budget';
+import { assertFitsBudget, ledgerSpecs, ownEpsilon, type RunNoise } from './budget';
+import { methodOf, methodOfPlan, planNoise } from '../methods/registry';
+import type { MethodDescriptor } from '../methods/descriptor';
 import { spendWithinCap } from './spend';
 import { DEFAULT_SILENCE_RULE, hungMessage, isHung, type SilenceRule } from './heartbeat';
 import { planArchitecture, resolveRunPlan, type PlanOverrides, type PresetName } from './presets';
 import {
   parseChildMessage,
-  planMethod,
   RunPlan,
   WorkerSchedule,
   type Method,
@@ -310,12 +311,7 @@ function storedHyperparameters(run: Run): StoredHyperparameters {
 export async function startTraining(options: StartTrainingOptions): Promise<RunHandle> {
   const { store } = options;
   const home = checkHome(store, options.dataHome);
-  if (options.method !== 'dp2vae' && options.method !== 'dpsgd') {
-    throw new UserError(
-      'UNSUPPORTED',
-      `The training method "${String(options.method)}" is not available in this version; use dp2vae or dpsgd.`,
-    );
-  }
+  const method = methodOf(options.method);
   const ds = getDataset(store, options.datasetName);
   const delta = options.delta ?? ds.budgetDelta;
   const { plan, notes } = resolveRunPlan({
@@ -362,9 +358,11 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
   });
   const runDir = join(home, 'runs', String(run.id));
   try {
-    if (options.method === 'dp2vae') await mkdir(join(runDir, 'encoders'), { recursive: true });
+    for (const folder of method.privateFolders) {
+      await mkdir(join(runDir, folder), { recursive: true });
+    }
     await mkdir(join(runDir, 'checkpoints'), { recursive: true });
-    registerPrivateFolders(store, run.id, ds, runDir, options.method);
+    registerPrivateFolders(store, run.id, ds, runDir, method);
   } catch (err) {
     updateRunStatus(store, run.id, 'failed', { errorMessage: toErrorPayload(err).message });
     throw err;
@@ -395,11 +393,11 @@ function registerPrivateFolders(
   runId: number,
   ds: Dataset,
   runDir: string,
-  method: Method,
+  method: MethodDescriptor,
 ): void {
-  // DP-SGD keeps its (noised, still unreleased) encoder inside its checkpoints.
-  if (method === 'dp2vae')
-    registerOnce(store, { kind: 'encoders', runId, path: join(runDir, 'encoders') });
+  for (const folder of method.privateFolders) {
+    registerOnce(store, { kind: folder, runId, path: join(runDir, folder) });
+  }
   registerOnce(store, { kind: 'checkpoint', runId, path: join(runDir, 'checkpoints') });
   registerOnce(store, { kind: 'dataset-arrays', datasetId: ds.id, path: ds.filesDir });
 }
@@ -426,7 +424,7 @@ export async function resumeTraining(options: ResumeTrainingOptions): Promise<Ru
   const cp = latestCheckpoint(store, run.id);
   const resumeFrom = cp && cp.stage === 'stage2' ? { path: cp.path, step: cp.step } : null;
   const runDir = join(home, 'runs', String(run.id));
-  registerPrivateFolders(store, run.id, ds, runDir, planMethod(hyper.plan));
+  registerPrivateFolders(store, run.id, ds, runDir, methodOfPlan(hyper.plan));
   const config: WorkerConfig = {
     runId: run.id,
     datasetDir: ds.filesDir,

@@ -22,7 +22,9 @@ import {
 } from '../store';
 import type { Run } from '../store';
 import type { ServiceContext } from './context';
-import { ledgerSpecs, noiseSpec, planNoise } from '../jobs/budget';
+import { ledgerSpecs, noiseSpec } from '../jobs/budget';
+import { DEFAULT_METHOD, METHOD_CARDS } from '../methods/catalog';
+import { planNoise } from '../methods/registry';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
 import { estimateDuration, type PlannedWork } from './estimate';
@@ -56,6 +58,7 @@ type RunHandlers = Pick<
   | 'runs.progress'
   | 'runs.certificate'
   | 'runs.presets'
+  | 'runs.methods'
 >;
 
 function outcomeDto(o: RunOutcome) {
@@ -190,6 +193,28 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         name,
         label: PRESET_LABELS[name],
         summary,
+      })),
+
+    'runs.methods': async () =>
+      METHOD_CARDS.map((c) => ({
+        id: c.id,
+        name: c.name,
+        description: c.description,
+        releases: c.releases,
+        measured: c.measured.map((f) => ({ ...f, cnnAccuracy: [...f.cnnAccuracy] })),
+        verdict: c.verdict,
+        fields: Object.entries(c.settings)
+          .filter(([, f]) => !f.cliOnly && !f.internal)
+          .map(([key, f]) => ({
+            key,
+            label: f.label,
+            help: f.help,
+            kind: f.kind,
+            ...(f.choices ? { choices: [...f.choices] } : {}),
+            ...(f.small ? { small: true } : {}),
+          })),
+        stages: (['stage1', 'stage2'] as const).filter((stage) => c.stages[stage] !== undefined),
+        isDefault: c.id === DEFAULT_METHOD,
       })),
 
     'runs.list': async () => listRuns(ctx.store).map((run) => runDto(ctx, run)),

@@ -66,6 +66,22 @@ test('new run: the plan shows σ, ε, the ledger and the time, consistent with t
   const { page } = harness;
   await page.getByRole('button', { name: 'New run' }).click();
   await page.getByRole('heading', { name: 'New run', level: 1 }).waitFor();
+  // The method that measures best comes first and is preselected; each shows what it measures.
+  const methods = page.getByRole('radio', { name: /DP-SGD|DP²-VAE/ });
+  await methods.first().waitFor();
+  const methodList = page.locator('fieldset', { hasText: 'Method' });
+  assert.match((await methodList.textContent()) ?? '', /DP-SGD.*DP²-VAE/s);
+  assert.ok(await page.getByRole('radio', { name: /^DP-SGD/ }).isChecked());
+  assert.match(
+    (await page.getByTestId('method-measured-dpsgd').textContent()) ?? '',
+    /CNN 81–83 % at ε = 10/,
+  );
+  assert.match(
+    (await page.getByTestId('method-measured-dp2vae').textContent()) ?? '',
+    /CNN ≈ 26 % at ε = 10/,
+  );
+  // This journey trains the two-stage method on purpose (its stages and blocks are shown).
+  await page.getByRole('radio', { name: /^DP²-VAE/ }).check();
   await page.getByLabel('Quick look', { exact: false }).check();
   await page.getByRole('button', { name: /Standard · ε 10/ }).click();
   await page.getByText('Advanced settings').click();
@@ -160,6 +176,7 @@ test('runs: the history lists the run, and two runs compare side by side', async
   const second = await page.evaluate(() =>
     window.dp2.runs.start({
       dataset: 'Digits clinic',
+      method: 'dp2vae',
       preset: 'quick',
       epsilon: 5,
       overrides: { blocks: 3, steps: 60, pretrainEpochs: 1, batchSize: 16 },
@@ -224,7 +241,7 @@ test('export: the certificate in words; the folder holds samples and certificate
 test('new run offers DP-SGD with its own settings, and PLD as the accountant', async () => {
   const { page } = harness;
   await page.getByRole('button', { name: 'New run' }).click();
-  await page.getByRole('radio', { name: /DP-SGD/ }).check();
+  await page.getByRole('radio', { name: /^DP-SGD/ }).check();
   await page.getByText('Advanced settings').click();
   await page.getByLabel('Expected batch size').waitFor();
   assert.equal(await page.getByLabel('Blocks (K)').count(), 0);

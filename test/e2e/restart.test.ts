@@ -42,6 +42,7 @@ test('a run closed mid-training is listed as interrupted and resumes with its le
     if (!imported.ok) return imported;
     return window.dp2.runs.start({
       dataset: 'Restart ward',
+      method: 'dp2vae',
       preset: 'quick',
       epsilon: 8,
       overrides: { blocks: 3, steps: 600, pretrainEpochs: 1, batchSize: 16, seed: 5 },

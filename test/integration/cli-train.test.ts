@@ -44,6 +44,8 @@ test(
         'train',
         '--dataset',
         'digits',
+        '--method',
+        'dp2vae',
         '--epsilon',
         '5',
         '--blocks',
@@ -155,7 +157,19 @@ test(
     const over = await dp2(['datasets', 'cap', 'digits', '--epsilon', '6'], { env });
     assert.equal(over.status, 0, over.stderr);
     const refused = await dp2(
-      ['train', '--dataset', 'digits', '--epsilon', '5', '--blocks', '4', '--steps', '30'],
+      [
+        'train',
+        '--dataset',
+        'digits',
+        '--method',
+        'dp2vae',
+        '--epsilon',
+        '5',
+        '--blocks',
+        '4',
+        '--steps',
+        '30',
+      ],
       { env },
     );
     assert.equal(refused.status, 1, 'a run that would pass the cap is refused before it starts');

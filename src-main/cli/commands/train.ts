@@ -6,27 +6,73 @@ import type { ServiceContext } from '../../services/context';
 import { choiceFlag, numberFlag, parseFlags, requireNumber } from '../args';
 import { UsageError } from '../io';
 import type { CliIo } from '../io';
+import {
+  DEFAULT_METHOD,
+  isMethodId,
+  METHOD_CARDS,
+  METHOD_IDS,
+  methodCard,
+  settingsByName,
+} from '../../methods/catalog';
+import { PRESET_NAMES } from '../../methods/preset-names';
 import { formatNumber } from '../mechanism-flags';
 import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
 
+const METHOD_HELP = METHOD_CARDS.map(
+  (c) =>
+    `--method ${c.id}${c.id === DEFAULT_METHOD ? ' (the default)' : ''}: ${c.name}. ${c.description}\n  ${c.verdict}`,
+).join('\n');
+
+/** The settings the command line offers (internal ones have no flag). */
+const SETTINGS = [...settingsByName()].flatMap(([key, e]) => {
+  const flag = e.setting.flag;
+  return flag === undefined || e.setting.internal ? [] : [[key, { ...e, flag }] as const];
+});
+const flagText = (flag: { name: string; value: string }): string =>
+  `[--${flag.name} ${flag.value}]`;
+/** Words joined into lines of at most 80 columns, each after `indent`. */
+function wrap(words: string[], indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && indent.length + line.length + 1 + w.length > 80) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => indent + l).join('\n');
+}
+
+const INDENT = ' '.repeat(12);
+/** Flags every method takes, then each method's own. */
+const SHARED_FLAGS = wrap(
+  SETTINGS.filter(([, e]) => e.methods.length === METHOD_IDS.length).map(([, e]) =>
+    flagText(e.flag),
+  ),
+  INDENT,
+);
+const OWN_FLAGS = METHOD_IDS.map((id) => {
+  const own = SETTINGS.filter(([, e]) => e.methods.length === 1 && e.methods[0] === id);
+  return own.length === 0
+    ? ''
+    : `\n${INDENT}${`${id} only:`.padEnd(12)} ${own.map(([, e]) => flagText(e.flag)).join(' ')}`;
+}).join('');
+
 export const TRAIN_USAGE = `Usage:
-  dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method dp2vae|dpsgd]
-            [--preset quick|paper|high-privacy] [--accountant rdp|pld]
-            [--sigma S] [--clip C] [--steps T] [--batch B] [--lr η] [--seed N]
-            [--optimizer adam|sgd] [--out DIR] [--json]
-            dp2vae only: [--blocks K] [--pretrain-epochs E]
-            dpsgd only:  [--sample-rate Q]
+  dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method ${METHOD_IDS.join('|')}]
+            [--preset ${PRESET_NAMES.join('|')}] [--out DIR] [--json]
+${SHARED_FLAGS}${OWN_FLAGS}
   dp2 train --resume RUN_ID [--out DIR] [--json]
 
---method dp2vae (the default) trains a DP²-VAE generator: stage 1 (one
-encoder per block, private, never released), then stage 2 (the releasable
-decoder, with noise).
---method dpsgd trains the same conditional VAE, encoder and decoder together,
-by DP-SGD: each step samples every image independently with probability Q
+Methods, best measured first (MNIST, docs/methods.md):
+${METHOD_HELP}
+DP-SGD samples every image independently with probability Q at each step
 (Poisson sampling), clips each image's gradient to C and adds noise σ·C to
-their sum; only the decoder is released. --batch B is the expected batch
-(Q = B / N); give --batch or --sample-rate, not both.
+their sum; --batch B is its expected batch (Q = B / N); give --batch or
+--sample-rate, not both. DP²-VAE trains one encoder per block first
+(stage 1, private, never released), then the releasable decoder (stage 2).
 The run stops at the target ε, at the data set's budget cap, or after T steps,
 whichever comes first, and never spends past them. σ is calibrated from ε
 unless given.
@@ -39,16 +85,19 @@ system's secure generator, so no two runs are the same.
 --resume continues an interrupted run from its last checkpoint.
 Ctrl-C cancels the run (the privacy already spent stays in the ledger).`;
 
-const STAGE_NAMES = {
-  stage1: 'Stage 1 (encoders, per block)',
-  stage2: 'Stage 2 (private decoder)',
-} as const;
-const DPSGD_STAGE = 'DP-SGD (encoder and decoder together, private; only the decoder is released)';
+/** A stage's title and short task name, as its method's card says. */
+function stageNames(
+  method: string | undefined,
+  stage: 'stage1' | 'stage2',
+): { title: string; task: string } {
+  const names = isMethodId(method) ? methodCard(method).stages[stage] : undefined;
+  return names ?? { title: stage, task: stage };
+}
 
 function printer(io: CliIo) {
   const bar = progressPrinter(io);
   let epsilon = 0;
-  let dpsgd = false;
+  let method: string | undefined;
   return (event: RunEvent) => {
     switch (event.type) {
       case 'backend':
@@ -58,8 +107,8 @@ function printer(io: CliIo) {
         break;
       case 'stage':
         bar.end();
-        dpsgd = event.method === 'dpsgd';
-        io.stderr(`${dpsgd ? DPSGD_STAGE : STAGE_NAMES[event.stage]}…\n`);
+        method = event.method;
+        io.stderr(`${stageNames(method, event.stage).title}…\n`);
         break;
       case 'epsilon':
         epsilon = event.epsilon;
@@ -69,7 +118,7 @@ function printer(io: CliIo) {
           event.etaSeconds === null ? '' : `, ${Math.ceil(event.etaSeconds / 60)} min left`;
         const eps = event.stage === 'stage2' ? `, ε = ${formatNumber(epsilon)}` : '';
         bar.report({
-          task: event.stage === 'stage1' ? 'Stage 1' : dpsgd ? 'DP-SGD' : 'Stage 2',
+          task: stageNames(method, event.stage).task,
           done: event.step,
           total: event.totalSteps,
           detail: `${Math.round(event.samplesPerSecond)} samples/s${eps}${eta}`,
@@ -100,17 +149,7 @@ export async function trainCommand(
     delta: { type: 'string' },
     preset: { type: 'string' },
     method: { type: 'string' },
-    'sample-rate': { type: 'string' },
-    accountant: { type: 'string' },
-    blocks: { type: 'string' },
-    sigma: { type: 'string' },
-    clip: { type: 'string' },
-    steps: { type: 'string' },
-    'pretrain-epochs': { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    seed: { type: 'string' },
-    optimizer: { type: 'string' },
+    ...Object.fromEntries(SETTINGS.map(([, e]) => [e.flag.name, { type: 'string' as const }])),
     out: { type: 'string' },
     resume: { type: 'string' },
     json: { type: 'boolean' },
@@ -147,34 +186,23 @@ export async function trainCommand(
         io.stderr('Importing the bundled MNIST as data set “mnist” (once)…\n');
         unwrap(await dispatch(handlers, 'datasets.import', { path: 'mnist', name: 'mnist' }));
       }
-      const method = choiceFlag(flags, 'method', ['dp2vae', 'dpsgd'] as const, 'dp2vae');
-      const optional = (name: string) => numberFlag(flags, name);
+      const method = choiceFlag(flags, 'method', METHOD_IDS, DEFAULT_METHOD);
       const overrides = Object.fromEntries(
-        Object.entries({
-          blocks: optional('blocks'),
-          sampleRate: optional('sample-rate'),
-          accountant:
-            flags.accountant === undefined
-              ? undefined
-              : choiceFlag(flags, 'accountant', ['rdp', 'pld'] as const),
-          sigma: optional('sigma'),
-          clip: optional('clip'),
-          steps: optional('steps'),
-          pretrainEpochs: optional('pretrain-epochs'),
-          batchSize: optional('batch'),
-          lr: optional('lr'),
-          seed: optional('seed'),
-          optimizer:
-            flags.optimizer === undefined
-              ? undefined
-              : choiceFlag(flags, 'optimizer', ['adam', 'sgd'] as const),
-        }).filter(([, v]) => v !== undefined),
+        SETTINGS.flatMap(([key, { setting, flag }]) => {
+          const name = flag.name;
+          if (flags[name] === undefined) return [];
+          const value =
+            setting.kind === 'choice'
+              ? choiceFlag(flags, name, setting.choices ?? [])
+              : numberFlag(flags, name);
+          return value === undefined ? [] : [[key, value]];
+        }),
       );
       const delta = numberFlag(flags, 'delta');
       const request = {
         dataset: flags.dataset,
         method,
-        preset: choiceFlag(flags, 'preset', ['quick', 'paper', 'high-privacy'] as const, 'quick'),
+        preset: choiceFlag(flags, 'preset', PRESET_NAMES, 'quick'),
         epsilon,
         ...(delta !== undefined ? { delta } : {}),
         overrides,
@@ -183,10 +211,7 @@ export async function trainCommand(
       {
         // the plan goes to stderr: stdout stays one JSON document with --json
         const h = plan.hyperparameters;
-        const head =
-          h.method === 'dpsgd'
-            ? `Plan: DP-SGD, q = ${formatNumber(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`
-            : `Plan: K = ${h.blocks} blocks, σ = ${formatNumber(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, batch ${h.batchSize}, lr ${h.lr}`;
+        const head = methodCard(isMethodId(h.method) ? h.method : method).planLine(h, formatNumber);
         io.stderr(
           `${head}\n` +
             `  this run: ε ≤ ${formatNumber(plan.epsilon)} at δ = ${formatNumber(plan.delta)}; data set total ${formatNumber(plan.datasetSpent.before)} → ${formatNumber(plan.datasetSpent.after)}` +

@@ -8,13 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../../src-main/contract/errors';
 import { RunPlanRequest } from '../../../src-main/contract/runs';
-import {
-  composedTotal,
-  ledgerRowSpec,
-  ownEpsilon,
-  planNoise,
-  stepLimit,
-} from '../../../src-main/jobs/budget';
+import { composedTotal, ledgerRowSpec, ownEpsilon, stepLimit } from '../../../src-main/jobs/budget';
 import { buildRunCertificate } from '../../../src-main/jobs/certificates';
 import { certificateInWords } from '../../../src-main/privacy/certificate';
 import {
@@ -25,6 +19,7 @@ import {
   resolveRunPlan,
 } from '../../../src-main/jobs/presets';
 import { planMethod, RunPlan, WorkerConfig } from '../../../src-main/jobs/protocol';
+import { planNoise } from '../../../src-main/methods/registry';
 import { epsilonOf } from '../../../src-main/privacy';
 
 const DELTA = 1e-5;
@@ -126,7 +121,8 @@ test('the method is data on the plan: old DP²-VAE plans still parse; the contra
   assert.equal(planMethod(RunPlan.parse(d.plan)), 'dpsgd');
   assert.throws(() => RunPlan.parse({ ...d.plan, blocks: 3 }), 'strict: no foreign keys');
   assert.equal(RunPlanRequest.parse({ dataset: 'x', epsilon: 1, method: 'dpsgd' }).method, 'dpsgd');
-  assert.equal(RunPlanRequest.parse({ dataset: 'x', epsilon: 1 }).method, 'dp2vae');
+  // The default is the method that measures best (issue 17).
+  assert.equal(RunPlanRequest.parse({ dataset: 'x', epsilon: 1 }).method, 'dpsgd');
   assert.throws(() => RunPlanRequest.parse({ dataset: 'x', epsilon: 1, method: 'gan' }));
   assert.ok(WorkerConfig.shape.plan.safeParse(d.plan).success);
   // A DP-SGD model: the preset's widths.

@@ -93,12 +93,12 @@ test('overrides win; a given σ is kept; K shrinks for a small data set; bad set
 });
 
 test('the quick preset uses a smaller decoder than the paper’s; other image shapes get the convolutional model', () => {
-  const quick = planArchitecture('quick', { height: 28, width: 28, channels: 1 }, 10);
-  const paper = planArchitecture('paper', { height: 28, width: 28, channels: 1 }, 10);
+  const quick = planArchitecture('quick', { height: 28, width: 28, channels: 1 }, 10, 'dp2vae');
+  const paper = planArchitecture('paper', { height: 28, width: 28, channels: 1 }, 10, 'dp2vae');
   assert.equal(parameterCount(paper, 'decoder'), 538_640);
   assert.ok(parameterCount(quick, 'decoder') < parameterCount(paper, 'decoder') / 4);
   assert.equal(
-    planArchitecture('quick', { height: 32, width: 32, channels: 3 }, 4).kind,
+    planArchitecture('quick', { height: 32, width: 32, channels: 3 }, 4, 'dp2vae').kind,
     'conv-cvae',
   );
 });

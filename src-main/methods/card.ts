@@ -1,0 +1,48 @@
+/**
+ * The part of a training method that is plain data: what the analyst is told
+ * before choosing it (its name, what it releases, what it measures) and the
+ * schema of the plan a run of it stores. Free of Node and of the engine, so
+ * the contract (bundled into the sandboxed preload) and the screens may read it.
+ */
+import type { z } from 'zod';
+import type { Setting } from './settings';
+
+/** A measured result of a method's preset (MNIST, evaluation protocol v2; docs/methods.md). */
+export interface MeasuredFigure {
+  preset: string;
+  epsilon: number;
+  /** Accuracy of a CNN trained on synthetic images, tested on the real test split: its range in %. */
+  cnnAccuracy: readonly [number, number];
+  /** Wall time on a 2-core laptop-class CPU, in minutes (≈). */
+  minutes: number;
+}
+
+export interface MethodCard<Id extends string = string, Plan extends z.ZodType = z.ZodType> {
+  /** The identifier runs, certificates, the CLI (`--method`) and the store use. */
+  id: Id;
+  /** Display name. */
+  name: string;
+  /** One line: what the method does. */
+  description: string;
+  /** The kind of result it releases. */
+  releases: 'generator' | 'classifier' | 'embedding';
+  /** What it needs beyond a data set (a public prior, a GPU-sized budget); empty: nothing. */
+  needs: readonly string[];
+  /** What it measures, best first; methods are offered in the order of their best figure. */
+  measured: readonly MeasuredFigure[];
+  /** One line: what the figures mean for the analyst (why a weak method is weak). */
+  verdict: string;
+  /** How its stages are named in progress reports: a title and a short task name each. */
+  stages: Readonly<Partial<Record<'stage1' | 'stage2', { title: string; task: string }>>>;
+  /** One line naming a resolved plan's settings (the plan's hyperparameters as the contract returns them). */
+  planLine(h: Readonly<Record<string, number | string>>, format: (x: number) => string): string;
+  /** The settings the analyst may give on top of a preset, in the form's order. */
+  settings: Readonly<Record<string, Setting>>;
+  /** The schema of the plan a run of this method stores (strict: another method's plan never parses). */
+  planSchema: Plan;
+}
+
+/** A method's best measured CNN accuracy (the lower end of its range), for ordering. */
+export function bestMeasured(card: MethodCard): number {
+  return Math.max(-Infinity, ...card.measured.map((f) => f.cnnAccuracy[0]));
+}

@@ -1,0 +1,58 @@
+/**
+ * What a training method is to the rest of the app: one descriptor per
+ * method (in `src-main/methods/<id>/index.ts`), listed once in the registry.
+ * Everything method-specific sits behind it; the worker, the runner, the
+ * services and the CLI only read it.
+ */
+import type { ImageShape, Architecture } from '../engine/architecture';
+import type { RunNoise } from '../jobs/budget';
+import type { RunPlan, WorkerConfig } from '../jobs/protocol';
+import type { TrainingContext } from '../jobs/training-context';
+import type { AnyCertificate } from '../privacy/certificate';
+import type { MethodCard } from './card';
+import type { ResolvePlanInput, ResolvedRunPlan } from './plan-input';
+import type { PresetName } from './preset-names';
+
+/** The inputs of a run's certificate besides its plan. */
+export interface CertificateContext {
+  /** Noisy steps the released decoder took. */
+  steps: number;
+  delta: number;
+  /** The data set's random public identifier. */
+  datasetId: string;
+  backend: string;
+  version: string;
+  created?: Date;
+}
+
+export interface MethodDescriptor<P extends RunPlan = RunPlan> {
+  /** Who the method is and what it measures (also in the catalog). */
+  card: MethodCard;
+  /** The neighbouring relation its certificate states (docs/privacy.md). */
+  relation: 'add-remove' | 'replace-one';
+  /** Its presets, in the order of PRESET_NAMES, each with one plain sentence. */
+  presets: Readonly<Record<PresetName, { summary: string }>>;
+  /** Whether a stored plan is this method's (plans stored before methods had ids included). */
+  ownsPlan(plan: RunPlan): plan is P;
+  /** Preset + overrides + data set size + target (ε, δ) → the full plan (σ calibrated via src-main/privacy). */
+  resolvePlan(input: ResolvePlanInput): ResolvedRunPlan<P>;
+  /** The plan's privacy: its mechanism and noise, as the accountant composes it (src-main/privacy). */
+  noise(plan: P): RunNoise;
+  /** The model a preset trains for this image shape. */
+  architecture(preset: PresetName, image: ImageShape, classes: number): Architecture;
+  /** The certificate of a decoder it released; ε recomputed by the accountant. */
+  certificate(plan: P, context: CertificateContext): AnyCertificate;
+  /** Private folders it keeps under the run's folder besides `checkpoints/` (e.g. `encoders`). */
+  privateFolders: readonly 'encoders'[];
+  /** The training loop, run inside the worker process against a small context. */
+  train(config: WorkerConfig, plan: P, ctx: TrainingContext): Promise<void>;
+}
+
+/**
+ * Checks a descriptor against its own plan type where it is written, and
+ * returns it as a descriptor of any plan: the registry hands it only plans
+ * its `ownsPlan` accepted (and the worker only plans it resolved).
+ */
+export function defineMethod<P extends RunPlan>(d: MethodDescriptor<P>): MethodDescriptor {
+  return d as unknown as MethodDescriptor;
+}
