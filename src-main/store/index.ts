@@ -47,6 +47,7 @@ export type {
   NewEvaluation,
   StoredAudit,
   StoredClassFidelity,
+  StoredDetails,
   StoredFidelity,
   StoredScore,
 } from './evaluations';
