@@ -441,7 +441,7 @@ function toEvaluation(store: Store, row: EvaluationRow): Evaluation {
     nTest: row.n_test,
     seeds,
     trainConfigs,
-    details,
+    ...(details ? { details } : {}),
     lr: score('lr', row.lr_mean, row.lr_std),
     mlp: score('mlp', row.mlp_mean, row.mlp_std),
     cnn: score('cnn', row.cnn_mean, row.cnn_std),
