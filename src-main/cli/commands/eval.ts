@@ -106,7 +106,9 @@ export function formatEvaluation(r: EvalResult): string {
     lines.push(
       `  ${f.label}: ${formatNumber(f.value)}` +
         (ref
-          ? ` against ${formatNumber(ref.value)} for ${ref.nRealTrain} real training images (real vs real)`
+          ? ` against ${formatNumber(ref.value)} for ${ref.nRealTrain} real training images (real vs real` +
+            (ref.value > 0 ? `; ${formatNumber(f.value / ref.value)}× that` : '') +
+            ')'
           : '') +
         ` (lower is better${check})`,
     );

@@ -19,6 +19,7 @@ import {
   holdOutSplit,
   meanStd,
   plannedSteps,
+  protocolNote,
   toEvalJson,
   type EvalImages,
 } from '../../../src-main/eval';
@@ -303,4 +304,13 @@ test('early stopping holds out synthetic images only, keeps the best weights, an
   } finally {
     model.dispose();
   }
+});
+
+test('results of older protocol versions are labelled as reading low; current ones are not', () => {
+  assert.equal(protocolNote(3), '');
+  assert.match(
+    protocolNote(2),
+    /older protocol \(version 2: .*small sets got few steps\).*read low/,
+  );
+  assert.match(protocolNote(1), /version 1: its CNN trained one epoch/);
 });
