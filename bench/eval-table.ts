@@ -18,10 +18,12 @@ import { loadBundledMnist } from '../src-main/data/mnist';
 import { selectBackend } from '../src-main/engine/backend';
 import { SeededRng } from '../src-main/engine/rng';
 import {
+  CLASSIFIER_KINDS,
   DEFAULT_SEEDS,
   evaluateFidelity,
   evaluateUtility,
   trainFeatureExtractor,
+  type ClassifierKind,
   type EvalImages,
   type FeatureExtractor,
 } from '../src-main/eval';
@@ -52,15 +54,29 @@ const pm = (s?: { mean: number; std: number }): string =>
 async function main(): Promise<void> {
   const backend = await selectBackend();
   const mnist = loadBundledMnist();
-  const sizes = (process.env.DP2_TABLE_SIZES ?? '1000,10000,20000,60000').split(',').map(Number);
+  const sizes = (process.env.DP2_TABLE_SIZES ?? '1000,10000,20000,60000')
+    .split(',')
+    .filter((v) => v !== '')
+    .map(Number);
   const seeds = process.env.DP2_TABLE_SEEDS?.split(',').map(Number) ?? [...DEFAULT_SEEDS];
   const withNoise = process.env.DP2_TABLE_NOISE !== '0';
   const withFidelity = process.env.DP2_TABLE_FIDELITY === '1';
+  const kinds = (process.env.DP2_TABLE_CLASSIFIERS?.split(',') ?? [
+    ...CLASSIFIER_KINDS,
+  ]) as ClassifierKind[];
   console.log(
     `backend ${backend.name}; seeds ${seeds.join(',')}; real MNIST train (first N) vs ${mnist.test.count} real test; load ${load()}`,
   );
   let extractor: FeatureExtractor | undefined;
-  if (withFidelity) extractor = await trainFeatureExtractor({ realTrain: mnist.train });
+  if (withFidelity) {
+    const e0 = process.cpuUsage();
+    extractor = await trainFeatureExtractor({ realTrain: mnist.train, realTest: mnist.test });
+    const e = process.cpuUsage(e0);
+    console.log(
+      `feature network: ${((e.user + e.system) / 1e6).toFixed(0)} cpu s to train; ` +
+        `${extractor.realTestAccuracy?.toFixed(2)} % on the real test split`,
+    );
+  }
   console.log(
     '| set | LR % | MLP % | CNN % | CNN steps | majority % | ' +
       (withFidelity ? 'FD (real vs real) | precision / recall | ' : '') +
@@ -73,9 +89,19 @@ async function main(): Promise<void> {
   for (const [name, train] of sets) {
     const w0 = performance.now();
     const c0 = process.cpuUsage();
-    const r = await evaluateUtility({ train, test: mnist.test, seeds });
+    // One classifier at a time, so that each one's CPU seconds can be printed.
+    const cpu: Record<string, number> = {};
+    const parts = [];
+    for (const kind of kinds) {
+      const k0 = process.cpuUsage();
+      parts.push(await evaluateUtility({ train, test: mnist.test, seeds, classifiers: [kind] }));
+      const k = process.cpuUsage(k0);
+      cpu[kind] = (k.user + k.system) / 1e6;
+    }
+    const r = Object.assign({}, ...parts) as (typeof parts)[number];
     let fid = '';
     if (extractor) {
+      const f0 = process.cpuUsage();
       const f = evaluateFidelity({
         extractor,
         realTest: mnist.test,
@@ -85,6 +111,8 @@ async function main(): Promise<void> {
       fid =
         `${f.fld.toFixed(4)} (${f.reference?.fld.toFixed(4)}) | ` +
         `${f.precision?.toFixed(2)} / ${f.recall?.toFixed(2)} (${f.reference?.precision?.toFixed(2)} / ${f.reference?.recall?.toFixed(2)}) | `;
+      const fc = process.cpuUsage(f0);
+      cpu.fidelity = (fc.user + fc.system) / 1e6;
     }
     const c = process.cpuUsage(c0);
     console.log(
@@ -96,7 +124,9 @@ async function main(): Promise<void> {
       `  (${name}: per seed LR [${r.lr?.runs.map((a) => a.toFixed(2)).join(', ')}], ` +
         `MLP [${r.mlp?.runs.map((a) => a.toFixed(2)).join(', ')}], CNN [${r.cnn?.runs.map((a) => a.toFixed(2)).join(', ')}]; ` +
         `balanced CNN ${pm(r.cnn?.balanced)}; seconds LR ${r.lr?.seconds.toFixed(0)}, MLP ${r.mlp?.seconds.toFixed(0)}, ` +
-        `CNN ${r.cnn?.seconds.toFixed(0)}; load ${load()})`,
+        `CNN ${r.cnn?.seconds.toFixed(0)} (wall); cpu s ${Object.entries(cpu)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ')}; load ${load()})`,
     );
   }
   extractor?.dispose();
