@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/eval-table.ts
  *   DP2_TABLE_SIZES=1000,10000 DP2_TABLE_SEEDS=0 node --import tsx bench/eval-table.ts
+ *   DP2_TABLE_SIZES= DP2_TABLE_CLASSIFIERS=lr,mlp …   (noise only; some classifiers)
  *
  * Prints one Markdown row per set as soon as it is done (the long sizes come
  * last), with the wall and CPU seconds and the load average (the machine may
@@ -26,6 +27,7 @@ import {
   type ClassifierKind,
   type EvalImages,
   type FeatureExtractor,
+  type UtilityOptions,
 } from '../src-main/eval';
 
 function firstImages(set: EvalImages, n: number): EvalImages {
@@ -61,6 +63,10 @@ async function main(): Promise<void> {
   const seeds = process.env.DP2_TABLE_SEEDS?.split(',').map(Number) ?? [...DEFAULT_SEEDS];
   const withNoise = process.env.DP2_TABLE_NOISE !== '0';
   const withFidelity = process.env.DP2_TABLE_FIDELITY === '1';
+  // Overrides of the budgets, e.g. DP2_TABLE_CONFIGS='{"cnn":{"epochs":4}}' (for trying one).
+  const configs = process.env.DP2_TABLE_CONFIGS
+    ? (JSON.parse(process.env.DP2_TABLE_CONFIGS) as UtilityOptions['configs'])
+    : undefined;
   const kinds = (process.env.DP2_TABLE_CLASSIFIERS?.split(',') ?? [
     ...CLASSIFIER_KINDS,
   ]) as ClassifierKind[];
@@ -94,7 +100,9 @@ async function main(): Promise<void> {
     const parts = [];
     for (const kind of kinds) {
       const k0 = process.cpuUsage();
-      parts.push(await evaluateUtility({ train, test: mnist.test, seeds, classifiers: [kind] }));
+      parts.push(
+        await evaluateUtility({ train, test: mnist.test, seeds, classifiers: [kind], configs }),
+      );
       const k = process.cpuUsage(k0);
       cpu[kind] = (k.user + k.system) / 1e6;
     }
