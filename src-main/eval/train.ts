@@ -38,8 +38,9 @@ export interface TrainConfig {
   /**
    * Share of the training images held out (seeded) to choose when to stop
    * (default 0: none held out, no early stopping). The classifier is checked
-   * on them `checks` times over the run; the best check's weights are kept,
-   * and training stops after `patience` checks without improvement.
+   * on them `checks` times over the run; the weights of the latest check
+   * within one standard error of the best are kept, and training stops after
+   * `patience` checks below that.
    */
   validationShare?: number;
   /** Most images held out, whatever the share (default 2000). */
@@ -254,14 +255,24 @@ export async function fitClassifier(options: {
   const patience = config.patience ?? 3;
   const pixelBuffer = new Float32Array(Math.min(n, config.batchSize) * height * width * channels);
   let best: { accuracy: number; step: number; weights: tf.Tensor[] } | undefined;
+  let bestSeen = -Infinity;
   let sinceBest = 0;
   let stoppedEarly = false;
-  /** Checks the held-out images; true when training should stop. */
+  /**
+   * Checks the held-out images; true when training should stop. A check
+   * within one standard error (binomial, on the held-out count) of the best
+   * accuracy seen counts as no worse, and its later weights are kept: the
+   * held-out accuracy is noisy, and the step size decays, so later weights
+   * are preferred unless clearly worse.
+   */
   const check = (step: number): boolean => {
     if (heldOut === undefined) return false;
     const acc = accuracy(model, heldOut);
-    // Ties go to the later weights (further along the decaying step size).
-    if (best === undefined || acc >= best.accuracy) {
+    bestSeen = Math.max(bestSeen, acc);
+    const p = bestSeen / 100;
+    const n = heldOut.count;
+    const tolerance = 100 * Math.sqrt(Math.max(p * (1 - p), 1 / n) / n);
+    if (acc >= bestSeen - tolerance) {
       if (best) tf.dispose(best.weights);
       best = { accuracy: acc, step, weights: model.variables.map((v) => tf.keep(tf.clone(v))) };
       sinceBest = 0;

@@ -57,7 +57,7 @@ const EARLY_STOPPING = {
 export const DEFAULT_TRAIN_CONFIGS: Readonly<Record<ClassifierKind, TrainConfig>> = {
   lr: { ...EARLY_STOPPING, epochs: 3, minSteps: 1500, batchSize: 128, learningRate: 3e-3 },
   mlp: { ...EARLY_STOPPING, epochs: 4, minSteps: 5000, batchSize: 128, learningRate: 3e-3 },
-  cnn: { ...EARLY_STOPPING, epochs: 3, minSteps: 1600, batchSize: 128, learningRate: 3e-3 },
+  cnn: { ...EARLY_STOPPING, epochs: 4, minSteps: 1600, batchSize: 128, learningRate: 3e-3 },
 };
 
 /** Mean and sample standard deviation over the seeds of one figure, in %. */
