@@ -121,7 +121,7 @@ export const EvalRequest = z
     realTest: z.string().min(1).optional(),
     /** Samples per class drawn from the run (the paper: 6000, i.e. 60 000 in all). */
     perClass: z.number().int().min(1).max(100_000).default(6000),
-    seeds: z.number().int().min(1).max(10).default(5),
+    seeds: z.number().int().min(1).max(10).default(3),
   })
   .refine((r) => (r.runId === undefined) !== (r.synthetic === undefined), {
     message: 'give either a run or a synthetic .npz file',
@@ -139,6 +139,8 @@ export const EvalUtilityRow = z.strictObject({
   std: z.number(),
   /** One accuracy per seed, in the order of `seeds`. */
   runs: z.array(z.number()),
+  /** Balanced accuracy (%): mean recall over the test split's classes; null before protocol v3. */
+  balanced: Score,
 });
 
 /** k-NN manifold precision and recall of one class (Kynkäänniemi et al. 2019). */
@@ -169,6 +171,20 @@ export const EvalFidelity = z.strictObject({
   recall: z.number().nullable(),
   k: z.number(),
   perClass: z.array(EvalClassRow),
+  /** The feature network in a few words; null before protocol v3. */
+  network: z.string().nullable(),
+  /**
+   * The same figures for a sample of the real training split against the real
+   * test split (what real data scores): null before protocol v3.
+   */
+  reference: z
+    .strictObject({
+      value: z.number(),
+      precision: z.number().nullable(),
+      recall: z.number().nullable(),
+      nRealTrain: z.number(),
+    })
+    .nullable(),
 });
 
 /** The membership audit of a run's released decoder next to the bound its (ε, δ) implies. */
@@ -228,11 +244,30 @@ export const EvalResponse = z.strictObject({
   n_synthetic: z.number(),
   n_test: z.number(),
   seeds: z.array(z.number()),
+  /** Share (%) of the real test split in its commonest class: what always answering it scores. */
+  majority_rate: z.number().nullable(),
+  /** Whether the test split's classes are imbalanced (read the balanced accuracies then). */
+  imbalanced: z.boolean().nullable(),
+  /** Balanced accuracy (%) per classifier, mean ± std over the seeds. */
+  balanced_accuracy: z.strictObject({ lr: Score, mlp: Score, cnn: Score }),
+  /** Fréchet distance of real training images against the real test split (same features). */
+  fld_real: z.number().nullable(),
+  /** k-NN precision and recall (Kynkäänniemi et al. 2019), synthetic and real-vs-real. */
+  precision: z.number().nullable(),
+  recall: z.number().nullable(),
+  precision_real: z.number().nullable(),
+  recall_real: z.number().nullable(),
+  /** The network whose features fidelity is measured in. */
+  feature_network: z.string().nullable(),
   /** The stored evaluation's id; null when nothing was stored (a --synthetic file has no run). */
   evaluationId: z.number().nullable(),
   runId: z.number().nullable(),
   createdAt: z.string(),
-  protocol: z.strictObject({ name: z.string(), version: z.number() }),
+  /**
+   * The protocol that produced the figures; `note` says in words when an
+   * older version's figures are not comparable with the current one's (else '').
+   */
+  protocol: z.strictObject({ name: z.string(), version: z.number(), note: z.string() }),
   /** The data set whose held-out split judged the images. */
   realTest: z.string(),
   backend: z.string(),

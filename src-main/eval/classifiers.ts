@@ -4,11 +4,16 @@
  * DP-Sinkhorn and GS-WGAN):
  *
  * - `lr`  logistic regression: flattened pixels → linear → softmax;
- * - `mlp` 784 → 100 → 10 (ReLU), for other sizes H·W·C → 100 → K;
- * - `cnn` Conv 32 filters stride 2 → Dropout 0.5 → ReLU → Conv 64 stride 2
- *   → Dropout 0.5 → ReLU → linear. The paper gives filters and strides, not
- *   the kernel: we use 3×3 kernels with 'same' padding (28 → 14 → 7), which
- *   keeps any H×W working (the linear layer takes ⌈H/4⌉·⌈W/4⌉·64 inputs).
+ * - `mlp` 784 → 100 → 10 (ReLU), for other sizes H·W·C → 100 → K; while
+ *   training, dropout 0.3 on the hidden layer (ours, protocol v3);
+ * - `cnn` Conv 32 filters stride 2 → ReLU → Conv 64 stride 2 → ReLU →
+ *   dense 128 (ReLU, dropout 0.5) → linear. The paper gives filters and
+ *   strides, not the kernel: we use 3×3 kernels with 'same' padding
+ *   (28 → 14 → 7), which keeps any H×W working (the dense layer takes
+ *   ⌈H/4⌉·⌈W/4⌉·64 inputs). Until protocol v2 the CNN had the paper's
+ *   dropout 0.5 after each convolution and no hidden dense layer: on 20 000
+ *   real MNIST images and 1 570 Adam steps it reached 98.0 %, against 98.55 %
+ *   for this one (docs/evaluation.md).
  *
  * Parameters are plain tf.Variables initialised from a seeded generator
  * (Glorot-uniform weights, zero biases), and dropout masks are drawn from
@@ -34,12 +39,21 @@ export const CLASSIFIER_KINDS: readonly ClassifierKind[] = ['lr', 'mlp', 'cnn'];
 
 /** Width of the MLP's hidden layer (Appendix B.4: 784 → 100 → 10). */
 export const MLP_HIDDEN = 100;
+/** Dropout rate on the MLP's hidden layer while training (ours; regularises small sets). */
+export const MLP_DROPOUT: number = 0.3;
 /** Filters of the CNN's two convolutions (Appendix B.4). */
 export const CNN_FILTERS: readonly [number, number] = [32, 64];
 /** Kernel side of the CNN's convolutions (our choice; not given in the paper). */
 export const CNN_KERNEL = 3;
-/** Dropout rate of the CNN (Appendix B.4). */
-export const CNN_DROPOUT = 0.5;
+/**
+ * Dropout rate after each of the CNN's convolutions: 0 since protocol v3 (the
+ * paper's 0.5 slowed training more than it helped; module comment).
+ */
+export const CNN_DROPOUT: number = 0;
+/** Width of the CNN's hidden dense layer (protocol v3; 0 would mean none). */
+export const CNN_HIDDEN: number = 128;
+/** Dropout rate on the CNN's hidden dense layer while training. */
+export const CNN_HIDDEN_DROPOUT = 0.5;
 
 /** A classifier whose parameters are tf.Variables; dispose it when done. */
 export interface Classifier {
@@ -141,17 +155,32 @@ export function createClassifier(
         activation: 'relu',
       }) as tf.Tensor2D;
     const hidden = (x: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => hiddenOf(x));
+    const keep = 1 / (1 - MLP_DROPOUT);
+    const maskBuffer: { values?: Float32Array } = {};
+    /** The hidden layer, with dropout when `rng` is given (masks drawn from it). */
+    const droppedHidden = (x: tf.Tensor4D, rng?: SeededRng): tf.Tensor2D => {
+      const h = hiddenOf(x);
+      if (rng === undefined || MLP_DROPOUT === 0) return h;
+      const size = h.size;
+      if (maskBuffer.values === undefined || maskBuffer.values.length < size)
+        maskBuffer.values = new Float32Array(size);
+      const mask = dropoutMask(rng, size, MLP_DROPOUT, maskBuffer.values.subarray(0, size));
+      return tf.mul(h, tf.tensor2d(mask, h.shape));
+    };
     return {
       ...base,
       variables: [w1, b1, w2, b2],
-      logits: (x) => tf.tidy(() => tf.add(tf.matMul(hiddenOf(x), w2), b2)),
-      // Backpropagation through logits = relu(x·W1 + b1)·W2 + b2 (relu' = [h > 0]).
-      gradients: (x, _pixels, y) =>
+      logits: (x, rng) => tf.tidy(() => tf.add(tf.matMul(droppedHidden(x, rng), w2), b2)),
+      // Backpropagation through logits = (mask ⊙ relu(x·W1 + b1))·W2 + b2:
+      // d/da = mask·[a > 0] = keep·[h > 0] for the dropped h (mask is 0 or keep).
+      gradients: (x, _pixels, y, rng) =>
         tf.tidy(() => {
           const flatX = tf.reshape(x, [-1, inputs]) as tf.Tensor2D;
-          const h = hiddenOf(x);
+          const h = droppedHidden(x, rng);
           const d = dLogitsOf(tf.fused.matMul({ a: h, b: w2 as tf.Tensor2D, bias: b2 }), y);
-          const dA = tf.mul(tf.matMul(d, tf.transpose(w2)), tf.step(h));
+          const dH = tf.matMul(d, tf.transpose(w2));
+          const dA =
+            MLP_DROPOUT === 0 ? tf.mul(dH, tf.step(h)) : tf.mul(dH, tf.mul(tf.step(h), keep));
           return [
             tf.matMul(tf.transpose(flatX), dA),
             tf.sum(dA, 0),
@@ -171,24 +200,32 @@ export function createClassifier(
   const cb2 = zeros([f2]);
   // 'same' padding with stride 2 twice: ⌈⌈H/2⌉/2⌉ = ⌈H/4⌉.
   const flat = Math.ceil(height / 4) * Math.ceil(width / 4) * f2;
-  const w = glorot(rng, [flat, classes], flat, classes);
+  const hid = CNN_HIDDEN;
+  const w3 = hid > 0 ? glorot(rng, [flat, hid], flat, hid) : undefined;
+  const b3 = hid > 0 ? zeros([hid]) : undefined;
+  const top = hid > 0 ? hid : flat;
+  const w = glorot(rng, [top, classes], top, classes);
   const b = zeros([classes]);
   // One mask buffer per dropout layer, reused from step to step (each step's
   // mask tensor is disposed before the next step refills the buffer).
   const masks: Float32Array[] = [];
-  const maskOf = (layer: number, shape: number[], rng: SeededRng): tf.Tensor => {
+  const maskOf = (layer: number, shape: number[], rate: number, rng: SeededRng): tf.Tensor => {
     const size = shape.reduce((a, b) => a * b, 1);
     let buffer = masks[layer];
     if (buffer === undefined || buffer.length < size)
       masks[layer] = buffer = new Float32Array(size);
-    return tf.tensor(dropoutMask(rng, size, CNN_DROPOUT, buffer.subarray(0, size)), shape);
+    return tf.tensor(dropoutMask(rng, size, rate, buffer.subarray(0, size)), shape);
   };
   // relu(dropout(a)) = mask ⊙ relu(a), since the mask is ≥ 0: the bias and the
   // ReLU fuse into the convolution (XNNPACK clamps its output).
   const layer = (x: tf.Tensor4D, f: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D =>
     tf.fused.conv2d({ x, filter: f, strides: 2, pad: 'same', bias, activation: 'relu' });
-  const dropped = (h: tf.Tensor4D, i: number, rng: SeededRng | undefined): tf.Tensor4D =>
-    rng === undefined ? h : tf.mul(h, maskOf(i, h.shape, rng));
+  const dropped = <T extends tf.Tensor>(
+    h: T,
+    i: number,
+    rate: number,
+    rng: SeededRng | undefined,
+  ): T => (rng === undefined || rate === 0 ? h : (tf.mul(h, maskOf(i, h.shape, rate, rng)) as T));
   const trunk = (x: tf.Tensor4D, rng?: SeededRng): tf.Tensor4D =>
     tf.tidy(() => {
       if (rng === undefined) {
@@ -197,14 +234,26 @@ export function createClassifier(
       }
       // With dropout, as the architecture reads (the reference for `gradients`).
       const a1 = tf.add(tf.conv2d(x, c1 as tf.Tensor4D, 2, 'same'), cb1) as tf.Tensor4D;
-      const h1 = tf.relu(dropped(a1, 0, rng));
+      const h1 = tf.relu(dropped(a1, 0, CNN_DROPOUT, rng));
       const a2 = tf.add(conv2dSame(h1, c2 as tf.Tensor4D, 2), cb2) as tf.Tensor4D;
-      return tf.relu(dropped(a2, 1, rng));
+      return tf.relu(dropped(a2, 1, CNN_DROPOUT, rng));
     });
-  const keep = 1 / (1 - CNN_DROPOUT);
+  /** The input of the last linear layer: the flattened trunk, or the hidden dense layer on it. */
+  const head = (h2: tf.Tensor4D, rng?: SeededRng): tf.Tensor2D => {
+    const flatH2 = tf.reshape(h2, [-1, flat]) as tf.Tensor2D;
+    if (w3 === undefined || b3 === undefined) return flatH2;
+    const h3 = tf.fused.matMul({
+      a: flatH2,
+      b: w3 as tf.Tensor2D,
+      bias: b3,
+      activation: 'relu',
+    }) as tf.Tensor2D;
+    return dropped(h3, 2, CNN_HIDDEN_DROPOUT, rng);
+  };
+  /** d/da of h = mask ⊙ relu(a), from h alone: [h > 0]/(1 − rate) (the mask is 0 or 1/(1 − rate)). */
+  const through = (dh: tf.Tensor, h: tf.Tensor, rate: number): tf.Tensor =>
+    rate === 0 ? tf.mul(dh, tf.step(h)) : tf.mul(dh, tf.mul(tf.step(h), 1 / (1 - rate)));
   const im2col: { buffer?: Float32Array } = {};
-  /** d/da of h = mask ⊙ relu(a), from h alone: keep·[h > 0] (the mask is 0 or keep). */
-  const through = (dh: tf.Tensor, h: tf.Tensor): tf.Tensor => tf.mul(dh, tf.mul(tf.step(h), keep));
   const gradients = (
     x: tf.Tensor4D,
     pixels: Float32Array,
@@ -214,18 +263,25 @@ export function createClassifier(
     tf.tidy(() => {
       const batch = x.shape[0];
       const g1 = geometryOf(x.shape, k, 2);
-      const m1 = maskOf(0, [batch, g1.outH, g1.outW, f1], rng);
-      const h1 = tf.mul(layer(x, c1 as tf.Tensor4D, cb1 as tf.Tensor1D), m1) as tf.Tensor4D;
+      const h1 = dropped(layer(x, c1 as tf.Tensor4D, cb1 as tf.Tensor1D), 0, CNN_DROPOUT, rng);
       const g2 = geometryOf(h1.shape, k, 2);
-      const m2 = maskOf(1, [batch, g2.outH, g2.outW, f2], rng);
-      const h2 = tf.mul(layer(h1, c2 as tf.Tensor4D, cb2 as tf.Tensor1D), m2) as tf.Tensor4D;
-      const flatH2 = tf.reshape(h2, [batch, flat]);
-      const dLogits = dLogitsOf(tf.add(tf.matMul(flatH2, w), b), y);
+      const h2 = dropped(layer(h1, c2 as tf.Tensor4D, cb2 as tf.Tensor1D), 1, CNN_DROPOUT, rng);
+      const flatH2 = tf.reshape(h2, [batch, flat]) as tf.Tensor2D;
+      const h3 = head(h2, rng);
+      const dLogits = dLogitsOf(tf.add(tf.matMul(h3, w), b), y);
       // (A product's right operand is packed anew by XNNPACK whenever it is a
       // new tensor: costly for large ones, so large fresh tensors go on the left.)
-      const dW = tf.matMul(tf.transpose(flatH2), dLogits);
-      const dH2 = tf.reshape(tf.matMul(dLogits, tf.transpose(w)), h2.shape);
-      const dA2 = through(dH2, h2) as tf.Tensor4D;
+      const dW = tf.matMul(tf.transpose(h3), dLogits);
+      const dTop = tf.matMul(dLogits, tf.transpose(w));
+      const dense: tf.Tensor[] = [];
+      let dFlat = dTop;
+      if (w3 !== undefined) {
+        const dA3 = through(dTop, h3, CNN_HIDDEN_DROPOUT);
+        dense.push(tf.matMul(tf.transpose(flatH2), dA3), tf.sum(dA3, 0));
+        dFlat = tf.matMul(dA3, tf.transpose(w3));
+      }
+      const dH2 = tf.reshape(dFlat, h2.shape);
+      const dA2 = through(dH2, h2, CNN_DROPOUT) as tf.Tensor4D;
       const dC2 = filterGradient(h1, dA2, g2);
       // Right operand dA2 again: XNNPACK reuses the packing of the product above.
       const positions2 = batch * g2.outH * g2.outW;
@@ -236,7 +292,7 @@ export function createClassifier(
       const dH1 = hasSubPixelGradient(g2)
         ? inputGradient(dA2, c2 as tf.Tensor4D, g2)
         : tf.conv2dTranspose(dA2, c2 as tf.Tensor4D, h1.shape, 2, 'same');
-      const dA1 = through(dH1, h1) as tf.Tensor4D;
+      const dA1 = through(dH1, h1, CNN_DROPOUT) as tf.Tensor4D;
       // First layer: dW = im2col(x)ᵀ × dA1 and db = 1ᵀ × dA1, [k·k·C, P] × [P, F]
       // (the second product reuses the first's packing of dA1; measured cheaper
       // than transposing dA1 to put the small im2col matrix on the right).
@@ -254,15 +310,15 @@ export function createClassifier(
         f1,
       ]);
       const dCb1 = tf.reshape(tf.matMul(tf.ones([1, positions]), dA1r), [f1]);
-      return [dC1, dCb1, dC2, dCb2, dW, tf.sum(dLogits, 0)];
+      return [dC1, dCb1, dC2, dCb2, ...dense, dW, tf.sum(dLogits, 0)];
     });
+  const variables = [c1, cb1, c2, cb2, ...(w3 && b3 ? [w3, b3] : []), w, b];
   return {
     ...base,
-    variables: [c1, cb1, c2, cb2, w, b],
-    logits: (x, rng) =>
-      tf.tidy(() => tf.add(tf.matMul(tf.reshape(trunk(x, rng), [-1, flat]), w), b)),
+    variables,
+    logits: (x, rng) => tf.tidy(() => tf.add(tf.matMul(head(trunk(x, rng), rng), w), b)),
     gradients,
     features: (x) => tf.tidy(() => tf.mean(trunk(x), [1, 2])),
-    dispose: () => tf.dispose([c1, cb1, c2, cb2, w, b]),
+    dispose: () => tf.dispose(variables),
   };
 }

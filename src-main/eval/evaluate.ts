@@ -22,8 +22,27 @@ import { evaluateUtility, type UtilityProgress, type UtilityResult } from './uti
  * audit) bumps the version, so old and new figures are never compared
  * unawares.
  */
-export const EVAL_PROTOCOL = { name: 'dp2vae-table1', version: 2 } as const;
+export const EVAL_PROTOCOL = { name: 'dp2vae-table1', version: 3 } as const;
 // Version 2: the CNN trains two cosine-decayed epochs, not one at a constant step (utility.ts).
+// Version 3: every classifier trains a number of steps that does not shrink with the set, with
+// early stopping on held-out synthetic images; 3 seeds; the majority-class rate and balanced
+// accuracy; the Fréchet distance beside its real-vs-real value (utility.ts, fidelity.ts).
+
+/**
+ * In words, why figures of an older protocol version are not comparable with
+ * the current one's; '' for the current version (or a newer one).
+ */
+export function protocolNote(version: number): string {
+  if (version >= EVAL_PROTOCOL.version) return '';
+  const why =
+    version <= 1
+      ? 'its CNN trained one epoch at a constant step'
+      : 'its classifiers trained a fixed number of epochs, so small sets got few steps';
+  return (
+    `Evaluated with an older protocol (version ${version}: ${why}); its accuracies read ` +
+    'low, by several points for small sets. Evaluate again to compare with current figures.'
+  );
+}
 
 export interface EvaluationProgress {
   /** `features`: training the feature extractor; `utility`: the downstream classifiers. */
@@ -38,6 +57,8 @@ export interface EvaluationResult extends UtilityResult {
   fidelity?: FidelityResult;
   /** Accuracy of the feature extractor's CNN on the real test split, in % (sanity check). */
   extractorAccuracy?: number;
+  /** The network whose features the fidelity figures use, in a few words. */
+  featureNetwork?: string;
 }
 
 export interface EvaluationOptions {
@@ -104,8 +125,18 @@ export async function evaluateSynthetic(options: EvaluationOptions): Promise<Eva
     });
   }
   try {
-    const fidelity = evaluateFidelity({ extractor, realTest, synthetic });
-    return { ...utility, fidelity, extractorAccuracy: extractor.realTestAccuracy };
+    const fidelity = evaluateFidelity({
+      extractor,
+      realTest,
+      synthetic,
+      ...(realTrain ? { realTrain } : {}),
+    });
+    return {
+      ...utility,
+      fidelity,
+      featureNetwork: extractor.network,
+      extractorAccuracy: extractor.realTestAccuracy,
+    };
   } finally {
     if (owned) extractor.dispose();
   }
@@ -120,8 +151,10 @@ export interface EvalJsonScore {
 /**
  * `dp2 eval --json` (DESIGN.md): `{"lr": {"mean", "std"}, "mlp": {…},
  * "cnn": {…}, "fld": number, "n_synthetic", "n_test", "seeds"}`, accuracies
- * in %. A classifier that was not run, or fidelity that was not computed, is
- * `null`.
+ * in %, and beside them (protocol version 3) the majority-class rate, the
+ * balanced accuracies, the real-vs-real Fréchet distance, precision/recall
+ * and the feature network. A classifier that was not run, or fidelity that
+ * was not computed, is `null`.
  */
 export interface EvalJson {
   lr: EvalJsonScore | null;
@@ -131,19 +164,49 @@ export interface EvalJson {
   n_synthetic: number;
   n_test: number;
   seeds: number[];
+  /** Share (%) of the real test split in its commonest class. */
+  majority_rate: number;
+  /** Whether the test split's classes are imbalanced (then read `balanced_accuracy`). */
+  imbalanced: boolean;
+  balanced_accuracy: {
+    lr: EvalJsonScore | null;
+    mlp: EvalJsonScore | null;
+    cnn: EvalJsonScore | null;
+  };
+  /** Fréchet distance of a real training sample against the real test split (same feature space). */
+  fld_real: number | null;
+  precision: number | null;
+  recall: number | null;
+  precision_real: number | null;
+  recall_real: number | null;
+  feature_network: string | null;
 }
 
 /** The `dp2 eval --json` document of an evaluation. */
 export function toEvalJson(result: EvaluationResult): EvalJson {
-  const score = (s: UtilityResult['lr']): EvalJsonScore | null =>
+  const score = (s: { mean: number; std: number } | undefined): EvalJsonScore | null =>
     s ? { mean: s.mean, std: s.std } : null;
+  const f = result.fidelity;
   return {
     lr: score(result.lr),
     mlp: score(result.mlp),
     cnn: score(result.cnn),
-    fld: result.fidelity ? result.fidelity.fld : null,
+    fld: f ? f.fld : null,
     n_synthetic: result.n_synthetic,
     n_test: result.n_test,
     seeds: [...result.seeds],
+    majority_rate: result.majority.rate,
+    imbalanced: result.imbalanced,
+    balanced_accuracy: {
+      lr: score(result.lr?.balanced),
+      mlp: score(result.mlp?.balanced),
+      cnn: score(result.cnn?.balanced),
+    },
+    fld_real: f?.reference?.fld ?? null,
+    precision: f ? f.precision : null,
+    recall: f ? f.recall : null,
+    precision_real: f?.reference?.precision ?? null,
+    recall_real: f?.reference?.recall ?? null,
+    feature_network: f ? (result.featureNetwork ?? null) : null,
   };
 }

@@ -123,3 +123,14 @@ export function gatherLabels(images: EvalImages, indices: ArrayLike<number>): In
 function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
+
+/** A new set holding copies of the images `indices` of `images`, in that order. */
+export function pickImages(images: EvalImages, indices: ArrayLike<number>): EvalImages {
+  const size = images.height * images.width * (images.channels ?? 1);
+  const x = new Uint8Array(indices.length * size);
+  for (let b = 0; b < indices.length; b++) {
+    const src = (indices[b] as number) * size;
+    x.set(images.x.subarray(src, src + size), b * size);
+  }
+  return { ...images, x, y: gatherLabels(images, indices), count: indices.length };
+}

@@ -21,6 +21,7 @@ export {
   CNN_DROPOUT,
   CNN_FILTERS,
   CNN_KERNEL,
+  MLP_DROPOUT,
   MLP_HIDDEN,
   createClassifier,
 } from './classifiers';
@@ -28,8 +29,17 @@ export type { Classifier, ClassifierKind } from './classifiers';
 export { conv2dSame, dropoutMask } from './conv';
 export { checkImages, classCount } from './images';
 export type { EvalImages, ImageGeometry } from './images';
-export { accuracy, extractFeatures, predictLabels, trainClassifier } from './train';
-export type { TrainConfig, TrainStep } from './train';
+export {
+  accuracy,
+  extractFeatures,
+  fitClassifier,
+  holdOutSplit,
+  plannedSteps,
+  predictLabels,
+  trainClassifier,
+} from './train';
+export type { TrainConfig, TrainStep, TrainSummary } from './train';
+export { balancedAccuracy, classCounts, isImbalanced, majorityRate } from './class-balance';
 export {
   DEFAULT_SEEDS,
   DEFAULT_TRAIN_CONFIGS,
@@ -37,7 +47,13 @@ export {
   meanStd,
   resolveConfig,
 } from './utility';
-export type { ClassifierScore, UtilityOptions, UtilityProgress, UtilityResult } from './utility';
+export type {
+  ClassifierScore,
+  SeedFigure,
+  UtilityOptions,
+  UtilityProgress,
+  UtilityResult,
+} from './utility';
 export { meanAndCovariance, sqrtPsd, symmetricEigen } from './linalg';
 export type { SymmetricEigen } from './linalg';
 export { frechetDistance, gaussianStats, traceSqrtProduct } from './frechet';
@@ -46,13 +62,21 @@ export { DEFAULT_K, coverage, kthNeighbourRadii, precisionRecall } from './manif
 export type { FeatureRows } from './manifold';
 export {
   DEFAULT_MAX_PER_CLASS,
+  EXTRACTOR_CONFIG,
+  FEATURE_NETWORK,
   FLD_DESCRIPTION,
   FLD_LABEL,
   evaluateFidelity,
   fidelityFromFeatures,
   trainFeatureExtractor,
 } from './fidelity';
-export type { ClassFidelity, FeatureExtractor, FidelityResult, LabelledFeatures } from './fidelity';
+export type {
+  ClassFidelity,
+  FeatureExtractor,
+  FidelityReference,
+  FidelityResult,
+  LabelledFeatures,
+} from './fidelity';
 export {
   DEFAULT_AUDIT_FPR,
   attackAuc,
@@ -73,7 +97,7 @@ export {
 export type { DecoderAudit, ReleasedDecoder } from './decoder-audit';
 export { DP2VAE_TABLE1_MNIST, paperTableFor } from './paper-table';
 export type { PaperRow, PaperTable } from './paper-table';
-export { EVAL_PROTOCOL, evaluateSynthetic, toEvalJson } from './evaluate';
+export { EVAL_PROTOCOL, evaluateSynthetic, protocolNote, toEvalJson } from './evaluate';
 export type {
   EvalJson,
   EvalJsonScore,

@@ -11,12 +11,12 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
 import { SeededRng } from '../engine/rng';
 import { createClassifier, type Classifier, type ClassifierKind } from './classifiers';
-import { checkImages, gatherLabels, gatherPixels, type EvalImages } from './images';
+import { checkImages, gatherLabels, gatherPixels, pickImages, type EvalImages } from './images';
 import { adamStepOnWasm, onWasm } from './wasm-kernels';
 
 /** Optimiser settings of one classifier. */
 export interface TrainConfig {
-  /** Passes over the training images. */
+  /** Passes over the training images, at least (see `minSteps`). */
   epochs: number;
   /** Images per Adam step (the last batch of an epoch may be smaller). */
   batchSize: number;
@@ -29,6 +29,41 @@ export interface TrainConfig {
    * `constant`: it stays at `learningRate`.
    */
   schedule?: 'cosine' | 'constant';
+  /**
+   * Adam steps at least, however few the images (default 0): a small set is
+   * passed over more often, so that it gets as much optimisation as a large
+   * one. The run takes max(minSteps, epochs × batches per epoch) steps.
+   */
+  minSteps?: number;
+  /**
+   * Share of the training images held out (seeded) to choose when to stop
+   * (default 0: none held out, no early stopping). The classifier is checked
+   * on them `checks` times over the run; the weights of the latest check
+   * within one standard error of the best are kept, and training stops after
+   * `patience` checks below that.
+   */
+  validationShare?: number;
+  /** Most images held out, whatever the share (default 2000). */
+  maxValidation?: number;
+  /** Checks on the held-out images over the run (default 10). */
+  checks?: number;
+  /** Checks without improvement before training stops (default 3). */
+  patience?: number;
+}
+
+/** How a training run ended. */
+export interface TrainSummary {
+  /** Adam steps planned and taken (fewer when early stopping ended the run). */
+  steps: number;
+  stepsTaken: number;
+  /** Images trained on and held out for early stopping. */
+  trained: number;
+  heldOut: number;
+  /** Accuracy (%) on the held-out images of the weights kept; null without a held-out split. */
+  validationAccuracy: number | null;
+  /** The step whose weights were kept. */
+  bestStep: number;
+  stoppedEarly: boolean;
 }
 
 /** Where training stands, reported after every step. */
@@ -62,6 +97,26 @@ function checkConfig(c: TrainConfig): void {
         `The classifier's ${name} is ${v}; it must be a positive ${whole ? 'whole ' : ''}number.`,
       );
     }
+  }
+  for (const [name, v, min] of [
+    ['minimum step count', c.minSteps ?? 0, 0],
+    ['number of checks', c.checks ?? 1, 1],
+    ['patience', c.patience ?? 1, 1],
+    ['held-out cap', c.maxValidation ?? 0, 0],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < min) {
+      throw new UserError(
+        'INVALID_INPUT',
+        `The classifier's ${name} is ${v}; it must be a whole number of at least ${min}.`,
+      );
+    }
+  }
+  const share = c.validationShare ?? 0;
+  if (!Number.isFinite(share) || share < 0 || share > 0.5) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `The classifier's held-out share is ${share}; it must be between 0 and 0.5.`,
+    );
   }
 }
 
@@ -124,6 +179,35 @@ class Adam {
   }
 }
 
+/** Stream tag of the held-out split's draw. */
+const HOLDOUT_STREAM = 0x686f6c64;
+
+/**
+ * Splits `n` images into training and held-out indices (seeded; the held-out
+ * share and cap of `config`). Nothing is held out from a set too small to
+ * train on without it (fewer than 20 images).
+ */
+export function holdOutSplit(
+  n: number,
+  config: TrainConfig,
+  seed: number,
+): { train: Uint32Array; heldOut: Uint32Array } {
+  const share = config.validationShare ?? 0;
+  const wanted = Math.min(Math.floor(n * share), config.maxValidation ?? 2000);
+  const held = n < 20 ? 0 : wanted;
+  const all = new Uint32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
+  if (held === 0) return { train: all, heldOut: new Uint32Array(0) };
+  SeededRng.fromSeed(seed, HOLDOUT_STREAM).shuffle(all);
+  return { heldOut: all.slice(0, held).sort(), train: all.slice(held).sort() };
+}
+
+/** The Adam steps a run on `trained` images takes (TrainConfig.minSteps). */
+export function plannedSteps(trained: number, config: TrainConfig): number {
+  const perEpoch = Math.ceil(trained / config.batchSize);
+  return Math.max(config.minSteps ?? 0, perEpoch * config.epochs);
+}
+
 /** A classifier of `kind` trained on `train` (labels 0 … classes−1) with Adam. */
 export async function trainClassifier(options: {
   kind: ClassifierKind;
@@ -134,25 +218,74 @@ export async function trainClassifier(options: {
   signal?: AbortSignal;
   onStep?: (s: TrainStep) => void;
 }): Promise<Classifier> {
+  return (await fitClassifier(options)).model;
+}
+
+/**
+ * Trains a classifier of `kind` on `train` with Adam for
+ * {@link plannedSteps} steps, with early stopping on a held-out share of
+ * `train` when `config.validationShare` > 0 (never on any other set), and
+ * says how the run ended.
+ */
+export async function fitClassifier(options: {
+  kind: ClassifierKind;
+  train: EvalImages;
+  classes: number;
+  seed: number;
+  config: TrainConfig;
+  signal?: AbortSignal;
+  onStep?: (s: TrainStep) => void;
+}): Promise<{ model: Classifier; summary: TrainSummary }> {
   const { kind, train, classes, seed, config, signal, onStep } = options;
   checkConfig(config);
   const geometry = checkImages(train, 'the training images');
   const { height, width, channels } = geometry;
+  const split = holdOutSplit(train.count, config, seed);
+  const heldOut = split.heldOut.length > 0 ? pickImages(train, split.heldOut) : undefined;
   const model = createClassifier(kind, geometry, classes, seed);
   const adam = new Adam(model.variables);
   const order = SeededRng.fromSeed(seed, ORDER_STREAM);
   const drops = SeededRng.fromSeed(seed, DROPOUT_STREAM);
-  const n = train.count;
+  const perm = split.train;
+  const n = perm.length;
   const perEpoch = Math.ceil(n / config.batchSize);
-  const steps = perEpoch * config.epochs;
-  const perm = new Uint32Array(n);
+  const steps = plannedSteps(n, config);
+  const epochs = Math.ceil(steps / perEpoch);
+  const checks = Math.max(1, Math.min(config.checks ?? 10, steps));
+  const patience = config.patience ?? 3;
   const pixelBuffer = new Float32Array(Math.min(n, config.batchSize) * height * width * channels);
+  let best: { accuracy: number; step: number; weights: tf.Tensor[] } | undefined;
+  let bestSeen = -Infinity;
+  let sinceBest = 0;
+  let stoppedEarly = false;
+  /**
+   * Checks the held-out images; true when training should stop. A check
+   * within one standard error (binomial, on the held-out count) of the best
+   * accuracy seen counts as no worse, and its later weights are kept: the
+   * held-out accuracy is noisy, and the step size decays, so later weights
+   * are preferred unless clearly worse.
+   */
+  const check = (step: number): boolean => {
+    if (heldOut === undefined) return false;
+    const acc = accuracy(model, heldOut);
+    bestSeen = Math.max(bestSeen, acc);
+    const p = bestSeen / 100;
+    const n = heldOut.count;
+    const tolerance = 100 * Math.sqrt(Math.max(p * (1 - p), 1 / n) / n);
+    if (acc >= bestSeen - tolerance) {
+      if (best) tf.dispose(best.weights);
+      best = { accuracy: acc, step, weights: model.variables.map((v) => tf.keep(tf.clone(v))) };
+      sinceBest = 0;
+      return false;
+    }
+    sinceBest++;
+    return sinceBest >= patience;
+  };
   let step = 0;
   try {
-    for (let epoch = 0; epoch < config.epochs; epoch++) {
-      for (let i = 0; i < n; i++) perm[i] = i;
+    outer: for (let epoch = 0; epoch < epochs; epoch++) {
       order.shuffle(perm);
-      for (let start = 0; start < n; start += config.batchSize) {
+      for (let start = 0; start < n && step < steps; start += config.batchSize) {
         if (signal?.aborted) throw cancelled();
         const idx = perm.subarray(start, Math.min(n, start + config.batchSize));
         const pixels = gatherPixels(train, idx, pixelBuffer);
@@ -178,17 +311,39 @@ export async function trainClassifier(options: {
           );
         });
         step++;
-        onStep?.({ step, steps, epoch: epoch + 1, epochs: config.epochs });
+        onStep?.({ step, steps, epoch: epoch + 1, epochs });
+        // Checks at steps ⌈steps·i/checks⌉, i = 1 … checks (the last one at the end).
+        if (Math.floor((step * checks) / steps) > Math.floor(((step - 1) * checks) / steps)) {
+          if (check(step)) {
+            stoppedEarly = step < steps;
+            break outer;
+          }
+        }
         if (step % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
       }
     }
+    const kept = best as { accuracy: number; step: number; weights: tf.Tensor[] } | undefined;
+    if (kept && kept.step !== step)
+      model.variables.forEach((v, i) => v.assign(kept.weights[i] as tf.Tensor));
+    return {
+      model,
+      summary: {
+        steps,
+        stepsTaken: step,
+        trained: n,
+        heldOut: split.heldOut.length,
+        validationAccuracy: kept ? kept.accuracy : null,
+        bestStep: kept ? kept.step : step,
+        stoppedEarly,
+      },
+    };
   } catch (err) {
     model.dispose();
     throw err;
   } finally {
     adam.dispose();
+    if (best) tf.dispose((best as { weights: tf.Tensor[] }).weights);
   }
-  return model;
 }
 
 /** Images per forward pass when predicting or extracting features. */

@@ -12,6 +12,7 @@ import {
   auditDecoder,
   evaluateSynthetic,
   paperTableFor,
+  protocolNote,
   type ClassifierKind,
   type DecoderAudit,
   type EvaluationResult,
@@ -208,6 +209,26 @@ function toRecord(
     audit: stored,
     backend: extra.backend,
     durationMs: extra.durationMs,
+    details: {
+      majorityLabel: result.majority.label,
+      majorityRate: result.majority.rate,
+      imbalanced: result.imbalanced,
+      balanced: Object.fromEntries(
+        CLASSIFIER_KINDS.flatMap((k) => {
+          const b = result[k]?.balanced;
+          return b ? [[k, { mean: b.mean, std: b.std, runs: [...b.runs] }]] : [];
+        }),
+      ),
+      reference: f?.reference
+        ? {
+            fld: f.reference.fld,
+            precision: f.reference.precision,
+            recall: f.reference.recall,
+            nRealTrain: f.reference.n_real_train,
+          }
+        : null,
+      featureNetwork: f ? (result.featureNetwork ?? null) : null,
+    },
   };
 }
 
@@ -223,6 +244,11 @@ function toResponse(
     return s ? { mean: s.mean, std: s.std } : null;
   };
   const f = e.fidelity;
+  const d = e.details ?? null;
+  const balanced = (kind: ClassifierKind) => {
+    const b = d?.balanced[kind];
+    return b ? { mean: b.mean, std: b.std } : null;
+  };
   const reference = paperTableFor(e.realTest);
   return {
     lr: plain('lr'),
@@ -232,16 +258,39 @@ function toResponse(
     n_synthetic: e.nSynthetic,
     n_test: e.nTest,
     seeds: [...e.seeds],
+    majority_rate: d ? d.majorityRate : null,
+    imbalanced: d ? d.imbalanced : null,
+    balanced_accuracy: { lr: balanced('lr'), mlp: balanced('mlp'), cnn: balanced('cnn') },
+    fld_real: d?.reference?.fld ?? null,
+    precision: f ? f.precision : null,
+    recall: f ? f.recall : null,
+    precision_real: d?.reference?.precision ?? null,
+    recall_real: d?.reference?.recall ?? null,
+    feature_network: d?.featureNetwork ?? null,
     evaluationId: e.id,
     runId: e.runId,
     createdAt: e.createdAt,
-    protocol: { name: e.protocol, version: e.protocolVersion },
+    protocol: {
+      name: e.protocol,
+      version: e.protocolVersion,
+      note: protocolNote(e.protocolVersion),
+    },
     realTest: e.realTest,
     backend: e.backend,
     durationMs: e.durationMs,
     utility: CLASSIFIER_KINDS.flatMap((kind) => {
       const s = e[kind];
-      return s ? [{ classifier: kind, ...CLASSIFIER_NAMES[kind], ...s, runs: [...s.runs] }] : [];
+      return s
+        ? [
+            {
+              classifier: kind,
+              ...CLASSIFIER_NAMES[kind],
+              ...s,
+              runs: [...s.runs],
+              balanced: balanced(kind),
+            },
+          ]
+        : [];
     }),
     fidelity: f
       ? {
@@ -257,6 +306,15 @@ function toResponse(
             ...c,
             name: classNames?.[c.label] ?? String(c.label),
           })),
+          network: d?.featureNetwork ?? null,
+          reference: d?.reference
+            ? {
+                value: d.reference.fld,
+                precision: d.reference.precision,
+                recall: d.reference.recall,
+                nRealTrain: d.reference.nRealTrain,
+              }
+            : null,
         }
       : null,
     audit: e.audit && { ...e.audit, bound: { ...e.audit.bound } },

@@ -66,6 +66,29 @@ export interface StoredAudit {
   exceedsBound: boolean;
 }
 
+/**
+ * Figures added by protocol version 3, stored inside the JSON column
+ * `train_configs` as `{"budgets": …, "details": …}` (no schema change);
+ * null for evaluations stored by older versions.
+ */
+export interface StoredDetails {
+  /** The real test split's commonest class and its share, in %. */
+  majorityLabel: number;
+  majorityRate: number;
+  imbalanced: boolean;
+  /** Balanced accuracy (%) per classifier over the seeds. */
+  balanced: Partial<Record<EvalClassifier, StoredScore>>;
+  /** Real-vs-real fidelity in the same feature space; null without fidelity. */
+  reference: {
+    fld: number;
+    precision: number | null;
+    recall: number | null;
+    nRealTrain: number;
+  } | null;
+  /** The feature network, in a few words; null without fidelity. */
+  featureNetwork: string | null;
+}
+
 /** What `saveEvaluation` stores. */
 export interface NewEvaluation {
   runId: number;
@@ -86,6 +109,8 @@ export interface NewEvaluation {
   audit: StoredAudit | null;
   backend: string;
   durationMs: number;
+  /** Protocol version 3's added figures; null (or absent) for older ones. */
+  details?: StoredDetails | null;
 }
 
 /** A stored evaluation. */
@@ -208,6 +233,7 @@ function checkEvaluation(e: NewEvaluation): void {
       nullableShare(c.recall, `${where}: the recall`);
     }
   }
+  if (e.details) checkDetails(e.details, e);
   const a = e.audit;
   if (a !== null) {
     requireText(a?.scorer, 'The audit’s scoring method', 1000);
@@ -234,6 +260,28 @@ function checkEvaluation(e: NewEvaluation): void {
   }
 }
 
+function checkDetails(d: StoredDetails, e: NewEvaluation): void {
+  requireInt(d.majorityLabel, 'The majority class');
+  requireFinite(d.majorityRate, 'The majority-class rate', 0, 100);
+  if (typeof d.imbalanced !== 'boolean') {
+    throw new UserError(
+      'INVALID_INPUT',
+      'Whether the classes are imbalanced must be true or false.',
+    );
+  }
+  for (const kind of EVAL_CLASSIFIERS) {
+    const b = d.balanced?.[kind];
+    if (b !== undefined) checkScore(b, kind, e.seeds);
+  }
+  if (d.reference !== null) {
+    requireFinite(d.reference?.fld, 'The real-vs-real Fréchet distance', 0);
+    nullableShare(d.reference.precision, 'The real-vs-real precision');
+    nullableShare(d.reference.recall, 'The real-vs-real recall');
+    requireInt(d.reference.nRealTrain, 'The number of real training images', 1);
+  }
+  if (d.featureNetwork !== null) requireText(d.featureNetwork, 'The feature network', 1000);
+}
+
 /**
  * Stores an evaluation of a run, whole or not at all (one transaction), and
  * returns it as stored.
@@ -243,7 +291,12 @@ function checkEvaluation(e: NewEvaluation): void {
 export function saveEvaluation(store: Store, input: NewEvaluation): Evaluation {
   checkEvaluation(input);
   const seeds = toJson(input.seeds, 'The seeds');
-  const configs = toJson(input.trainConfigs ?? {}, 'The training budgets');
+  const configs = toJson(
+    input.details
+      ? { budgets: input.trainConfigs ?? {}, details: input.details }
+      : (input.trainConfigs ?? {}),
+    'The training budgets',
+  );
   const id = writeTx(store, () => {
     getRun(store, input.runId);
     const f = input.fidelity;
@@ -318,6 +371,24 @@ export function saveEvaluation(store: Store, input: NewEvaluation): Evaluation {
   return getEvaluation(store, id) as Evaluation;
 }
 
+/** The training budgets and, from protocol version 3, the added figures of the JSON column. */
+function splitDetails(
+  stored: unknown,
+  version: number,
+): { trainConfigs: unknown; details: StoredDetails | null } {
+  if (
+    version >= 3 &&
+    typeof stored === 'object' &&
+    stored !== null &&
+    'details' in stored &&
+    'budgets' in stored
+  ) {
+    const both = stored as { budgets: unknown; details: StoredDetails | null };
+    return { trainConfigs: both.budgets, details: both.details };
+  }
+  return { trainConfigs: stored, details: null };
+}
+
 function toEvaluation(store: Store, row: EvaluationRow): Evaluation {
   const seeds = fromJson(row.seeds, `The seeds of evaluation ${row.id}`) as number[];
   const accuracies = stmt(
@@ -357,6 +428,8 @@ function toEvaluation(store: Store, row: EvaluationRow): Evaluation {
     precision: c.precision,
     recall: c.recall,
   }));
+  const stored = fromJson(row.train_configs, `The training budgets of evaluation ${row.id}`);
+  const { trainConfigs, details } = splitDetails(stored, row.protocol_version);
   return {
     id: row.id,
     runId: row.run_id,
@@ -367,7 +440,8 @@ function toEvaluation(store: Store, row: EvaluationRow): Evaluation {
     nSynthetic: row.n_synthetic,
     nTest: row.n_test,
     seeds,
-    trainConfigs: fromJson(row.train_configs, `The training budgets of evaluation ${row.id}`),
+    trainConfigs,
+    ...(details ? { details } : {}),
     lr: score('lr', row.lr_mean, row.lr_std),
     mlp: score('mlp', row.mlp_mean, row.mlp_std),
     cnn: score('cnn', row.cnn_mean, row.cnn_std),

@@ -57,6 +57,7 @@ export type {
   NewEvaluation,
   StoredAudit,
   StoredClassFidelity,
+  StoredDetails,
   StoredFidelity,
   StoredScore,
 } from './evaluations';

@@ -163,9 +163,15 @@ test('evaluate: the Table-1 layout with the published rows, fidelity and the aud
   const info = await page.evaluate(() => window.dp2.app.info({}));
   assert.ok(info.ok);
   assert.equal(await page.getByRole('button', { name: 'Evaluating…' }).count(), 1);
-  await page.getByTestId('utility-table').waitFor({ timeout: 180_000 });
+  // Protocol v3 trains every classifier for a step count that does not shrink with the set.
+  await page.getByTestId('utility-table').waitFor({ timeout: 420_000 });
   const ours = (await page.getByTestId('utility-ours').textContent()) ?? '';
   assert.match(ours, /This run.*\d+\.\d ± \d+\.\d/s);
+  assert.match(
+    (await page.getByTestId('majority-rate').textContent()) ?? '',
+    /commonest class would score \d+\.\d %/,
+  );
+  assert.match((await page.getByTestId('fld-real').textContent()) ?? '', /\d/);
   assert.match((await page.getByTestId('audit').textContent()) ?? '', /AUC \d\.\d{3}/);
   await harness.screenshot('journey-4b-evaluated');
 });

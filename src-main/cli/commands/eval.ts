@@ -9,14 +9,16 @@ import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
 
 export const EVAL_USAGE = `Usage:
-  dp2 eval --run ID [--per-class 6000] [--real-test NAME] [--seeds 5] [--json]
-  dp2 eval --synthetic FILE.npz [--real-test mnist|NAME] [--seeds 5] [--json]
+  dp2 eval --run ID [--per-class 6000] [--real-test NAME] [--seeds 3] [--json]
+  dp2 eval --synthetic FILE.npz [--real-test mnist|NAME] [--seeds 3] [--json]
 
 The paper's protocol (DP²-VAE, Appendix B.4 and Table 1): logistic
-regression, an MLP and a small CNN trained on the synthetic images and tested
-on the real held-out split (mean ± std over seeds, accuracy in %), the
-Fréchet distance between real and synthetic images in the feature space of a
-CNN trained on the real training split, and per-class precision/recall.
+regression, an MLP and a small CNN trained on the synthetic images (to
+convergence, stopped on held-out synthetic images) and tested on the real
+held-out split (mean ± std over seeds, accuracy in %, beside the majority-class
+rate and the balanced accuracy), the Fréchet distance between real and
+synthetic images in the feature space of a CNN trained on the real training
+split beside the same distance for real images, and precision/recall.
 For a run, also a membership audit of its released decoder (records of its
 training split against held-out ones) next to what its (ε, δ) allows, and
 the result is stored with the run. A --synthetic file is evaluated, not stored.
@@ -48,6 +50,8 @@ export function formatEvaluation(r: EvalResult): string {
       ? 'Not stored (no run).'
       : `Stored with run ${r.runId} as evaluation ${r.evaluationId}.`,
   );
+  lines.push(`Protocol ${r.protocol.name}, version ${r.protocol.version}.`);
+  if (r.protocol.note) lines.push(r.protocol.note);
 
   lines.push('', 'Downstream accuracy (%: trained on synthetic images, tested on real ones)');
   const header = ['', 'LR', 'MLP', 'CNN'];
@@ -73,6 +77,20 @@ export function formatEvaluation(r: EvalResult): string {
     .map((u) => `${u.label} [${u.runs.map((a) => pct(a)).join(', ')}]`)
     .join('; ');
   if (perSeed) lines.push(`  Per seed: ${perSeed}.`);
+  if (r.majority_rate !== null) {
+    lines.push(
+      `  Always answering the commonest class scores ${pct(r.majority_rate)} % (majority-class rate).`,
+    );
+  }
+  const b = r.balanced_accuracy;
+  if (b.lr || b.mlp || b.cnn) {
+    const cell = (s: { mean: number; std: number } | null) =>
+      s ? `${pct(s.mean)} ± ${pct(s.std)}` : '—';
+    lines.push(
+      `  Balanced accuracy (mean recall over the classes${r.imbalanced ? '; the classes are imbalanced: read this one' : ''}): ` +
+        `LR ${cell(b.lr)}, MLP ${cell(b.mlp)}, CNN ${cell(b.cnn)}.`,
+    );
+  }
 
   const f = r.fidelity;
   lines.push('', 'Fidelity');
@@ -83,9 +101,21 @@ export function formatEvaluation(r: EvalResult): string {
       f.extractorAccuracy === null
         ? ''
         : `; the feature CNN scores ${pct(f.extractorAccuracy)} % on the real test split`;
-    lines.push(`  ${f.label}: ${formatNumber(f.value)} (lower is better${check})`);
+    if (f.network) lines.push(`  Feature network: ${f.network}.`);
+    const ref = f.reference;
     lines.push(
-      `  Precision ${share(f.precision)}, recall ${share(f.recall)} (k-NN manifolds, k = ${f.k}), per class:`,
+      `  ${f.label}: ${formatNumber(f.value)}` +
+        (ref
+          ? ` against ${formatNumber(ref.value)} for ${ref.nRealTrain} real training images (real vs real` +
+            (ref.value > 0 ? `; ${formatNumber(f.value / ref.value)}× that` : '') +
+            ')'
+          : '') +
+        ` (lower is better${check})`,
+    );
+    lines.push(
+      `  Precision ${share(f.precision)}, recall ${share(f.recall)} (k-NN manifolds, k = ${f.k})` +
+        (ref ? `; real vs real ${share(ref.precision)} and ${share(ref.recall)}` : '') +
+        ', per class:',
     );
     const table = [
       ['class', 'precision', 'recall', 'real', 'synthetic'],

@@ -53,7 +53,7 @@ before(async () => {
   extractor = await trainFeatureExtractor({
     realTrain,
     realTest,
-    config: { epochs: 3, batchSize: 64 },
+    config: { epochs: 3, batchSize: 64, minSteps: 0 },
   });
 });
 
@@ -77,6 +77,22 @@ test('Fréchet distance: real vs real is small, noise vs real is more than 10× 
   assert.equal(real.dims, 64);
 });
 
+test('beside each figure, its real-vs-real value: real images read near it, noise far from it', () => {
+  const real = evaluateFidelity({ extractor, realTest, synthetic: heldOut, realTrain });
+  const fake = evaluateFidelity({ extractor, realTest, synthetic: noise, realTrain });
+  const ref = real.reference;
+  assert.ok(ref, 'the reference is computed when the real training split is given');
+  assert.equal(ref.n_real_train, 1000, 'as many real training images as synthetic ones');
+  assert.deepEqual(fake.reference, ref, 'the reference depends on the real data only');
+  console.log(
+    `FLD real ${real.fld.toFixed(4)} noise ${fake.fld.toFixed(4)} real-vs-real ${ref.fld.toFixed(4)}`,
+  );
+  assert.ok(real.fld < 3 * ref.fld, `held-out real ${real.fld}, real vs real ${ref.fld}`);
+  assert.ok(fake.fld > 50 * ref.fld, `noise ${fake.fld}, real vs real ${ref.fld}`);
+  assert.ok((ref.precision ?? 0) > 0.6 && (ref.recall ?? 0) > 0.6);
+  assert.equal(evaluateFidelity({ extractor, realTest, synthetic: noise }).reference, undefined);
+});
+
 test('the real test split against itself: d² ≈ 0, precision = recall = 1', () => {
   const self = evaluateFidelity({ extractor, realTest, synthetic: realTest });
   assert.ok(Math.abs(self.fld) < 1e-6, `${self.fld}`);
@@ -97,6 +113,12 @@ test('evaluateSynthetic gives the `dp2 eval --json` document', async () => {
   assert.equal(json.cnn, null);
   assert.ok(json.lr && json.lr.mean > 70);
   assert.equal(typeof json.fld, 'number');
+  // Beside the accuracy, what answering the commonest test class scores (MNIST: ≈ 11 %).
+  assert.ok(json.majority_rate > 9 && json.majority_rate < 15, `${json.majority_rate}`);
+  assert.equal(json.imbalanced, false);
+  assert.ok(
+    json.balanced_accuracy.lr && Math.abs(json.balanced_accuracy.lr.mean - json.lr.mean) < 3,
+  );
   assert.deepEqual(
     { n: json.n_synthetic, t: json.n_test, s: json.seeds },
     { n: 1000, t: 1000, s: [0, 1] },

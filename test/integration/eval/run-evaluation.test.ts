@@ -71,6 +71,14 @@ test(
     );
     assert.equal(r.fidelity?.label, 'Fréchet distance, real-data CNN features');
     assert.equal(r.fidelity?.value, r.fld);
+    // Protocol v3: the baselines and the real-vs-real fidelity beside the figures.
+    assert.deepEqual(r.protocol, { name: 'dp2vae-table1', version: 3, note: '' });
+    assert.ok(r.majority_rate !== null && r.majority_rate >= 10 && r.majority_rate <= 100);
+    assert.ok(r.utility.every((u) => u.balanced !== null));
+    assert.equal(r.fidelity?.reference?.value, r.fld_real);
+    assert.equal(r.fidelity?.reference?.nRealTrain, 200, 'as many real training images as samples');
+    assert.equal(r.fidelity?.network, r.feature_network);
+    assert.match(r.feature_network ?? '', /real training split/);
     // One row per class of the 10 held-out images, named by the data set's class names.
     const perClass = r.fidelity?.perClass ?? [];
     assert.ok(perClass.length >= 1 && perClass.length <= 10);
@@ -138,6 +146,10 @@ test(
     const text = formatEvaluation(r);
     assert.match(text, /this run \(ε = [\d.]+\)\s+[\d.]+ ± [\d.]+/);
     assert.match(text, /Fréchet distance, real-data CNN features: /);
+    assert.match(text, /\(real vs real/);
+    assert.match(text, /Feature network: /);
+    assert.match(text, /majority-class rate/);
+    assert.match(text, /Protocol dp2vae-table1, version 3\./);
     assert.match(text, /Membership audit \(10 training records against 10 held-out ones\)/);
     assert.match(text, new RegExp(`Stored with run ${runId} as evaluation ${r.evaluationId}`));
     assert.match(

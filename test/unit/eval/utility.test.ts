@@ -8,13 +8,22 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src-main/engine/backend';
 import { SeededRng } from '../../../src-main/engine/rng';
+import { EvalRequest } from '../../../src-main/contract/runs';
 import {
+  DEFAULT_SEEDS,
+  DEFAULT_TRAIN_CONFIGS,
+  accuracy,
   createClassifier,
   evaluateUtility,
+  fitClassifier,
+  holdOutSplit,
   meanStd,
+  plannedSteps,
+  protocolNote,
   toEvalJson,
   type EvalImages,
 } from '../../../src-main/eval';
+import { pickImages } from '../../../src-main/eval/images';
 
 before(async () => {
   await selectBackend();
@@ -41,10 +50,11 @@ function blobs(count: number, h: number, w: number, channels: number, seed: numb
   return { x, y, count, height: h, width: w, channels };
 }
 
+// minSteps: 0 keeps these checks short (the protocol's step floor is tested below).
 const fast = {
-  lr: { epochs: 4, batchSize: 32 },
-  mlp: { epochs: 4, batchSize: 32 },
-  cnn: { epochs: 4, batchSize: 32 },
+  lr: { epochs: 4, batchSize: 32, minSteps: 0 },
+  mlp: { epochs: 4, batchSize: 32, minSteps: 0 },
+  cnn: { epochs: 4, batchSize: 32, minSteps: 0 },
 };
 
 test('every classifier learns an easy 3-class task on 10×6×3 images', async () => {
@@ -76,7 +86,10 @@ test('the same seeds give the same accuracies; progress reaches 1', async () => 
       test,
       seeds: [5],
       classifiers: ['mlp', 'cnn'],
-      configs: { mlp: { epochs: 1, batchSize: 50 }, cnn: { epochs: 1, batchSize: 50 } },
+      configs: {
+        mlp: { epochs: 1, batchSize: 50, minSteps: 0 },
+        cnn: { epochs: 1, batchSize: 50, minSteps: 0 },
+      },
       onProgress: (p) => fractions.push(p.fraction),
     });
   const a = await run();
@@ -93,14 +106,20 @@ test('no tensors leak from training and testing', async () => {
     train: blobs(64, 8, 8, 1, 5),
     test: blobs(32, 8, 8, 1, 6),
     seeds: [0],
-    configs: { lr: { epochs: 1 }, mlp: { epochs: 1 }, cnn: { epochs: 1 } },
+    configs: {
+      lr: { epochs: 1, minSteps: 0 },
+      mlp: { epochs: 1, minSteps: 0 },
+      cnn: { epochs: 1, minSteps: 0 },
+    },
   });
   assert.equal(tf.memory().numTensors, before);
 });
 
 test('the CNN adapts to the image size: ⌈H/4⌉·⌈W/4⌉·64 inputs to its linear layer', () => {
   const m = createClassifier('cnn', { height: 30, width: 17, channels: 3 }, 4, 0);
-  assert.deepEqual(m.variables[4]?.shape, [8 * 5 * 64, 4]);
+  // conv 1, conv 2, the hidden dense layer (protocol v3), the output layer, each weights and bias.
+  assert.deepEqual(m.variables[4]?.shape, [8 * 5 * 64, 128]);
+  assert.deepEqual(m.variables[6]?.shape, [128, 4]);
   tf.tidy(() => {
     assert.deepEqual(m.logits(tf.zeros([2, 30, 17, 3]) as tf.Tensor4D).shape, [2, 4]);
     assert.deepEqual(m.features(tf.zeros([2, 30, 17, 3]) as tf.Tensor4D).shape, [2, 64]);
@@ -133,11 +152,13 @@ test('meanStd uses the sample standard deviation', () => {
   assert.deepEqual(meanStd([3]), { mean: 3, std: 0 });
 });
 
-test('toEvalJson has exactly the shape of `dp2 eval --json`', () => {
+test('toEvalJson has the keys of `dp2 eval --json`, and beside them the baselines and the real-vs-real fidelity', () => {
   const score = {
     mean: 90,
     std: 1,
     runs: [89, 91],
+    balanced: { mean: 80, std: 2, runs: [78, 82] },
+    steps: [10, 10],
     seconds: 1,
     config: { epochs: 1, batchSize: 1, learningRate: 1 },
   };
@@ -148,12 +169,16 @@ test('toEvalJson has exactly the shape of `dp2 eval --json`', () => {
     n_synthetic: 10,
     n_test: 5,
     seeds: [0, 1],
+    majority: { label: 1, rate: 60 },
+    imbalanced: true,
+    featureNetwork: 'net',
     fidelity: {
       fld: 3.5,
+      reference: { fld: 0.5, precision: 0.7, recall: 0.8, n_real_train: 10 },
       feature: 'f',
       dims: 64,
       precision: 1,
-      recall: 1,
+      recall: 0.9,
       perClass: [],
       k: 3,
       n_real: 5,
@@ -168,8 +193,21 @@ test('toEvalJson has exactly the shape of `dp2 eval --json`', () => {
     n_synthetic: 10,
     n_test: 5,
     seeds: [0, 1],
+    majority_rate: 60,
+    imbalanced: true,
+    balanced_accuracy: {
+      lr: { mean: 80, std: 2 },
+      mlp: { mean: 80, std: 2 },
+      cnn: { mean: 80, std: 2 },
+    },
+    fld_real: 0.5,
+    precision: 1,
+    recall: 0.9,
+    precision_real: 0.7,
+    recall_real: 0.8,
+    feature_network: 'net',
   });
-  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(json))), [
+  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(json))).slice(0, 7), [
     'lr',
     'mlp',
     'cnn',
@@ -178,7 +216,101 @@ test('toEvalJson has exactly the shape of `dp2 eval --json`', () => {
     'n_test',
     'seeds',
   ]);
-  const partial = toEvalJson({ cnn: score, n_synthetic: 1, n_test: 1, seeds: [0] });
+  const partial = toEvalJson({
+    cnn: score,
+    n_synthetic: 1,
+    n_test: 1,
+    seeds: [0],
+    majority: { label: 0, rate: 100 },
+    imbalanced: false,
+  });
   assert.equal(partial.lr, null);
   assert.equal(partial.fld, null);
+  assert.equal(partial.fld_real, null);
+  assert.equal(partial.feature_network, null);
+});
+
+test('three seeds by default, in the evaluation and in the request', async () => {
+  assert.deepEqual(DEFAULT_SEEDS, [0, 1, 2]);
+  assert.equal(EvalRequest.parse({ synthetic: 'x.npz' }).seeds, 3);
+  const result = await evaluateUtility({
+    train: blobs(60, 8, 8, 1, 9),
+    test: blobs(30, 8, 8, 1, 10),
+    classifiers: ['lr'],
+    configs: { lr: { epochs: 1, minSteps: 0 } },
+  });
+  assert.deepEqual(result.seeds, [0, 1, 2]);
+  assert.equal(result.lr?.runs.length, 3);
+  assert.equal(result.lr?.balanced.runs.length, 3);
+});
+
+test('the number of steps does not shrink with the set: small sets are passed over more often', () => {
+  for (const kind of ['lr', 'mlp', 'cnn'] as const) {
+    const config = DEFAULT_TRAIN_CONFIGS[kind];
+    const sizes = [500, 1000, 5000, 20_000, 60_000];
+    const steps = sizes.map((n) => plannedSteps(n, config));
+    for (let i = 1; i < steps.length; i++)
+      assert.ok((steps[i] as number) >= (steps[i - 1] as number), `${kind}: ${steps.join(', ')}`);
+    // 1 000 images get as many steps as 20 000 (the floor), i.e. many more epochs.
+    assert.equal(plannedSteps(1000, config), plannedSteps(20_000, config), kind);
+    assert.ok(plannedSteps(1000, config) >= 1000, kind);
+  }
+});
+
+test('early stopping holds out synthetic images only, keeps the best weights, and stops', async () => {
+  const split = holdOutSplit(
+    1000,
+    { epochs: 1, batchSize: 1, learningRate: 1, validationShare: 0.1, maxValidation: 60 },
+    3,
+  );
+  assert.equal(split.heldOut.length, 60, 'the cap applies');
+  assert.equal(split.train.length, 940);
+  const all = new Set([...split.train, ...split.heldOut]);
+  assert.equal(all.size, 1000, 'disjoint, and every image is in one part');
+  assert.equal(
+    holdOutSplit(10, { epochs: 1, batchSize: 1, learningRate: 1, validationShare: 0.5 }, 0).heldOut
+      .length,
+    0,
+  );
+
+  // Labels that are pure noise: nothing generalises, so the held-out accuracy stops improving.
+  const noisy = blobs(400, 8, 8, 1, 11);
+  const rng = SeededRng.fromSeed(12);
+  const y = Uint8Array.from({ length: noisy.count }, () => rng.nextInt(3));
+  const train = { ...noisy, y };
+  const config = {
+    epochs: 60,
+    batchSize: 32,
+    learningRate: 3e-3,
+    validationShare: 0.25,
+    checks: 20,
+    patience: 2,
+  };
+  const { model, summary } = await fitClassifier({
+    kind: 'mlp',
+    train,
+    classes: 3,
+    seed: 0,
+    config,
+  });
+  try {
+    assert.equal(summary.heldOut, 100);
+    assert.equal(summary.trained, 300);
+    assert.ok(summary.stoppedEarly, JSON.stringify(summary));
+    assert.ok(summary.stepsTaken < summary.steps, JSON.stringify(summary));
+    // The weights kept are those of the best check: their held-out accuracy is the one reported.
+    const heldOut = pickImages(train, holdOutSplit(train.count, config, 0).heldOut);
+    assert.equal(accuracy(model, heldOut), summary.validationAccuracy);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('results of older protocol versions are labelled as reading low; current ones are not', () => {
+  assert.equal(protocolNote(3), '');
+  assert.match(
+    protocolNote(2),
+    /older protocol \(version 2: .*small sets got few steps\).*read low/,
+  );
+  assert.match(protocolNote(1), /version 1: its CNN trained one epoch/);
 });

@@ -105,6 +105,48 @@ test('an evaluation round-trips through the database file, per seed and per clas
   assert.deepEqual(getEvaluation(store, shuffled.id)?.seeds, [4, 0]);
 });
 
+test('protocol v3: the majority rate, balanced accuracies and real-vs-real fidelity round-trip; older rows read without them', (t) => {
+  const { store } = tempStore(t);
+  const { run } = seed(store);
+  const details = {
+    majorityLabel: 1,
+    majorityRate: 11.35,
+    imbalanced: false,
+    balanced: { lr: { mean: 91.9, std: 0.1, runs: [91.8, 91.9, 92] } },
+    reference: { fld: 0.02, precision: 0.8, recall: 0.79, nRealTrain: 60_000 },
+    featureNetwork: 'protocol CNN trained on the real training split',
+  };
+  const v3 = saveEvaluation(store, evaluation(run.id, { protocolVersion: 3, details }));
+  const back = getEvaluation(store, v3.id);
+  assert.deepEqual(back?.details, details);
+  assert.deepEqual(back?.trainConfigs, { lr: { epochs: 3, batchSize: 128 } });
+  const v1 = saveEvaluation(store, evaluation(run.id));
+  assert.equal(getEvaluation(store, v1.id)?.details, undefined);
+  assert.deepEqual(getEvaluation(store, v1.id)?.trainConfigs, {
+    lr: { epochs: 3, batchSize: 128 },
+  });
+  assert.throws(
+    () =>
+      saveEvaluation(
+        store,
+        evaluation(run.id, { protocolVersion: 3, details: { ...details, majorityRate: 120 } }),
+      ),
+    isUserError('INVALID_INPUT', /majority-class rate/),
+  );
+  assert.throws(
+    () =>
+      saveEvaluation(
+        store,
+        evaluation(run.id, {
+          protocolVersion: 3,
+          details: { ...details, balanced: { lr: { mean: 90, std: 0, runs: [90] } } },
+        }),
+      ),
+    isUserError('INVALID_INPUT', /one value per seed/),
+  );
+  assert.equal(listEvaluations(store, run.id).length, 2, 'nothing half-written');
+});
+
 test('no fidelity and no audit are stored as absent, not as zeros', (t) => {
   const { store } = tempStore(t);
   const { run } = seed(store);
