@@ -5,6 +5,7 @@ import type { RunEvent, RunHandle, WorkerLauncher } from '../jobs/runner';
 import type { WorkerSchedule } from '../jobs/protocol';
 import { LiveRuns } from './live-runs';
 import type { OffloadLauncher } from './offload';
+import type { EvaluationOptions } from '../eval/evaluate';
 import { removeAbandonedImports } from './import-staging';
 
 /** What a ledger restore brought back, in words. */
@@ -50,6 +51,13 @@ export class ServiceContext {
   readonly schedule: Partial<WorkerSchedule> | undefined;
   /** Starts helper processes for heavy requests (evaluation); absent: answered in this process. */
   readonly offload: OffloadLauncher | undefined;
+  /**
+   * Overrides of the evaluation's training budgets (default: the protocol's,
+   * eval/utility.ts). Tests of the plumbing around an evaluation use small
+   * ones, as they use a small training `schedule`; the stored evaluation
+   * records the budgets it ran with.
+   */
+  readonly evalConfigs: EvaluationOptions['configs'];
   private readonly housekeeping: boolean;
 
   constructor(
@@ -59,6 +67,7 @@ export class ServiceContext {
       launcher?: WorkerLauncher;
       schedule?: Partial<WorkerSchedule>;
       offload?: OffloadLauncher;
+      evalConfigs?: EvaluationOptions['configs'];
       /**
        * Whether opening the store marks unfinished runs interrupted and
        * clears leftovers (default true). Off in helper processes: the
@@ -71,6 +80,7 @@ export class ServiceContext {
     this.launcher = options.launcher;
     this.schedule = options.schedule;
     this.offload = options.offload;
+    this.evalConfigs = options.evalConfigs;
     this.housekeeping = options.housekeeping ?? true;
   }
 

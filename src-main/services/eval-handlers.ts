@@ -373,6 +373,7 @@ export function evalHandlers(
         realTest: real.test,
         realTrain: real.train,
         seeds: Array.from({ length: seeds }, (_, i) => i),
+        ...(ctx.evalConfigs ? { configs: ctx.evalConfigs } : {}),
         ...(call.signal ? { signal: call.signal } : {}),
         onProgress: (p) => report(`Evaluating (${p.phase})`, p.fraction),
       });
