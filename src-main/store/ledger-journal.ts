@@ -22,21 +22,8 @@ export interface JournalSpend {
   /** The random instance id of the database that recorded the spend. */
   db: string;
   at: string;
-  dataset: {
-    publicId: string;
-    name: string;
-    fingerprint: string;
-    format: string;
-    preprocessing: unknown;
-    splitSeed: number;
-    trainCount: number;
-    testCount: number;
-    classNames: string[];
-    /** As stored: relative to the data home. */
-    filesDir: string;
-    budgetEpsilon: number | null;
-    budgetDelta: number;
-  };
+  /** The data set as the store knows it; `filesDir` as stored (relative to the data home). */
+  dataset: Omit<Dataset, 'id' | 'createdAt' | 'deletedAt'>;
   run: { id: number; method: string; delta: number };
   spec: Record<string, unknown>;
   fromStep: number;
