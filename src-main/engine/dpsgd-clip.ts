@@ -52,10 +52,16 @@ export interface FlatBatch {
   y: tf.Tensor2D;
   /** [B, latent] reparameterisation noise ε ~ N(0, I) (data-independent, seeded). */
   eps: tf.Tensor2D;
+  /**
+   * Each record's own posterior (per-record encoders, posterior.ts): the
+   * encoder network is not run, `params.encoder` must be empty and only the
+   * decoder's per-example gradients are clipped and summed.
+   */
+  posterior?: { mu: tf.Tensor2D; logvar: tf.Tensor2D };
 }
 
 export interface ClippedSum {
-  /** Σ_i clipped g_i, one tensor per parameter shaped like the parameter ([1, ...]); encoder then decoder. */
+  /** Σ_i clipped g_i, one tensor per parameter shaped like the parameter ([1, ...]); encoder (if any) then decoder. */
   grads: tf.Tensor[];
   /** ‖g_i‖ before clipping, per record. */
   norms: Float64Array;
@@ -84,6 +90,9 @@ export function clippedSum(
   batch: FlatBatch,
   clip: number,
 ): ClippedSum {
+  if ((batch.posterior !== undefined) !== (params.encoder.length === 0)) {
+    throw new RangeError('Give either the encoder or each record’s posterior, not both.');
+  }
   if (arch.kind === 'mlp-cvae') return clippedSumTrick(arch, params, batch, clip);
   return clippedSumConvTrick(arch, params, batch, clip);
 }
@@ -108,7 +117,8 @@ function denseLayers(
       b: tf.reshape(b, [1, b.size]) as tf.Tensor2D,
     });
   }
-  if (layers.length !== arch.encoderHidden.length + arch.decoderHidden.length + 2) {
+  const encoderLayers = params.encoder.length > 0 ? arch.encoderHidden.length + 1 : 0;
+  if (layers.length !== encoderLayers + arch.decoderHidden.length + 1) {
     throw new RangeError('The parameters do not match the architecture.');
   }
   return layers;
@@ -131,12 +141,15 @@ function forwardWithProbes(
     l++;
     return (relu ? tf.relu(s) : s) as tf.Tensor2D;
   };
-  let h = tf.concat([batch.x, batch.y], 1) as tf.Tensor2D;
-  for (let i = 0; i + 1 < nEnc; i++) h = dense(h, true);
-  const out = dense(h, false);
-  const [mu, logvar] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+  const { mu, logvar } = batch.posterior ?? encodeDense();
+  function encodeDense(): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    let e = tf.concat([batch.x, batch.y], 1) as tf.Tensor2D;
+    for (let i = 0; i + 1 < nEnc; i++) e = dense(e, true);
+    const [m, lv] = tf.split(dense(e, false), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+    return { mu: m, logvar: lv };
+  }
   const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), batch.eps)) as tf.Tensor2D;
-  h = tf.concat([z, batch.y], 1) as tf.Tensor2D;
+  let h = tf.concat([z, batch.y], 1) as tf.Tensor2D;
   for (let i = 0; i < arch.decoderHidden.length; i++) h = dense(h, true);
   const logits = dense(h, false);
   const ce = tf.add(
@@ -386,16 +399,18 @@ function convLayers(
   const d = params.decoder;
   const n = arch.convChannels.length;
   const layers: ConvLayer[] = [];
-  for (let i = 0; i < n; i++) {
-    layers.push({
-      kind: 'conv',
-      w: sq(e[2 * i] as tf.Tensor) as tf.Tensor4D,
-      b: sq(e[2 * i + 1] as tf.Tensor) as tf.Tensor1D,
-      relu: true,
-    });
+  if (e.length > 0) {
+    for (let i = 0; i < n; i++) {
+      layers.push({
+        kind: 'conv',
+        w: sq(e[2 * i] as tf.Tensor) as tf.Tensor4D,
+        b: sq(e[2 * i + 1] as tf.Tensor) as tf.Tensor1D,
+        relu: true,
+      });
+    }
+    layers.push(dense(e[2 * n] as tf.Tensor, e[2 * n + 1] as tf.Tensor));
+    layers.push(dense(e[2 * n + 2] as tf.Tensor, e[2 * n + 3] as tf.Tensor));
   }
-  layers.push(dense(e[2 * n] as tf.Tensor, e[2 * n + 1] as tf.Tensor));
-  layers.push(dense(e[2 * n + 2] as tf.Tensor, e[2 * n + 3] as tf.Tensor));
   layers.push(dense(d[0] as tf.Tensor, d[1] as tf.Tensor));
   layers.push(dense(d[2] as tf.Tensor, d[3] as tf.Tensor));
   for (let i = 0; i < n; i++) {
@@ -409,13 +424,16 @@ function convLayers(
   return layers;
 }
 
-/** Pre-activation shape of a layer for a batch of B (the probe's shape). */
-function probeShapes(arch: ConvCvaeArchitecture, B: number): number[][] {
+/** Pre-activation shape of a layer for a batch of B (the probe's shape); decoder only without an encoder. */
+function probeShapes(arch: ConvCvaeArchitecture, B: number, withEncoder: boolean): number[][] {
   const { height, width } = arch.image;
   const shapes: number[][] = [];
-  arch.convChannels.forEach((c, i) => shapes.push([B, height >> (i + 1), width >> (i + 1), c]));
+  if (withEncoder) {
+    arch.convChannels.forEach((c, i) => shapes.push([B, height >> (i + 1), width >> (i + 1), c]));
+    shapes.push([B, arch.hidden], [B, 2 * arch.latent]);
+  }
   const bn = convBottleneck(arch);
-  shapes.push([B, arch.hidden], [B, 2 * arch.latent], [B, arch.hidden]);
+  shapes.push([B, arch.hidden]);
   shapes.push([B, bn.height * bn.width * bn.channels]);
   const chans = [...arch.convChannels].reverse();
   const n = chans.length;
@@ -464,13 +482,16 @@ function convForwardWithProbes(
     l++;
     return relu ? tf.relu(s) : s;
   };
-  let h: tf.Tensor = tf.reshape(batch.x, [B, height, width, channels]);
-  for (let i = 0; i < arch.convChannels.length; i++) h = apply(h, true);
-  h = apply(tf.concat([tf.reshape(h, [B, -1]), batch.y], 1), true);
-  const out = apply(h, false);
-  const [mu, logvar] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+  const { mu, logvar } = batch.posterior ?? encodeConv();
+  function encodeConv(): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    let e: tf.Tensor = tf.reshape(batch.x, [B, height, width, channels]);
+    for (let i = 0; i < arch.convChannels.length; i++) e = apply(e, true);
+    e = apply(tf.concat([tf.reshape(e, [B, -1]), batch.y], 1), true);
+    const [m, lv] = tf.split(apply(e, false), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+    return { mu: m, logvar: lv };
+  }
   const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), batch.eps));
-  h = apply(tf.concat([z, batch.y], 1), true);
+  let h = apply(tf.concat([z, batch.y], 1), true);
   h = apply(h, true);
   const bn = convBottleneck(arch);
   h = tf.reshape(h, [B, bn.height, bn.width, bn.channels]);
@@ -501,7 +522,7 @@ export function clippedSumConvTrick(
   const B = batch.x.shape[0];
   const k = arch.kernelSize;
   const layers = convLayers(arch, params);
-  const probes = probeShapes(arch, B).map((shape) => tf.zeros(shape));
+  const probes = probeShapes(arch, B, params.encoder.length > 0).map((shape) => tf.zeros(shape));
   try {
     const pass = probedPass<tf.Tensor>(probes, (ps, inputs) =>
       convForwardWithProbes(arch, layers, batch, ps, inputs),

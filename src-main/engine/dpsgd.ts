@@ -32,6 +32,14 @@ import { disposeOptimizer, initOptimizer, optimizerStep, type OptimizerKind } fr
 import type { OptimizerState } from './optim';
 import { disposeAll, initParams } from './params';
 import { secureRecordNoise, type RecordNoise } from './record-noise';
+import {
+  gatherPosteriors,
+  priorPosteriors,
+  refinePosteriors,
+  scatterPosteriors,
+  type PosteriorTable,
+  type RefineOptions,
+} from './posterior';
 import { mixSeed } from './rng';
 import { SecureGaussian, securePoissonSample } from './secure-noise';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
@@ -66,7 +74,18 @@ export interface DpsgdOptions {
    * move the model less (data-independent: it depends on t and T only).
    */
   lrSchedule?: LrSchedule;
+  /**
+   * Where a record's posterior comes from (default 'network'): an encoder
+   * network trained with the decoder (both get the clipped, noised gradient),
+   * or 'per-record' encoders (posterior.ts: each record's own posterior,
+   * refined without noise; only the decoder is trained by DP-SGD).
+   */
+  encoders?: EncoderKind;
+  /** How per-record posteriors are refined (encoders 'per-record' only). */
+  refine?: RefineOptions | null;
 }
+
+export type EncoderKind = 'network' | 'per-record';
 
 export type LrSchedule = 'constant' | 'cosine';
 
@@ -88,6 +107,8 @@ export interface ResolvedDpsgdOptions {
   optimizer: OptimizerKind;
   maxRows: number;
   lrSchedule: LrSchedule;
+  encoders: EncoderKind;
+  refine: RefineOptions | null;
 }
 
 /** The whole DP-SGD training state (checkpoint kind 'dpsgd'). */
@@ -99,8 +120,11 @@ export interface DpsgdCheckpoint {
   records: number;
   /** Noisy steps taken (the accounting is a function of this; the sampler has no state). */
   step: number;
+  /** The encoder network's parameters (empty with per-record encoders). */
   encoder: Float32Array[];
   decoder: Float32Array[];
+  /** Every record's posterior (per-record encoders only; private, never released). */
+  posteriors: PosteriorTable | null;
   optimizer: { kind: OptimizerKind; t: number; m: Float32Array[]; v: Float32Array[] };
   meta: Record<string, unknown>;
 }
@@ -139,6 +163,28 @@ export function resolveDpsgdOptions(o: DpsgdOptions): ResolvedDpsgdOptions {
     optimizer,
     maxRows: checkInt(o.maxRows ?? 512, 'The micro-batch size', 1),
     lrSchedule: checkSchedule(o.lrSchedule ?? 'constant'),
+    ...checkEncoders(o.encoders ?? 'network', o.refine),
+  };
+}
+
+function checkEncoders(
+  encoders: unknown,
+  refine: RefineOptions | undefined | null,
+): { encoders: EncoderKind; refine: RefineOptions | null } {
+  if (encoders === 'network') {
+    if (refine) invalidOption('Posterior refinement applies to per-record encoders only.');
+    return { encoders, refine: null };
+  }
+  if (encoders !== 'per-record')
+    invalidOption(`The encoders must be "network" or "per-record"; got ${String(encoders)}.`);
+  if (!refine) invalidOption('Per-record encoders need their refinement settings.');
+  return {
+    encoders,
+    refine: {
+      steps: checkInt(refine.steps, 'The refinement steps', 0, 255),
+      firstVisitSteps: checkInt(refine.firstVisitSteps, 'The first-visit refinement steps', 0, 255),
+      lr: checkPositive(refine.lr, 'The refinement step size'),
+    },
   };
 }
 
@@ -156,6 +202,8 @@ export class DpsgdTrainer {
   private stepsTaken: number;
   private params: tf.Tensor[];
   private readonly nEnc: number;
+  /** Per-record encoders' posteriors (null with an encoder network). */
+  private readonly posteriors: PosteriorTable | null;
   private opt: OptimizerState;
   private readonly recordNoise: RecordNoise;
   private readonly noise = new SecureGaussian();
@@ -171,9 +219,11 @@ export class DpsgdTrainer {
     step: number;
     params: tf.Tensor[];
     nEnc: number;
+    posteriors: PosteriorTable | null;
     opt: OptimizerState;
     recordNoise: RecordNoise | undefined;
   }) {
+    this.posteriors = p.posteriors;
     this.arch = p.arch;
     this.data = p.data;
     this.options = p.options;
@@ -201,7 +251,10 @@ export class DpsgdTrainer {
     const options = resolveDpsgdOptions(args.options);
     const arch = parseArchitecture(args.arch);
     checkImages(arch, args.data);
-    const enc = initParams(arch, 'encoder', [mixSeed(options.seed, DPSGD_STREAM, 0)]).tensors;
+    const perRecord = options.encoders === 'per-record';
+    const enc = perRecord
+      ? []
+      : initParams(arch, 'encoder', [mixSeed(options.seed, DPSGD_STREAM, 0)]).tensors;
     const dec = initParams(arch, 'decoder', [mixSeed(options.seed, DPSGD_STREAM, 1)]).tensors;
     const params = [...enc, ...dec];
     return new DpsgdTrainer({
@@ -211,6 +264,7 @@ export class DpsgdTrainer {
       step: 0,
       params,
       nEnc: enc.length,
+      posteriors: perRecord ? priorPosteriors(args.data.count, arch.latent) : null,
       opt: initOptimizer(options.optimizer, params),
       recordNoise: args.recordNoise,
     });
@@ -238,7 +292,12 @@ export class DpsgdTrainer {
     if (!Number.isSafeInteger(cp.step) || cp.step < 0 || cp.step > options.steps) {
       throw new UserError('CORRUPT_DATA', `The checkpoint's step count (${cp.step}) is invalid.`);
     }
-    const specs = [...parameterSpecs(arch, 'encoder'), ...parameterSpecs(arch, 'decoder')];
+    const perRecord = options.encoders === 'per-record';
+    const specs = [
+      ...(perRecord ? [] : parameterSpecs(arch, 'encoder')),
+      ...parameterSpecs(arch, 'decoder'),
+    ];
+    const posteriors = perRecord ? checkPosteriors(cp.posteriors, cp.records, arch.latent) : null;
     const arrays = [...cp.encoder, ...cp.decoder];
     const tensorsOf = (list: Float32Array[], what: string): tf.Tensor[] => {
       if (list.length !== specs.length)
@@ -265,6 +324,7 @@ export class DpsgdTrainer {
       step: cp.step,
       params,
       nEnc: cp.encoder.length,
+      posteriors,
       opt,
       recordNoise: args.recordNoise,
     });
@@ -312,7 +372,9 @@ export class DpsgdTrainer {
 
   /**
    * Builds the 2-D batch of `records` for noisy step `step`; each record's ε
-   * comes from the record-noise source for that record alone.
+   * comes from the record-noise source for that record alone. With
+   * per-record encoders the batch carries each record's posterior refined
+   * against the current decoder (not yet written back: see noisyStep).
    */
   batchOf(records: Uint32Array, step: number): FlatBatch {
     const { arch, data } = this;
@@ -329,18 +391,53 @@ export class DpsgdTrainer {
       y[r * c + (data.y[rec] as number)] = 1;
     }
     const k = arch.latent;
-    const eps = new Float32Array(n * k);
+    // One draw per record and step: ε of the decoder's gradient, then one per refinement step.
+    const refine = this.options.refine;
+    const draws = 1 + (refine ? Math.max(refine.steps, refine.firstVisitSteps) : 0);
+    const noise = new Float32Array(n * k * draws);
     for (let r = 0; r < n; r++)
       this.recordNoise.fill({
         record: records[r] as number,
         step,
-        out: eps.subarray(r * k, (r + 1) * k),
+        out: noise.subarray(r * k * draws, (r + 1) * k * draws),
       });
-    return {
+    const epsOf = (j: number): Float32Array => {
+      const out = new Float32Array(n * k);
+      for (let r = 0; r < n; r++)
+        out.set(noise.subarray((r * draws + j) * k, (r * draws + j + 1) * k), r * k);
+      return out;
+    };
+    const batch: FlatBatch = {
       x: tf.tensor2d(x, [n, d]),
       y: tf.tensor2d(y, [n, c]),
-      eps: tf.tensor2d(eps, [n, arch.latent]),
+      eps: tf.tensor2d(epsOf(0), [n, k]),
     };
+    if (!refine || !this.posteriors) return batch;
+    const table = this.posteriors;
+    const refined = refinePosteriors(
+      arch,
+      this.params.slice(this.nEnc),
+      {
+        x: batch.x,
+        y: batch.y,
+        ...gatherPosteriors(table, records),
+        stepsOf: Uint8Array.from(records, (rec) =>
+          table.visits[rec] === 0 ? refine.firstVisitSteps : refine.steps,
+        ),
+        eps: Array.from({ length: draws - 1 }, (_, j) => epsOf(j + 1)),
+      },
+      refine.lr,
+    );
+    batch.posterior = {
+      mu: tf.tensor2d(refined.mu, [n, k]),
+      logvar: tf.tensor2d(refined.logvar, [n, k]),
+    };
+    return batch;
+  }
+
+  /** The posterior table (per-record encoders; private training state), or null. */
+  posteriorTable(): PosteriorTable | null {
+    return this.posteriors;
   }
 
   /** One step (lines 1–4 of the module comment). */
@@ -356,14 +453,20 @@ export class DpsgdTrainer {
     const enc = this.params.slice(0, this.nEnc);
     const dec = this.params.slice(this.nEnc);
     for (let s = 0; s < sample.length; s += options.maxRows) {
-      const batch = this.batchOf(sample.subarray(s, s + options.maxRows), this.stepsTaken + 1);
+      const records = sample.subarray(s, s + options.maxRows);
+      const batch = this.batchOf(records, this.stepsTaken + 1);
       let sum;
       try {
         sum = clippedSum(this.arch, { encoder: enc, decoder: dec }, batch, options.clip);
+        if (batch.posterior && this.posteriors) {
+          scatterPosteriors(this.posteriors, records, {
+            mu: batch.posterior.mu.dataSync() as Float32Array,
+            logvar: batch.posterior.logvar.dataSync() as Float32Array,
+          });
+        }
       } finally {
-        batch.x.dispose();
-        batch.y.dispose();
-        batch.eps.dispose();
+        tf.dispose([batch.x, batch.y, batch.eps]);
+        if (batch.posterior) tf.dispose([batch.posterior.mu, batch.posterior.logvar]);
       }
       let off = 0;
       for (const g of sum.grads) {
@@ -416,6 +519,14 @@ export class DpsgdTrainer {
       step: this.stepsTaken,
       encoder: read(this.params.slice(0, this.nEnc)),
       decoder: read(this.params.slice(this.nEnc)),
+      posteriors: this.posteriors
+        ? {
+            latent: this.posteriors.latent,
+            mu: this.posteriors.mu.slice(),
+            logvar: this.posteriors.logvar.slice(),
+            visits: this.posteriors.visits.slice(),
+          }
+        : null,
       optimizer: {
         kind: this.opt.kind,
         t: this.opt.t,
@@ -446,7 +557,32 @@ function normaliseDpsgdOptions(o: ResolvedDpsgdOptions): ResolvedDpsgdOptions {
     optimizer: o.optimizer,
     maxRows: o.maxRows,
     lrSchedule: o.lrSchedule,
+    encoders: o.encoders,
+    refine: o.refine
+      ? { steps: o.refine.steps, firstVisitSteps: o.refine.firstVisitSteps, lr: o.refine.lr }
+      : null,
   };
+}
+
+/** A checkpoint's posterior table, checked against the data (CORRUPT_DATA in plain words). */
+function checkPosteriors(
+  table: PosteriorTable | null,
+  records: number,
+  latent: number,
+): PosteriorTable {
+  if (
+    !table ||
+    table.latent !== latent ||
+    table.mu.length !== records * latent ||
+    table.logvar.length !== records * latent ||
+    table.visits.length !== records
+  ) {
+    throw new UserError(
+      'CORRUPT_DATA',
+      "The checkpoint's per-record posteriors do not match the training data; it cannot be resumed.",
+    );
+  }
+  return table;
 }
 
 /** Serialises a DP-SGD checkpoint in the checkpoint container (deterministic). */
@@ -456,6 +592,11 @@ export function serializeDpsgdCheckpoint(cp: DpsgdCheckpoint): Uint8Array {
   cp.decoder.forEach((a, i) => arrays.push([`decoder.${i}`, a]));
   cp.optimizer.m.forEach((a, i) => arrays.push([`optimizer.m.${i}`, a]));
   cp.optimizer.v.forEach((a, i) => arrays.push([`optimizer.v.${i}`, a]));
+  if (cp.posteriors) {
+    arrays.push(['posterior.mu', cp.posteriors.mu]);
+    arrays.push(['posterior.logvar', cp.posteriors.logvar]);
+    arrays.push(['posterior.visits', cp.posteriors.visits]);
+  }
   return packContainer(
     {
       kind: 'dpsgd',
@@ -470,6 +611,7 @@ export function serializeDpsgdCheckpoint(cp: DpsgdCheckpoint): Uint8Array {
         m: cp.optimizer.m.length,
         v: cp.optimizer.v.length,
       },
+      posteriorLatent: cp.posteriors ? cp.posteriors.latent : null,
       meta: cp.meta,
     },
     arrays,
@@ -478,7 +620,7 @@ export function serializeDpsgdCheckpoint(cp: DpsgdCheckpoint): Uint8Array {
 
 /** Parses and verifies a DP-SGD checkpoint (UserError CORRUPT_DATA | UNSUPPORTED in plain words). */
 export function deserializeDpsgdCheckpoint(bytes: Uint8Array): DpsgdCheckpoint {
-  const { header, list } = unpackContainer(bytes);
+  const { header, array, list } = unpackContainer(bytes);
   const h = header as {
     kind: unknown;
     architecture: unknown;
@@ -487,6 +629,7 @@ export function deserializeDpsgdCheckpoint(bytes: Uint8Array): DpsgdCheckpoint {
     step: number;
     optimizer: { kind: OptimizerKind; t: number };
     counts: { encoder: number; decoder: number; m: number; v: number };
+    posteriorLatent?: number | null;
     meta: Record<string, unknown>;
   };
   if (h.kind !== 'dpsgd') {
@@ -498,11 +641,25 @@ export function deserializeDpsgdCheckpoint(bytes: Uint8Array): DpsgdCheckpoint {
   return {
     kind: 'dpsgd',
     architecture: parseArchitecture(h.architecture),
-    options: h.options,
+    // Checkpoints written before per-record encoders existed have neither field.
+    options: {
+      ...h.options,
+      encoders: h.options.encoders ?? 'network',
+      refine: h.options.refine ?? null,
+    },
     records: h.records,
     step: h.step,
     encoder: list('encoder', h.counts.encoder),
     decoder: list('decoder', h.counts.decoder),
+    posteriors:
+      typeof h.posteriorLatent === 'number'
+        ? {
+            latent: h.posteriorLatent,
+            mu: array<Float32Array>('posterior.mu'),
+            logvar: array<Float32Array>('posterior.logvar'),
+            visits: array<Uint32Array>('posterior.visits'),
+          }
+        : null,
     optimizer: {
       kind: h.optimizer.kind,
       t: h.optimizer.t,

@@ -15,9 +15,11 @@ export function checkPositive(v: unknown, what: string): number {
   return v;
 }
 
-export function checkInt(v: unknown, what: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
-    invalidOption(`${what} must be a whole number ≥ ${min}; got ${String(v)}.`);
+export function checkInt(v: unknown, what: string, min: number, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
+    invalidOption(`${what} must be a whole number ${range}; got ${String(v)}.`);
+  }
   return v;
 }
 

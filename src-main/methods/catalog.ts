@@ -11,9 +11,10 @@ import { z } from 'zod';
 import { bestMeasured, type MethodCard } from './card';
 import type { Setting } from './settings';
 import { dp2vaeCard } from './dp2vae/card';
+import { perRecordCard } from './dp2vae-per-record/card';
 import { dpsgdCard } from './dpsgd/card';
 
-const CARDS = [dpsgdCard, dp2vaeCard] as const;
+const CARDS = [dpsgdCard, perRecordCard, dp2vaeCard] as const;
 
 /** A training method's identifier. */
 export type MethodId = (typeof CARDS)[number]['id'];

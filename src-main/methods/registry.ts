@@ -12,9 +12,14 @@ import type { RunPlan } from '../jobs/protocol';
 import { isMethodId, METHOD_IDS, type MethodId } from './catalog';
 import type { MethodDescriptor } from './descriptor';
 import { dp2vae } from './dp2vae';
+import { dp2vaePerRecord } from './dp2vae-per-record';
 import { dpsgd } from './dpsgd';
 
-const METHODS: Readonly<Record<MethodId, MethodDescriptor>> = { dpsgd, dp2vae };
+const METHODS: Readonly<Record<MethodId, MethodDescriptor>> = {
+  dpsgd,
+  'dp2vae-per-record': dp2vaePerRecord,
+  dp2vae,
+};
 
 export { isMethodId };
 

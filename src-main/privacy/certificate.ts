@@ -76,12 +76,16 @@ export interface Certificate extends CertificateCommon {
 /** What a DP-SGD certificate's `mechanism` field names. */
 export const DPSGD_CERT_MECHANISM = 'poisson-subsampled-gaussian-per-example-clipping';
 
+/** The methods whose decoder is certified as the Poisson-subsampled Gaussian on per-example gradients. */
+export type PoissonMethod = 'dpsgd' | 'dp2vae-per-record';
+
 /**
  * The certificate of a decoder trained by DP-SGD: σ·C is the noise on the
- * sum of clipped per-example gradients (encoder and decoder as one vector).
+ * sum of clipped per-example gradients (encoder and decoder as one vector;
+ * with per-record encoders, the decoder's alone).
  */
 export interface DpsgdCertificate extends CertificateCommon {
-  method: 'dpsgd';
+  method: PoissonMethod;
   mechanism: typeof DPSGD_CERT_MECHANISM;
   /** Neighbouring data sets differ by adding or removing one record. */
   adjacency: 'add-remove';
@@ -177,6 +181,8 @@ const PUBLIC_FOR_EVERY_METHOD = [
 ];
 
 export interface DpsgdCertificateInput {
+  /** The method (default 'dpsgd'). */
+  method?: PoissonMethod;
   /** q: the Poisson sampling rate of each step. */
   sampleRate: number;
   sigma: number;
@@ -205,7 +211,7 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
     { clip, delta, datasetId: input.datasetId, accountant },
   );
   return {
-    method: 'dpsgd',
+    method: input.method ?? 'dpsgd',
     mechanism: DPSGD_CERT_MECHANISM,
     adjacency: 'add-remove',
     blocks: null,
@@ -288,8 +294,8 @@ export function reissueCertificate(
     created: Number.isNaN(created.getTime()) ? new Date() : created,
   };
   const cert =
-    old.method === 'dpsgd'
-      ? buildDpsgdCertificate({ ...common, sampleRate: n('sample_rate') })
+    old.method === 'dpsgd' || old.method === 'dp2vae-per-record'
+      ? buildDpsgdCertificate({ ...common, method: old.method, sampleRate: n('sample_rate') })
       : buildCertificate({ ...common, blocks: n('blocks') });
   return {
     ...cert,
@@ -305,7 +311,7 @@ const num = (x: number, digits = 3): string => Number(x.toPrecision(digits)).toS
 
 /** Plain-language lines for the Export screen (what was promised, to whom, how to check it). */
 export function certificateInWords(cert: AnyCertificate): string[] {
-  if (cert.method === 'dpsgd') return dpsgdInWords(cert);
+  if (cert.mechanism === DPSGD_CERT_MECHANISM) return dpsgdInWords(cert);
   const pld = typeof cert.accountant === 'string' && cert.accountant.startsWith('dp2-pld/');
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   return [
@@ -326,11 +332,14 @@ function publicInWords(cert: AnyCertificate): string {
 function dpsgdInWords(cert: DpsgdCertificate): string[] {
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   const pld = cert.accountant.startsWith('dp2-pld/');
+  const perRecord = cert.method === 'dp2vae-per-record';
   return [
-    `This generator was trained with DP-SGD, a differentially private method, on the data set with identifier ${cert.dataset_id} (a random label made at import; it says nothing about the images).`,
+    `This generator was trained with ${perRecord ? 'DP²-VAE with per-record encoders' : 'DP-SGD'}, a differentially private method, on the data set with identifier ${cert.dataset_id} (a random label made at import; it says nothing about the images).`,
     `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
     `How: in each of ${cert.steps} training steps, every image joined the step independently with probability ${num(cert.sample_rate)}; each image's gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added to their sum before the model learned from it.`,
-    'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
+    perRecord
+      ? 'Only the generator (the decoder) and images drawn from it are released. Each image had its own encoder (its posterior), refined without noise from that image and the generators of earlier steps alone: it enters training only through that image’s own clipped gradient, so it needs no noise of its own, and it stays on this computer with the checkpoints and training losses.'
+      : 'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
     publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,

@@ -19,6 +19,7 @@ import {
 } from '../eval';
 import type { EvalImages } from '../eval/images';
 import { epsilonOf } from '../privacy';
+import { DPSGD_CERT_MECHANISM } from '../privacy/certificate';
 import {
   findDataset,
   getDataset,
@@ -101,7 +102,7 @@ async function releasePrivacy(
 ): Promise<{ epsilon: number; delta: number }> {
   const { certificate } = releasedOf(ctx.store, run.id);
   let cert: {
-    method?: unknown;
+    mechanism?: unknown;
     blocks?: unknown;
     sample_rate?: unknown;
     sigma?: unknown;
@@ -117,8 +118,9 @@ async function releasePrivacy(
       `The certificate of run ${run.id} cannot be read (${(err as Error).message}).`,
     );
   }
-  const { method, blocks, sample_rate: sampleRate, sigma, steps, delta } = cert;
-  const dpsgd = method === 'dpsgd';
+  const { blocks, sample_rate: sampleRate, sigma, steps, delta } = cert;
+  // The mechanism, not the method, says how ε composes (DP-SGD and per-record DP²-VAE share one).
+  const dpsgd = cert.mechanism === DPSGD_CERT_MECHANISM;
   if (
     (dpsgd ? typeof sampleRate !== 'number' : typeof blocks !== 'number') ||
     typeof sigma !== 'number' ||

@@ -207,12 +207,27 @@ export function migrate(db: Db, path: string, migrations: readonly string[]): vo
     return current;
   };
   if (check() === target) return;
-  db.transaction(() => {
-    const current = check();
-    for (let v = current; v < target; v++) db.exec(migrations[v] ?? '');
-    db.pragma(`application_id = ${APPLICATION_ID}`);
-    db.pragma(`user_version = ${target}`);
-  }).immediate();
+  // A migration may rebuild a table that others reference (v6): foreign keys
+  // are off while it runs (the pragma is a no-op inside a transaction) and
+  // checked before the commit, so a broken reference rolls everything back.
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      const current = check();
+      for (let v = current; v < target; v++) db.exec(migrations[v] ?? '');
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) {
+        throw new UserError(
+          'CORRUPT_DATA',
+          `The database ${path} could not be upgraded: ${broken.length} record(s) refer to rows that do not exist. It was left unchanged.`,
+        );
+      }
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.pragma(`user_version = ${target}`);
+    }).immediate();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }
 
 /** Looks at an existing file without changing it: ours, new, damaged or foreign. */

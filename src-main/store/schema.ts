@@ -34,8 +34,8 @@ export const RUN_STATUSES = [
   'cancelled',
 ] as const;
 
-/** Training methods. */
-export const RUN_METHODS = ['dp2vae', 'dpsgd'] as const;
+/** Training methods (the ids of src-main/methods/catalog.ts; a test checks both agree). */
+export const RUN_METHODS = ['dp2vae', 'dpsgd', 'dp2vae-per-record'] as const;
 
 /** The downstream classifiers of an evaluation, in the order of DP²-VAE's Table 1. */
 export const EVAL_CLASSIFIERS = ['lr', 'mlp', 'cnn'] as const;
@@ -72,7 +72,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     dataset_id INTEGER NOT NULL REFERENCES datasets(id),
-    method TEXT NOT NULL CHECK (method IN (${list(RUN_METHODS)})),
+    method TEXT NOT NULL CHECK (method IN ('dp2vae', 'dpsgd')),
     hyperparameters TEXT NOT NULL CHECK (json_valid(hyperparameters)),
     architecture TEXT NOT NULL CHECK (json_valid(architecture)),
     backend TEXT,
@@ -261,7 +261,52 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(16))));
   `,
+  // v6: DP²-VAE with per-record encoders. SQLite cannot change a CHECK
+  // constraint, so the runs table is rebuilt once (the documented procedure,
+  // sqlite.org/lang_altertable.html §7; migrate() turns foreign keys off
+  // around it and checks them before commit) with the method checked by
+  // triggers instead: a later method replaces the triggers, not the table.
+  `
+  CREATE TABLE runs_v6 (
+    id INTEGER PRIMARY KEY,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    method TEXT NOT NULL,
+    hyperparameters TEXT NOT NULL CHECK (json_valid(hyperparameters)),
+    architecture TEXT NOT NULL CHECK (json_valid(architecture)),
+    backend TEXT,
+    status TEXT NOT NULL CHECK (status IN (${list(RUN_STATUSES)})),
+    target_epsilon REAL CHECK (target_epsilon IS NULL OR target_epsilon > 0),
+    delta REAL NOT NULL CHECK (delta > 0 AND delta < 1),
+    error_message TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    running_since TEXT,
+    duration_ms INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0),
+    accountant_name TEXT,
+    accountant_version TEXT,
+    owner TEXT
+  ) STRICT;
+  INSERT INTO runs_v6 SELECT id, dataset_id, method, hyperparameters, architecture, backend,
+    status, target_epsilon, delta, error_message, created_at, started_at, finished_at,
+    running_since, duration_ms, accountant_name, accountant_version, owner FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_v6 RENAME TO runs;
+  CREATE INDEX runs_dataset ON runs(dataset_id);
+  CREATE INDEX runs_status ON runs(status);
+  ${methodTriggers(['dp2vae', 'dpsgd', 'dp2vae-per-record'])}
+  `,
 ];
+
+/** Triggers that refuse a run whose method is not one of `methods` (v6 and later). */
+function methodTriggers(methods: readonly string[]): string {
+  const refuse = `SELECT RAISE(ABORT, 'unknown training method')`;
+  return `
+  CREATE TRIGGER runs_method_known BEFORE INSERT ON runs
+  WHEN NEW.method NOT IN (${list(methods)}) BEGIN ${refuse}; END;
+  CREATE TRIGGER runs_method_kept BEFORE UPDATE OF method ON runs
+  WHEN NEW.method NOT IN (${list(methods)}) BEGIN ${refuse}; END;`;
+}
 
 /** The schema version this build writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { encodePng, loadBundledMnist, readNpz } from '../../src-main/data';
 import { epsilonOf } from '../../src-main/privacy';
+import { certificateInWords, type AnyCertificate } from '../../src-main/privacy/certificate';
 import { runCliCaptured as dp2 } from '../support/run-cli';
 import { tempDir } from '../support/temp';
 
@@ -281,6 +282,79 @@ test(
       { env },
     );
     assert.equal(generated.status, 0, generated.stderr);
+
+    // DP²-VAE with per-record encoders on the same images: its own settings, the same mechanism.
+    const wrong = await dp2(
+      [
+        'train',
+        '--dataset',
+        'digits',
+        '--method',
+        'dp2vae-per-record',
+        '--epsilon',
+        '5',
+        '--blocks',
+        '4',
+      ],
+      { env },
+    );
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /blocks.*per-block DP²-VAE/);
+    const perRecordOut = join(tmp.path, 'per-record');
+    const perRecord = await dp2(
+      [
+        'train',
+        '--dataset',
+        'digits',
+        '--method',
+        'dp2vae-per-record',
+        '--epsilon',
+        '5',
+        '--batch',
+        '24',
+        '--steps',
+        '12',
+        '--refine-steps',
+        '2',
+        '--out',
+        perRecordOut,
+        '--json',
+      ],
+      { env },
+    );
+    assert.equal(perRecord.status, 0, perRecord.stderr);
+    assert.match(perRecord.stderr, /each image’s own encoder/);
+    const prResult = JSON.parse(perRecord.stdout) as { status: string; steps: number };
+    assert.equal(prResult.status, 'completed');
+    assert.equal(prResult.steps, 12);
+    const prCert = JSON.parse(readFileSync(join(perRecordOut, 'certificate.json'), 'utf8')) as {
+      method: string;
+      mechanism: string;
+      adjacency: string;
+      sample_rate: number;
+      sigma: number;
+      steps: number;
+      delta: number;
+      epsilon: number;
+    };
+    assert.equal(prCert.method, 'dp2vae-per-record');
+    assert.equal(prCert.mechanism, cert.mechanism);
+    assert.equal(prCert.adjacency, 'add-remove');
+    assert.equal(
+      prCert.epsilon,
+      epsilonOf({
+        spec: {
+          mechanism: 'dpsgd',
+          sampleRate: prCert.sample_rate,
+          sigma: prCert.sigma,
+          steps: 12,
+        },
+        delta: prCert.delta,
+      }).epsilon,
+    );
+    const words = certificateInWords(prCert as unknown as AnyCertificate).join('\n');
+    assert.match(words, /DP²-VAE with per-record encoders/);
+    assert.match(words, /needs no noise of its own/);
     tmp.cleanup();
   },
 );

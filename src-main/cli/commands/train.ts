@@ -54,10 +54,12 @@ const SHARED_FLAGS = wrap(
   INDENT,
 );
 const OWN_FLAGS = METHOD_IDS.map((id) => {
-  const own = SETTINGS.filter(([, e]) => e.methods.length === 1 && e.methods[0] === id);
+  const own = SETTINGS.filter(
+    ([, e]) => e.methods.length < METHOD_IDS.length && e.methods.includes(id),
+  );
   return own.length === 0
     ? ''
-    : `\n${INDENT}${`${id} only:`.padEnd(12)} ${own.map(([, e]) => flagText(e.flag)).join(' ')}`;
+    : `\n${INDENT}${id}: ${own.map(([, e]) => flagText(e.flag)).join(' ')}`;
 }).join('');
 
 export const TRAIN_USAGE = `Usage:
@@ -71,8 +73,11 @@ ${METHOD_HELP}
 DP-SGD samples every image independently with probability Q at each step
 (Poisson sampling), clips each image's gradient to C and adds noise σ·C to
 their sum; --batch B is its expected batch (Q = B / N); give --batch or
---sample-rate, not both. DP²-VAE trains one encoder per block first
-(stage 1, private, never released), then the releasable decoder (stage 2).
+--sample-rate, not both. DP²-VAE with per-record encoders samples the same
+way; each sampled image's own encoder takes --refine-steps S plain steps
+(no noise, never released) before the decoder's noisy step. DP²-VAE trains
+one encoder per block first (stage 1, private, never released), then the
+releasable decoder (stage 2).
 The run stops at the target ε, at the data set's budget cap, or after T steps,
 whichever comes first, and never spends past them. σ is calibrated from ε
 unless given.

@@ -42,10 +42,16 @@ export function resolvePlan(input: ResolvePlanInput): ResolvedRunPlan<TrainingPl
   }
   const preset = PRESETS[checkPresetName(input.preset)];
   const o = checkOverrides(input.overrides);
+  if (o.refineSteps !== undefined || o.refineLr !== undefined) {
+    throw new UserError(
+      'INVALID_INPUT',
+      'Encoder refinement steps apply to per-record DP²-VAE runs only; per-block DP²-VAE trains one encoder per block in stage 1.',
+    );
+  }
   if (o.sampleRate !== undefined) {
     throw new UserError(
       'INVALID_INPUT',
-      'The sampling rate applies to DP-SGD runs only; DP²-VAE samples one block per step (set the number of blocks instead).',
+      'The sampling rate applies to DP-SGD runs and per-record DP²-VAE runs only; per-block DP²-VAE samples one block per step (set the number of blocks instead).',
     );
   }
   const { n, target, delta } = checkTarget(input);

@@ -25,7 +25,10 @@ import {
 } from '../../jobs/private-stage';
 import type { DpsgdPlan, WorkerConfig } from '../../jobs/protocol';
 import type { TrainingContext } from '../../jobs/training-context';
-import { dpsgdNoise } from './plan';
+import type { MethodId } from '../catalog';
+import { poissonNoise } from '../poisson-plan';
+import type { EncoderKind } from '../../engine/dpsgd';
+import type { RefineOptions } from '../../engine/posterior';
 
 /**
  * DP-SGD: one private stage (reported as 'stage2') training encoder and
@@ -36,6 +39,20 @@ export async function trainDpsgd(
   plan: DpsgdPlan,
   ctx: TrainingContext,
 ): Promise<void> {
+  await trainPoisson(config, plan, ctx, { method: 'dpsgd', encoders: 'network', refine: null });
+}
+
+/**
+ * The training loop of the Poisson-sampled methods (DP-SGD, DP²-VAE with
+ * per-record encoders): the same engine (engine/dpsgd.ts), with an encoder
+ * network or per-record posteriors.
+ */
+export async function trainPoisson(
+  config: WorkerConfig,
+  plan: Omit<DpsgdPlan, 'method' | 'batchSize'>,
+  ctx: TrainingContext,
+  how: { method: MethodId; encoders: EncoderKind; refine: RefineOptions | null },
+): Promise<void> {
   const { send } = ctx;
   const arch = parseArchitecture(config.architecture);
   const data = await loadTrainSplit(config.datasetDir);
@@ -43,7 +60,7 @@ export async function trainDpsgd(
   send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory() });
   const checkpointsDir = join(config.runDir, 'checkpoints');
   await mkdir(checkpointsDir, { recursive: true });
-  send({ type: 'stage', stage: 'stage2', method: 'dpsgd' });
+  send({ type: 'stage', stage: 'stage2', method: how.method });
   let trainer: DpsgdTrainer;
   if (config.resume) {
     const cp = deserializeDpsgdCheckpoint(await readCheckpointFile(config.resume.path));
@@ -53,6 +70,7 @@ export async function trainDpsgd(
       [o.sampleRate, plan.sampleRate],
       [o.clip, plan.clip],
       [o.steps, plan.steps],
+      [o.encoders === 'per-record' ? 1 : 0, how.encoders === 'per-record' ? 1 : 0],
     ]);
     trainer = DpsgdTrainer.resume({ data, checkpoint: cp, recordNoise: ctx.recordNoise });
   } else {
@@ -69,6 +87,8 @@ export async function trainDpsgd(
         seed: plan.seed,
         optimizer: plan.optimizer,
         lrSchedule: plan.lrSchedule ?? 'constant',
+        encoders: how.encoders,
+        refine: how.refine,
       },
       recordNoise: ctx.recordNoise,
     });
@@ -92,7 +112,7 @@ export async function trainDpsgd(
       rows: () => trainer.lastBatchSize,
       checkpointsDir,
       backendName: backend.name,
-      noise: dpsgdNoise(plan),
+      noise: poissonNoise(plan),
     },
     ctx,
   );

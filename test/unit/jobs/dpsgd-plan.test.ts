@@ -90,7 +90,7 @@ test('DP-SGD overrides: sample rate or batch, never both; DP²-VAE-only settings
   // …and DP-SGD's sample rate on a DP²-VAE run.
   assert.throws(
     () => resolveRunPlan({ ...base, method: 'dp2vae', overrides: { sampleRate: 0.1 } }),
-    /DP-SGD runs only/,
+    /DP-SGD runs and per-record DP²-VAE runs only/,
   );
   assert.throws(() => resolveRunPlan({ ...base, method: 'gan' as never }), /no training method/);
 });

@@ -98,7 +98,7 @@ test('a setting means the same in every method that has it; the contract accepts
     }
   }
   const offered = [...seen.keys()].filter((k) => !internal.has(k)).sort();
-  assert.deepEqual([...internal].sort(), ['pretrainClip', 'pretrainLr']);
+  assert.deepEqual([...internal].sort(), ['pretrainClip', 'pretrainLr', 'refineLr']);
   assert.deepEqual(Object.keys(RunOverrides.shape).sort(), offered);
   assert.deepEqual(offered, [
     'accountant',
@@ -108,6 +108,7 @@ test('a setting means the same in every method that has it; the contract accepts
     'lr',
     'optimizer',
     'pretrainEpochs',
+    'refineSteps',
     'sampleRate',
     'seed',
     'sigma',
@@ -129,6 +130,7 @@ test('dp2 train offers a flag for every setting of every method, and names whose
       );
     }
   }
-  assert.match(TRAIN_USAGE, /dp2vae only: +\[--blocks K\] \[--pretrain-epochs E\]/);
-  assert.match(TRAIN_USAGE, /dpsgd only: +\[--sample-rate Q\]/);
+  assert.match(TRAIN_USAGE, /dp2vae: \[--blocks K\] \[--pretrain-epochs E\]/);
+  assert.match(TRAIN_USAGE, /dpsgd: \[--sample-rate Q\]/);
+  assert.match(TRAIN_USAGE, /dp2vae-per-record: \[--sample-rate Q\] \[--refine-steps S\]/);
 });

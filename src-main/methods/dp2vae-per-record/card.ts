@@ -1,0 +1,25 @@
+import type { MethodCard } from '../card';
+import { PerRecordPlan } from './plan-schema';
+import { perRecordSettings } from './settings';
+
+/** DP²-VAE with per-record encoders: what it is and what it measures (docs/methods.md). */
+export const perRecordCard = {
+  id: 'dp2vae-per-record',
+  name: 'DP²-VAE, per-record encoders',
+  description:
+    'Every image keeps its own encoder, refined without noise and never released; only the decoder is trained with per-image clipping and noise.',
+  releases: 'generator',
+  needs: [],
+  measured: [],
+  verdict: 'Not yet measured through the app.',
+  stages: {
+    stage2: {
+      title: 'Private decoder (each image’s own encoder refined without noise; decoder by DP-SGD)',
+      task: 'Private decoder',
+    },
+  },
+  settings: perRecordSettings,
+  planSchema: PerRecordPlan,
+  planLine: (h, format) =>
+    `Plan: per-record encoders (${h.refineSteps} steps per visit, ${h.refineFirstSteps} on the first), q = ${format(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${format(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`,
+} as const satisfies MethodCard<'dp2vae-per-record', typeof PerRecordPlan>;
