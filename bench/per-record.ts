@@ -1,0 +1,87 @@
+/**
+ * Throughput of DP²-VAE with per-record encoders against DP-SGD on the same
+ * decoder (the app's small model: decoder 18→128→256→784; DP-SGD adds its
+ * encoder 794→256→128→32), MNIST, expected batch 1024, one process, the
+ * wasm backend unless DP2_BENCH_BACKEND names another. Per-record encoders
+ * pay for their refinement steps (one decoder pass forward and back per
+ * step); they save DP-SGD's encoder. Steady state: every record already
+ * visited (3 refinement steps); the first pass, where each record gets its
+ * warm start (10 steps), is timed on its own.
+ *
+ *   node --import tsx bench/per-record.ts
+ *
+ * Prints figures only; never fails on a time.
+ */
+import { loadBundledMnist } from '../src-main/data/mnist';
+import {
+  defaultArchitecture,
+  DpsgdTrainer,
+  parseArchitecture,
+  selectBackend,
+  type BackendName,
+  type DpsgdOptions,
+} from '../src-main/engine';
+import { PER_RECORD_PRESETS } from '../src-main/methods/dp2vae-per-record/presets';
+
+const STEPS = Number(process.env.DP2_BENCH_STEPS ?? 30);
+const backend = await selectBackend({
+  prefer: (process.env.DP2_BENCH_BACKEND ?? 'wasm') as BackendName,
+});
+const m = loadBundledMnist().train;
+const data = { x: m.x, y: m.y, count: m.count, height: 28, width: 28 };
+const preset = PER_RECORD_PRESETS.paper;
+const arch = parseArchitecture({ ...defaultArchitecture(), ...preset.mlp });
+const base: DpsgdOptions = {
+  sampleRate: preset.expectedBatch / data.count,
+  sigma: 0.733,
+  clip: 1,
+  lr: preset.lr,
+  steps: STEPS,
+  seed: 1,
+  lrSchedule: 'cosine',
+};
+const refine = {
+  steps: preset.refineSteps,
+  firstVisitSteps: preset.refineFirstSteps,
+  lr: preset.refineLr,
+};
+
+async function timeSteps(
+  trainer: DpsgdTrainer,
+): Promise<{ samplesPerS: number; msPerStep: number }> {
+  let rows = 0;
+  const t0 = performance.now();
+  await trainer.run({
+    epsilonAfter: () => 0,
+    beforeNoisyUpdate: async () => {},
+    onStep: (r) => {
+      rows += r.batchSize;
+    },
+  });
+  const ms = performance.now() - t0;
+  trainer.dispose();
+  return { samplesPerS: (rows / ms) * 1000, msPerStep: ms / STEPS };
+}
+
+const dpsgd = await timeSteps(DpsgdTrainer.start({ arch, data, options: base }));
+const warm = DpsgdTrainer.start({
+  arch,
+  data,
+  options: { ...base, encoders: 'per-record', refine },
+});
+warm.posteriorTable()?.visits.fill(1);
+const steady = await timeSteps(warm);
+const first = await timeSteps(
+  DpsgdTrainer.start({ arch, data, options: { ...base, encoders: 'per-record', refine } }),
+);
+const f = (x: number): string => x.toFixed(0);
+console.log(`backend ${backend.name}; expected batch ${preset.expectedBatch}; ${STEPS} steps each`);
+console.log(
+  `DP-SGD (encoder network):               ${f(dpsgd.samplesPerS)} images/s, ${f(dpsgd.msPerStep)} ms/step`,
+);
+console.log(
+  `per-record, steady (${refine.steps} refinement steps):  ${f(steady.samplesPerS)} images/s, ${f(steady.msPerStep)} ms/step, ${(dpsgd.samplesPerS / steady.samplesPerS).toFixed(2)}× DP-SGD's time`,
+);
+console.log(
+  `per-record, first pass (${refine.firstVisitSteps} steps):      ${f(first.samplesPerS)} images/s, ${(dpsgd.samplesPerS / first.samplesPerS).toFixed(2)}× DP-SGD's time`,
+);
