@@ -1,8 +1,8 @@
 /**
  * The evaluation in worker threads (parallel.ts) on small MNIST subsets with
  * small training budgets: the same figures as the sequential path for the
- * same seeds, progress that only grows and ends at 1, and an abort that
- * stops it with CANCELLED.
+ * same seeds, progress that only grows and ends at 1, an abort that stops
+ * it with CANCELLED, and a job's error reaching the caller unchanged.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -91,6 +91,23 @@ test('an abort stops the workers with CANCELLED', async () => {
     (err: Error & { code?: string }) => err.code === 'CANCELLED',
   );
   assert.ok(aborted);
+});
+
+test('a job that fails in a worker fails the evaluation with its own message', async () => {
+  const bad = { ...options, configs: { ...options.configs, cnn: { batchSize: 0 } } };
+  const sequential = await evaluateSynthetic({
+    ...bad,
+    classifiers: ['cnn'],
+    fidelity: false,
+  }).then(
+    () => assert.fail('the sequential path accepted batch size 0'),
+    (err: Error & { code?: string }) => err,
+  );
+  await assert.rejects(
+    evaluateInParallel({ ...bad, workers: 2 }),
+    (err: Error & { code?: string }) =>
+      err.code === sequential.code && err.message === sequential.message,
+  );
 });
 
 test('DP2_EVAL_WORKERS sets the number of workers; nonsense is refused in plain words', () => {
