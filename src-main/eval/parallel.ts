@@ -158,7 +158,7 @@ const jobName = (job: EvalJob): string =>
  * The whole evaluation of {@link evaluateSynthetic}, its jobs spread over
  * `workers` threads (module comment); the same result. Progress `fraction`
  * is the share of the whole evaluation done (estimated cost), reported by
- * the job that moved. An abort stops every worker at once. With one worker,
+ * the job that moved (in one thread too). An abort stops every worker at once. With one worker,
  * a single job, a caller's own extractor, or worker threads that cannot
  * start, it is {@link evaluateSynthetic} in this thread.
  */
@@ -204,7 +204,7 @@ export async function evaluateInParallel(
     });
   }
   if (workers <= 1 || jobs.length < 2 || (wantFidelity && !fidelityJob)) {
-    return evaluateSynthetic(options);
+    return inOneThread(options, jobs);
   }
   if (signal?.aborted) throw cancelled();
   try {
@@ -219,8 +219,36 @@ export async function evaluateInParallel(
     if (!(err instanceof WorkersUnavailable)) throw err;
     // Slower, but the same figures: better than no evaluation.
     console.warn(`${err.message}; evaluating in one thread instead.`);
-    return evaluateSynthetic(options);
+    return inOneThread(options, jobs);
   }
+}
+
+/**
+ * {@link evaluateSynthetic} in this thread, its progress turned into the
+ * share of the whole evaluation (utility first, then the feature network),
+ * as the workers report it.
+ */
+function inOneThread(
+  options: ParallelEvaluationOptions,
+  jobs: readonly PlannedJob[],
+): Promise<EvaluationResult> {
+  const { onProgress } = options;
+  const total = jobs.reduce((a, j) => a + j.cost, 0);
+  const utility = jobs.reduce((a, j) => a + (j.job.part === 'utility' ? j.cost : 0), 0);
+  const share = total > 0 ? utility / total : 1;
+  return evaluateSynthetic({
+    ...options,
+    onProgress: (p) =>
+      onProgress?.(
+        p.phase === 'utility'
+          ? {
+              ...p,
+              fraction: p.fraction * share,
+              ...(p.utility ? { utility: { ...p.utility, fraction: p.fraction * share } } : {}),
+            }
+          : { ...p, fraction: share + p.fraction * (1 - share) },
+      ),
+  });
 }
 
 /** A job with its estimated cost (`trained`: the share its training steps report). */

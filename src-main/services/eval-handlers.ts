@@ -377,7 +377,8 @@ export function evalHandlers(
         seeds: Array.from({ length: seeds }, (_, i) => i),
         ...(ctx.evalConfigs ? { configs: ctx.evalConfigs } : {}),
         ...(call.signal ? { signal: call.signal } : {}),
-        onProgress: (p) => report(`Evaluating (${p.phase})`, p.fraction),
+        // One task for all: the classifiers and the feature network run side by side.
+        onProgress: (p) => report('Evaluating', p.fraction),
       });
       let audit: DecoderAudit | null = null;
       if (run) {

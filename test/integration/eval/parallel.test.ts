@@ -53,8 +53,14 @@ function figures(r: EvaluationResult): unknown {
   return copy;
 }
 
-test('two workers give the figures of the sequential path; progress grows to 1', async () => {
-  const sequential = await evaluateSynthetic(options);
+test('two workers give the figures of one thread; progress grows to 1 in both', async () => {
+  // One worker: evaluateSynthetic in this thread, its progress as the whole evaluation's share.
+  const inThread: number[] = [];
+  const sequential = await evaluateInParallel({
+    ...options,
+    workers: 1,
+    onProgress: (p) => inThread.push(p.fraction),
+  });
   const fractions: number[] = [];
   const jobs: JobTiming[] = [];
   const parallel = await evaluateInParallel({
@@ -67,10 +73,12 @@ test('two workers give the figures of the sequential path; progress grows to 1',
   assert.ok(parallel.fidelity && parallel.cnn, 'fidelity and every classifier are there');
   assert.equal(jobs.length, 3 * 2 + 1, 'one job per classifier and seed, one for fidelity');
   assert.deepEqual([...new Set(jobs.map((j) => j.worker))].sort(), [0, 1], 'both workers worked');
-  assert.ok(fractions.length > 0);
-  for (let i = 1; i < fractions.length; i++)
-    assert.ok((fractions[i] as number) >= (fractions[i - 1] as number), 'progress never goes back');
-  assert.equal(fractions.at(-1), 1);
+  for (const f of [fractions, inThread]) {
+    assert.ok(f.length > 0);
+    for (let i = 1; i < f.length; i++)
+      assert.ok((f[i] as number) >= (f[i - 1] as number), 'progress never goes back');
+    assert.equal(f.at(-1), 1);
+  }
 });
 
 test('an abort stops the workers with CANCELLED', async () => {
