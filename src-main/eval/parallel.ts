@@ -274,6 +274,7 @@ async function runJobs(
   const results = new Map<number, UtilityRun | FidelityPart>();
 
   const threads: Worker[] = [];
+  let onAbort = (): void => undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       let finished = false;
@@ -282,7 +283,7 @@ async function runJobs(
         finished = true;
         reject(err);
       };
-      const onAbort = (): void => fail(cancelled());
+      onAbort = () => fail(cancelled());
       signal?.addEventListener('abort', onAbort, { once: true });
       let running = 0;
       const next = (worker: Worker): boolean => {
@@ -329,7 +330,6 @@ async function runJobs(
             report(item.job, 1, 1);
             if (!next(worker) && running === 0 && queue.length === 0) {
               finished = true;
-              signal?.removeEventListener('abort', onAbort);
               resolve();
             }
           }
@@ -349,6 +349,7 @@ async function runJobs(
       }
     });
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     // Also stops the others at once when one job failed or the caller aborted.
     await Promise.all(threads.map((t) => t.terminate()));
   }
