@@ -33,6 +33,8 @@ export default defineConfig({
           worker: resolve(import.meta.dirname, 'src-main/jobs/worker.ts'),
           // heavy requests (evaluation) answered away from the window's process
           'offload-worker': resolve(import.meta.dirname, 'src-main/services/offload-worker.ts'),
+          // the evaluation's worker threads (src-main/eval/parallel.ts), started by the above
+          'eval-worker': resolve(import.meta.dirname, 'src-main/eval/eval-worker.ts'),
         },
       },
     },

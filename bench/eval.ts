@@ -13,10 +13,15 @@
  *   npm run bench eval
  *   DP2_BENCH_SEEDS=0 DP2_BENCH_N=10000 node --import tsx bench/eval.ts
  *   DP2_BENCH_PARTS=cnn,fidelity node --import tsx bench/eval.ts   (some parts only)
+ *   DP2_EVAL_WORKERS=1 node --import tsx bench/eval.ts   (sequential, in one thread)
  *
+ * The evaluation runs as the app runs it (src-main/eval/parallel.ts: its jobs
+ * spread over DP2_EVAL_WORKERS worker threads, default min(2, cores)).
  * Prints accuracies (mean ± std, balanced, steps taken), the fidelity
- * figures, and for every part its wall and CPU seconds, the load average
- * (the machine may be shared: wall time then overstates) and peak RSS.
+ * figures, and for every job (or, in one thread, every part) its wall and
+ * CPU seconds, each worker's CPU seconds (the busiest one's is about the
+ * wall time on an otherwise idle machine), the load average (the machine
+ * may be shared: wall time then overstates) and peak RSS.
  * Never fails on a time. The table over set sizes is bench/eval-table.ts.
  */
 import { loadavg } from 'node:os';
@@ -24,11 +29,11 @@ import { loadBundledMnist } from '../src-main/data/mnist';
 import { selectBackend } from '../src-main/engine/backend';
 import { defaultArchitecture, parameterSpecs } from '../src-main/engine/architecture';
 import { SeededRng } from '../src-main/engine/rng';
+import { evalWorkerCount, evaluateInParallel, type JobTiming } from '../src-main/eval/parallel';
 import {
   CLASSIFIER_KINDS,
   DEFAULT_SEEDS,
   auditDecoder,
-  evaluateSynthetic,
   toEvalJson,
   type EvalImages,
 } from '../src-main/eval';
@@ -70,11 +75,13 @@ async function main(): Promise<void> {
   const only = process.env.DP2_BENCH_PARTS?.split(',');
   const want = (part: string): boolean => only === undefined || only.includes(part);
   const mnist = loadBundledMnist();
+  const workers = evalWorkerCount();
+  const jobs: JobTiming[] = [];
   const synthetic = subset(mnist.train, Number(process.env.DP2_BENCH_N ?? mnist.train.count));
   const realTest = mnist.test;
   console.log(
     `backend ${backend.name}; ${synthetic.count} "synthetic" (real MNIST train) vs ${realTest.count} real test; ` +
-      `seeds ${seeds.join(',')}; load average ${load()}`,
+      `seeds ${seeds.join(',')}; ${workers} worker(s); load average ${load()}`,
   );
 
   const wall0 = performance.now();
@@ -93,14 +100,17 @@ async function main(): Promise<void> {
       cpu: (c.user + c.system) / 1e6,
     });
   };
-  const result = await evaluateSynthetic({
+  const result = await evaluateInParallel({
     synthetic,
     realTest,
     realTrain: mnist.train,
     seeds,
     classifiers: CLASSIFIER_KINDS.filter(want),
     fidelity: want('fidelity'),
+    workers,
+    onJob: (j) => jobs.push(j),
     onProgress: (p) => {
+      if (workers > 1) return; // parts overlap: timed per job instead
       const name = p.utility ? p.utility.classifier : p.phase;
       if (name === phase) return;
       endPhase();
@@ -109,7 +119,7 @@ async function main(): Promise<void> {
       phaseCpu = process.cpuUsage();
     },
   });
-  endPhase();
+  if (workers <= 1) endPhase();
   phase = want('fidelity') ? 'features + Fréchet + precision/recall' : '';
   // (The last part reported ends when evaluateSynthetic returns: feature extraction and
   // the figures come after the feature network's last training step.)
@@ -165,6 +175,21 @@ async function main(): Promise<void> {
   const totalWall = (performance.now() - wall0) / 1000;
   const c = process.cpuUsage(cpu0);
   console.log(`dp2 eval --json: ${JSON.stringify(toEvalJson(result))}`);
+  if (jobs.length > 0) {
+    console.log('seconds per job (wall, CPU of its worker thread):');
+    for (const j of jobs) {
+      const cpu = j.cpuSeconds === undefined ? '' : `, cpu ${j.cpuSeconds.toFixed(1)} s`;
+      console.log(`  worker ${j.worker}  ${j.job.padEnd(30)} wall ${j.seconds.toFixed(1)} s${cpu}`);
+    }
+    for (let w = 0; w < workers; w++) {
+      const mine = jobs.filter((j) => j.worker === w);
+      const cpu = mine.reduce((a, j) => a + (j.cpuSeconds ?? NaN), 0);
+      const wall = mine.reduce((a, j) => a + j.seconds, 0);
+      console.log(
+        `worker ${w}: ${mine.length} jobs, cpu ${cpu.toFixed(1)} s, wall ${wall.toFixed(1)} s`,
+      );
+    }
+  }
   console.log('seconds per part:');
   for (const p of parts) console.log(`  ${p.name.padEnd(40)} ${seconds(p)}`);
   console.log(

@@ -47,7 +47,10 @@ export function protocolNote(version: number): string {
 export interface EvaluationProgress {
   /** `features`: training the feature extractor; `utility`: the downstream classifiers. */
   phase: 'features' | 'utility';
-  /** Share of this phase done, in [0, 1]. */
+  /**
+   * Share of this phase done, in [0, 1]; in parallel.ts, where the phases
+   * overlap, the share of the whole evaluation done.
+   */
   fraction: number;
   utility?: UtilityProgress;
 }
@@ -71,15 +74,76 @@ export interface EvaluationOptions {
   seeds?: readonly number[];
   classifiers?: readonly ClassifierKind[];
   configs?: Partial<Record<ClassifierKind, Partial<TrainConfig>>>;
+  /** Overrides of the feature network's training budget (fidelity.ts EXTRACTOR_CONFIG; tests). */
+  extractorConfig?: Partial<TrainConfig>;
   /** Compute fidelity (needs `realTrain` or `extractor`); default true when either is given. */
   fidelity?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: EvaluationProgress) => void;
 }
 
-/** Utility, then fidelity, of `synthetic` (module comment). */
-export async function evaluateSynthetic(options: EvaluationOptions): Promise<EvaluationResult> {
-  const { synthetic, realTest, realTrain, signal, onProgress } = options;
+/** The fidelity figures of an evaluation and the network behind them. */
+export type FidelityPart = Pick<
+  EvaluationResult,
+  'fidelity' | 'featureNetwork' | 'extractorAccuracy'
+>;
+
+/**
+ * Trains the feature network on `realTrain` (seed 0) and measures the
+ * fidelity of `synthetic` with its real-vs-real reference: the fidelity half
+ * of {@link evaluateSynthetic}, one job of parallel.ts.
+ */
+export async function fidelityPart(options: {
+  synthetic: EvalImages;
+  realTest: EvalImages;
+  realTrain: EvalImages;
+  classes: number;
+  extractorConfig?: Partial<TrainConfig>;
+  signal?: AbortSignal;
+  onStep?: (step: number, steps: number) => void;
+}): Promise<FidelityPart> {
+  const { realTest, realTrain, classes, signal, onStep } = options;
+  const extractor = await trainFeatureExtractor({
+    realTrain,
+    realTest,
+    classes,
+    signal,
+    ...(options.extractorConfig ? { config: options.extractorConfig } : {}),
+    onStep: (s) => onStep?.(s.step, s.steps),
+  });
+  try {
+    return measureFidelity(extractor, options);
+  } finally {
+    extractor.dispose();
+  }
+}
+
+function measureFidelity(
+  extractor: FeatureExtractor,
+  options: { synthetic: EvalImages; realTest: EvalImages; realTrain?: EvalImages | undefined },
+): FidelityPart {
+  const { synthetic, realTest, realTrain } = options;
+  return {
+    fidelity: evaluateFidelity({
+      extractor,
+      realTest,
+      synthetic,
+      ...(realTrain ? { realTrain } : {}),
+    }),
+    featureNetwork: extractor.network,
+    extractorAccuracy: extractor.realTestAccuracy,
+  };
+}
+
+/**
+ * Checks the options of {@link evaluateSynthetic}: the class count of all
+ * sets, and whether fidelity is wanted (and can be computed).
+ */
+export function planEvaluation(options: EvaluationOptions): {
+  classes: number;
+  wantFidelity: boolean;
+} {
+  const { synthetic, realTest, realTrain } = options;
   const g = checkImages(synthetic, 'the synthetic images');
   requireSameGeometry(
     g,
@@ -88,22 +152,9 @@ export async function evaluateSynthetic(options: EvaluationOptions): Promise<Eva
     'the real test images',
   );
   const classes = classCount(synthetic, realTest, ...(realTrain ? [realTrain] : []));
-  const utility = await evaluateUtility({
-    train: synthetic,
-    test: realTest,
-    seeds: options.seeds,
-    classifiers: options.classifiers,
-    configs: options.configs,
-    classes,
-    signal,
-    onProgress: (u) => onProgress?.({ phase: 'utility', fraction: u.fraction, utility: u }),
-  });
   const wantFidelity =
     options.fidelity ?? (realTrain !== undefined || options.extractor !== undefined);
-  if (!wantFidelity) return utility;
-  let extractor = options.extractor;
-  const owned = extractor === undefined;
-  if (extractor === undefined) {
+  if (wantFidelity && options.extractor === undefined) {
     if (!realTrain) {
       throw new UserError(
         'INVALID_INPUT',
@@ -116,30 +167,41 @@ export async function evaluateSynthetic(options: EvaluationOptions): Promise<Eva
       checkImages(realTrain, 'the real training images'),
       'the real training images',
     );
-    extractor = await trainFeatureExtractor({
-      realTrain,
-      realTest,
-      classes,
-      signal,
-      onStep: (s) => onProgress?.({ phase: 'features', fraction: s.step / s.steps }),
-    });
   }
-  try {
-    const fidelity = evaluateFidelity({
-      extractor,
-      realTest,
+  return { classes, wantFidelity };
+}
+
+/**
+ * Utility, then fidelity, of `synthetic` (module comment), one part after
+ * the other in this thread; parallel.ts makes the same parts in workers.
+ */
+export async function evaluateSynthetic(options: EvaluationOptions): Promise<EvaluationResult> {
+  const { synthetic, realTest, realTrain, signal, onProgress } = options;
+  const { classes, wantFidelity } = planEvaluation(options);
+  const utility = await evaluateUtility({
+    train: synthetic,
+    test: realTest,
+    seeds: options.seeds,
+    classifiers: options.classifiers,
+    configs: options.configs,
+    classes,
+    signal,
+    onProgress: (u) => onProgress?.({ phase: 'utility', fraction: u.fraction, utility: u }),
+  });
+  if (!wantFidelity) return utility;
+  if (options.extractor) return { ...utility, ...measureFidelity(options.extractor, options) };
+  return {
+    ...utility,
+    ...(await fidelityPart({
       synthetic,
-      ...(realTrain ? { realTrain } : {}),
-    });
-    return {
-      ...utility,
-      fidelity,
-      featureNetwork: extractor.network,
-      extractorAccuracy: extractor.realTestAccuracy,
-    };
-  } finally {
-    if (owned) extractor.dispose();
-  }
+      realTest,
+      realTrain: realTrain as EvalImages,
+      classes,
+      ...(options.extractorConfig ? { extractorConfig: options.extractorConfig } : {}),
+      signal,
+      onStep: (step, steps) => onProgress?.({ phase: 'features', fraction: step / steps }),
+    })),
+  };
 }
 
 /** One classifier's figure in `dp2 eval --json`. */

@@ -150,14 +150,23 @@ export function resolveConfig(
   return { ...DEFAULT_TRAIN_CONFIGS[kind], ...overrides?.[kind] };
 }
 
-/**
- * Trains each classifier on `train` once per seed and tests it on `test`
- * (module comment). Deterministic given the seeds (on one backend).
- */
-export async function evaluateUtility(options: UtilityOptions): Promise<UtilityResult> {
-  const { train, test, signal, onProgress } = options;
+/** What {@link planUtility} checked and settled: the runs to make. */
+export interface UtilityPlan {
+  seeds: number[];
+  kinds: ClassifierKind[];
+  classes: number;
+  configs: Map<ClassifierKind, TrainConfig>;
+  /** Planned training steps of one classifier and seed. */
+  stepsOf(kind: ClassifierKind, seed: number): number;
+  /** Planned training steps of all runs (the denominator of the progress fraction). */
+  totalSteps: number;
+}
+
+/** Checks the options of {@link evaluateUtility} and lists its runs (classifier × seed). */
+export function planUtility(options: Omit<UtilityOptions, 'signal' | 'onProgress'>): UtilityPlan {
+  const { train, test } = options;
   const seeds = checkSeeds(options.seeds ?? DEFAULT_SEEDS);
-  const kinds = options.classifiers ?? CLASSIFIER_KINDS;
+  const kinds = [...(options.classifiers ?? CLASSIFIER_KINDS)];
   for (const k of kinds) {
     if (!CLASSIFIER_KINDS.includes(k)) {
       throw new UserError(
@@ -178,65 +187,140 @@ export async function evaluateUtility(options: UtilityOptions): Promise<UtilityR
     );
   }
   const configs = new Map(kinds.map((k) => [k, resolveConfig(k, options.configs)] as const));
-  const stepsOf = (c: TrainConfig, seed: number): number =>
-    plannedSteps(holdOutSplit(train.count, c, seed).train.length, c);
+  const stepsOf = (kind: ClassifierKind, seed: number): number => {
+    const c = configs.get(kind) as TrainConfig;
+    return plannedSteps(holdOutSplit(train.count, c, seed).train.length, c);
+  };
   const totalSteps = kinds.reduce(
-    (a, k) => a + seeds.reduce((b, seed) => b + stepsOf(configs.get(k) as TrainConfig, seed), 0),
+    (a, k) => a + seeds.reduce((b, seed) => b + stepsOf(k, seed), 0),
     0,
   );
-  let stepsBefore = 0;
+  return { seeds, kinds, classes, configs, stepsOf, totalSteps };
+}
+
+/** One classifier trained with one seed and tested on the real test split. */
+export interface UtilityRun {
+  /** Accuracy on the test split, in %. */
+  accuracy: number;
+  /** Balanced accuracy on the test split, in %. */
+  balanced: number;
+  /** Planned steps (TrainSummary.steps) and steps taken before early stopping. */
+  steps: number;
+  stepsTaken: number;
+  /** Wall time of training and testing, in seconds. */
+  seconds: number;
+}
+
+/**
+ * Trains `kind` on `train` with `seed` and tests it on `test`: one run of
+ * {@link evaluateUtility}, the unit that parallel.ts hands to its workers.
+ */
+export async function runUtility(options: {
+  kind: ClassifierKind;
+  seed: number;
+  train: EvalImages;
+  test: EvalImages;
+  classes: number;
+  config: TrainConfig;
+  signal?: AbortSignal;
+  onStep?: (step: number, steps: number) => void;
+}): Promise<UtilityRun> {
+  const { kind, seed, train, test, classes, config, signal, onStep } = options;
+  const started = performance.now();
+  const { model, summary } = await fitClassifier({
+    kind,
+    train,
+    classes,
+    seed,
+    config,
+    signal,
+    onStep: (s) => onStep?.(s.step, s.steps),
+  });
+  try {
+    const predicted = predictLabels(model, test);
+    let right = 0;
+    for (let i = 0; i < test.count; i++) if (predicted[i] === test.y[i]) right++;
+    return {
+      accuracy: (100 * right) / test.count,
+      balanced: balancedAccuracy(test.y, predicted),
+      steps: summary.steps,
+      stepsTaken: summary.stepsTaken,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The result of a plan's runs (`runs.get(kind)[i]` for `plan.seeds[i]`);
+ * `seconds` per classifier is the sum of its runs' wall times.
+ */
+export function utilityResult(
+  plan: UtilityPlan,
+  train: EvalImages,
+  test: EvalImages,
+  runs: ReadonlyMap<ClassifierKind, readonly UtilityRun[]>,
+): UtilityResult {
   const result: UtilityResult = {
     n_synthetic: train.count,
     n_test: test.count,
-    seeds,
+    seeds: [...plan.seeds],
     majority: majorityRate(test.y),
     imbalanced: isImbalanced(test.y),
   };
-  for (const kind of kinds) {
-    const config = configs.get(kind) as TrainConfig;
-    const started = performance.now();
-    const runs: number[] = [];
-    const balanced: number[] = [];
-    const steps: number[] = [];
-    for (const seed of seeds) {
-      if (signal?.aborted) throw cancelled();
-      const base = stepsBefore;
-      const { model, summary } = await fitClassifier({
-        kind,
-        train,
-        classes,
-        seed,
-        config,
-        signal,
-        onStep: (s) =>
-          onProgress?.({
-            classifier: kind,
-            seed,
-            step: s.step,
-            steps: s.steps,
-            fraction: Math.min(1, (base + s.step) / totalSteps),
-          }),
-      });
-      stepsBefore += summary.steps;
-      steps.push(summary.stepsTaken);
-      try {
-        const predicted = predictLabels(model, test);
-        let right = 0;
-        for (let i = 0; i < test.count; i++) if (predicted[i] === test.y[i]) right++;
-        runs.push((100 * right) / test.count);
-        balanced.push(balancedAccuracy(test.y, predicted));
-      } finally {
-        model.dispose();
-      }
-    }
+  for (const kind of plan.kinds) {
+    const mine = runs.get(kind) ?? [];
+    const accuracies = mine.map((r) => r.accuracy);
+    const balanced = mine.map((r) => r.balanced);
     result[kind] = {
-      ...meanStd(runs),
-      runs,
+      ...meanStd(accuracies),
+      runs: accuracies,
       balanced: { ...meanStd(balanced), runs: balanced },
-      steps,
-      seconds: (performance.now() - started) / 1000,
-      config,
+      steps: mine.map((r) => r.stepsTaken),
+      seconds: mine.reduce((a, r) => a + r.seconds, 0),
+      config: plan.configs.get(kind) as TrainConfig,
     };
   }
   return result;
+}
+
+/**
+ * Trains each classifier on `train` once per seed and tests it on `test`
+ * (module comment), one run after the other. Deterministic given the seeds
+ * (on one backend); parallel.ts makes the same runs in worker threads.
+ */
+export async function evaluateUtility(options: UtilityOptions): Promise<UtilityResult> {
+  const { train, test, signal, onProgress } = options;
+  const plan = planUtility(options);
+  let stepsBefore = 0;
+  const runs = new Map<ClassifierKind, UtilityRun[]>();
+  for (const kind of plan.kinds) {
+    const mine: UtilityRun[] = [];
+    runs.set(kind, mine);
+    for (const seed of plan.seeds) {
+      if (signal?.aborted) throw cancelled();
+      const base = stepsBefore;
+      const run = await runUtility({
+        kind,
+        seed,
+        train,
+        test,
+        classes: plan.classes,
+        config: plan.configs.get(kind) as TrainConfig,
+        signal,
+        onStep: (step, steps) =>
+          onProgress?.({
+            classifier: kind,
+            seed,
+            step,
+            steps,
+            fraction: Math.min(1, (base + step) / plan.totalSteps),
+          }),
+      });
+      stepsBefore += run.steps;
+      mine.push(run);
+    }
+  }
+  return utilityResult(plan, train, test, runs);
 }

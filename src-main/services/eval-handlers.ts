@@ -10,7 +10,6 @@ import {
   EVAL_PROTOCOL,
   FLD_LABEL,
   auditDecoder,
-  evaluateSynthetic,
   paperTableFor,
   protocolNote,
   type ClassifierKind,
@@ -18,6 +17,7 @@ import {
   type EvaluationResult,
 } from '../eval';
 import type { EvalImages } from '../eval/images';
+import { evaluateInParallel } from '../eval/parallel';
 import { epsilonOf } from '../privacy';
 import { DPSGD_CERT_MECHANISM } from '../privacy/certificate';
 import {
@@ -370,14 +370,15 @@ export function evalHandlers(
       const backend = await selectBackend();
       const report = (task: string, fraction: number) =>
         call.onProgress?.({ task, done: Math.round(fraction * 100), total: 100 });
-      const result = await evaluateSynthetic({
+      const result = await evaluateInParallel({
         synthetic: images,
         realTest: real.test,
         realTrain: real.train,
         seeds: Array.from({ length: seeds }, (_, i) => i),
         ...(ctx.evalConfigs ? { configs: ctx.evalConfigs } : {}),
         ...(call.signal ? { signal: call.signal } : {}),
-        onProgress: (p) => report(`Evaluating (${p.phase})`, p.fraction),
+        // One task for all: the classifiers and the feature network run side by side.
+        onProgress: (p) => report('Evaluating', p.fraction),
       });
       let audit: DecoderAudit | null = null;
       if (run) {
