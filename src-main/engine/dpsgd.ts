@@ -17,6 +17,11 @@
  * src-main/privacy). Only φ is releasable — θ is noised too, but the released
  * artifact is the decoder alone, written in the same format as DP²-VAE's.
  *
+ * With per-record encoders (DP²-VAE at K = N, posterior.ts) there is no
+ * encoder network: before line 2 each sampled record's own posterior is
+ * refined without noise against the current decoder, and lines 2–4 apply to
+ * the decoder φ alone. The mechanism and its accounting are unchanged.
+ *
  * The accountant lives outside the engine: as for stage 2 of DP²-VAE the
  * caller injects `epsilonAfter(steps)` and the write-ahead hook
  * `beforeNoisyUpdate(step)`, awaited before every noisy update.
