@@ -77,7 +77,8 @@ function drawSystem(rng: SeededRng, k: number): AffineMap[] {
  * Exported so the tests can check self-similarity against the maps.
  */
 export function drawIfs(rng: SeededRng, size: number): IfsRender {
-  const points = Math.max(20000, 4 * size * size);
+  // About four points per pixel, and never so few that faint parts vanish.
+  const points = Math.max(8000, 4 * size * size);
   let best: IfsRender | undefined;
   let bestScore = -Infinity;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
