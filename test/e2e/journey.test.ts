@@ -71,7 +71,11 @@ test('new run: the plan shows σ, ε, the ledger and the time, consistent with t
   await methods.first().waitFor();
   const methodList = page.locator('fieldset', { hasText: 'Method' });
   assert.match((await methodList.textContent()) ?? '', /DP-SGD.*DP²-VAE/s);
-  assert.ok(await page.getByRole('radio', { name: /^DP-SGD/ }).isChecked());
+  assert.ok(await page.getByRole('radio', { name: /^DP²-VAE, per-record/ }).isChecked());
+  assert.match(
+    (await page.getByTestId('method-measured-dp2vae-per-record').textContent()) ?? '',
+    /CNN 82–84 % at ε = 10/,
+  );
   assert.match(
     (await page.getByTestId('method-measured-dpsgd').textContent()) ?? '',
     /CNN 81–83 % at ε = 10/,
@@ -81,7 +85,7 @@ test('new run: the plan shows σ, ε, the ledger and the time, consistent with t
     /CNN ≈ 26 % at ε = 10/,
   );
   // This journey trains the two-stage method on purpose (its stages and blocks are shown).
-  await page.getByRole('radio', { name: /^DP²-VAE/ }).check();
+  await page.getByRole('radio', { name: /^DP²-VAE — / }).check();
   await page.getByLabel('Quick look', { exact: false }).check();
   await page.getByRole('button', { name: /Standard · ε 10/ }).click();
   await page.getByText('Advanced settings').click();

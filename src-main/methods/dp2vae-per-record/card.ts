@@ -10,8 +10,12 @@ export const perRecordCard = {
     'Every image keeps its own encoder, refined without noise and never released; only the decoder is trained with per-image clipping and noise.',
   releases: 'generator',
   needs: [],
-  measured: [],
-  verdict: 'Not yet measured through the app.',
+  measured: [
+    { preset: 'paper', epsilon: 10, cnnAccuracy: [82.0, 83.5], minutes: 7 },
+    { preset: 'high-privacy', epsilon: 1, cnnAccuracy: [78.4, 79.1], minutes: 3 },
+  ],
+  verdict:
+    'Measured on MNIST: CNN 82–84 % at ε = 10 and 78–79 % at ε = 1, ahead of DP-SGD on the CNN and on balanced accuracy for a small two-class set, about 2 points behind it on logistic regression; about as fast.',
   stages: {
     stage2: {
       title: 'Private decoder (each image’s own encoder refined without noise; decoder by DP-SGD)',

@@ -34,14 +34,14 @@ test('methods are ordered by what they measure; the best is the default everywhe
     scores,
     [...scores].sort((a, b) => b - a),
   );
-  assert.equal(DEFAULT_METHOD, 'dpsgd');
+  assert.equal(DEFAULT_METHOD, 'dp2vae-per-record');
   assert.equal(
     RunPlanRequest.parse({ dataset: 'digits', epsilon: 10 }).method,
-    'dpsgd',
+    'dp2vae-per-record',
     'the contract fills in the best method',
   );
-  assert.equal(PresetsRequest.parse({}).method, 'dpsgd');
-  assert.match(TRAIN_USAGE, /--method dpsgd \(the default\)/);
+  assert.equal(PresetsRequest.parse({}).method, 'dp2vae-per-record');
+  assert.match(TRAIN_USAGE, /--method dp2vae-per-record \(the default\)/);
   // The weak method stays on offer, saying what it measures and why.
   assert.match(TRAIN_USAGE, /--method dp2vae: DP²-VAE\..*\n.*CNN ≈ 26 % at ε = 10/);
 });
