@@ -122,7 +122,7 @@ test('the method is data on the plan: old DP²-VAE plans still parse; the contra
   assert.throws(() => RunPlan.parse({ ...d.plan, blocks: 3 }), 'strict: no foreign keys');
   assert.equal(RunPlanRequest.parse({ dataset: 'x', epsilon: 1, method: 'dpsgd' }).method, 'dpsgd');
   // The default is the method that measures best (issue 17).
-  assert.equal(RunPlanRequest.parse({ dataset: 'x', epsilon: 1 }).method, 'dpsgd');
+  assert.equal(RunPlanRequest.parse({ dataset: 'x', epsilon: 1 }).method, 'dp2vae-per-record');
   assert.throws(() => RunPlanRequest.parse({ dataset: 'x', epsilon: 1, method: 'gan' }));
   assert.ok(WorkerConfig.shape.plan.safeParse(d.plan).success);
   // A DP-SGD model: the preset's widths.
