@@ -12,7 +12,7 @@ export const dp2vaeCard = {
   needs: [],
   measured: [{ preset: 'quick', epsilon: 10, cnnAccuracy: [26, 26], minutes: 8 }],
   verdict:
-    'Measured on MNIST: CNN ≈ 26 % at ε = 10 — each step carries at most C of signal against noise σ·C·√d, so the decoder learns little beyond noise. Use DP-SGD for a generator.',
+    'Measured on MNIST: CNN ≈ 26 % at ε = 10 — each step carries at most C of signal against noise σ·C·√d, so the decoder learns little beyond noise. For a generator use the per-record mode (DP²-VAE, per-record encoders) or DP-SGD.',
   stages: {
     stage1: { title: 'Stage 1 (encoders, per block)', task: 'Stage 1' },
     stage2: { title: 'Stage 2 (private decoder)', task: 'Stage 2' },
