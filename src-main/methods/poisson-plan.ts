@@ -5,8 +5,11 @@
  * data, and σ calibrated so that the run's own T steps reach the target ε
  * (never above it) under the 'dpsgd' mechanism of src-main/privacy.
  */
+import { randomInt } from 'node:crypto';
 import { UserError } from '../contract/errors';
 import { calibrateSigma } from '../privacy';
+import { buildDpsgdCertificate, type PoissonMethod } from '../privacy/certificate';
+import type { CertificateContext } from './descriptor';
 import { ownEpsilon, type RunNoise } from '../jobs/budget';
 import {
   checkOverrides,
@@ -123,4 +126,50 @@ export function scheduleEpsilon(s: PoissonSchedule): { epsilon: number; notes: s
     );
   }
   return { epsilon, notes };
+}
+
+/** What a Poisson-sampled method's preset fixes besides the schedule. */
+interface PoissonPreset {
+  clip: number;
+  lr: number;
+  optimizer: 'adam' | 'sgd';
+  lrSchedule: 'constant' | 'cosine';
+}
+
+/** The plan fields every Poisson-sampled method stores: the schedule, then the preset's settings under the user's overrides. */
+export function poissonPlanFields(s: PoissonSchedule, preset: PoissonPreset) {
+  const o = s.overrides;
+  return {
+    accountant: s.accountant,
+    sampleRate: s.sampleRate,
+    batchSize: s.batchSize,
+    sigma: s.sigma,
+    clip: o.clip ?? preset.clip,
+    steps: s.steps,
+    lr: o.lr ?? preset.lr,
+    seed: o.seed ?? randomInt(2 ** 31 - 1),
+    optimizer: o.optimizer ?? preset.optimizer,
+    lrSchedule: preset.lrSchedule,
+  };
+}
+
+/** The certificate of a decoder a Poisson-sampled method released (ε recomputed by the accountant). */
+export function poissonCertificate(
+  method: PoissonMethod,
+  plan: { sampleRate: number; sigma: number; clip: number; accountant?: 'rdp' | 'pld' | undefined },
+  c: CertificateContext,
+) {
+  return buildDpsgdCertificate({
+    method,
+    sampleRate: plan.sampleRate,
+    sigma: plan.sigma,
+    clip: plan.clip,
+    steps: c.steps,
+    delta: c.delta,
+    accountant: plan.accountant ?? 'rdp',
+    datasetId: c.datasetId,
+    backend: c.backend,
+    version: c.version,
+    ...(c.created ? { created: c.created } : {}),
+  });
 }

@@ -5,9 +5,9 @@
  * clipped per-example gradients (docs/privacy.md).
  */
 import type { RunPlan } from '../../jobs/protocol';
-import { buildDpsgdCertificate } from '../../privacy/certificate';
 import { defineMethod } from '../descriptor';
 import { architectureFor } from '../plan-input';
+import { poissonCertificate } from '../poisson-plan';
 import { perRecordCard } from './card';
 import { perRecordNoise, resolvePerRecordPlan } from './plan';
 import type { PerRecordPlan } from './plan-schema';
@@ -22,20 +22,7 @@ export const dp2vaePerRecord = defineMethod<PerRecordPlan>({
   noise: perRecordNoise,
   architecture: (preset, image, classes) =>
     architectureFor(PER_RECORD_PRESETS[preset].mlp, image, classes),
-  certificate: (plan, c) =>
-    buildDpsgdCertificate({
-      method: 'dp2vae-per-record',
-      sampleRate: plan.sampleRate,
-      sigma: plan.sigma,
-      clip: plan.clip,
-      steps: c.steps,
-      delta: c.delta,
-      accountant: plan.accountant ?? 'rdp',
-      datasetId: c.datasetId,
-      backend: c.backend,
-      version: c.version,
-      ...(c.created ? { created: c.created } : {}),
-    }),
+  certificate: (plan, c) => poissonCertificate('dp2vae-per-record', plan, c),
   // The per-record posteriors live inside its checkpoints (deleted with them).
   privateFolders: [],
   // Loaded only in the worker: the engine's training code stays out of the main process.

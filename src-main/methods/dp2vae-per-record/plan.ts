@@ -2,10 +2,14 @@
  * The plan of a DP²-VAE run with per-record encoders: the Poisson schedule
  * shared with DP-SGD (../poisson-plan.ts) and the posterior refinement.
  */
-import { randomInt } from 'node:crypto';
 import type { RunNoise } from '../../jobs/budget';
 import { checkPresetName, type ResolvePlanInput, type ResolvedRunPlan } from '../plan-input';
-import { poissonNoise, resolvePoissonSchedule, scheduleEpsilon } from '../poisson-plan';
+import {
+  poissonNoise,
+  poissonPlanFields,
+  resolvePoissonSchedule,
+  scheduleEpsilon,
+} from '../poisson-plan';
 import type { PerRecordPlan } from './plan-schema';
 import { PER_RECORD_PRESETS } from './presets';
 
@@ -29,16 +33,7 @@ export function resolvePerRecordPlan(input: ResolvePlanInput): ResolvedRunPlan<P
   const o = s.overrides;
   const plan: PerRecordPlan = {
     method: 'dp2vae-per-record',
-    accountant: s.accountant,
-    sampleRate: s.sampleRate,
-    batchSize: s.batchSize,
-    sigma: s.sigma,
-    clip: o.clip ?? preset.clip,
-    steps: s.steps,
-    lr: o.lr ?? preset.lr,
-    seed: o.seed ?? randomInt(2 ** 31 - 1),
-    optimizer: o.optimizer ?? preset.optimizer,
-    lrSchedule: preset.lrSchedule,
+    ...poissonPlanFields(s, preset),
     refineSteps: o.refineSteps ?? preset.refineSteps,
     refineFirstSteps: Math.max(o.refineSteps ?? 0, preset.refineFirstSteps),
     refineLr: o.refineLr ?? preset.refineLr,

@@ -4,9 +4,9 @@
  * Poisson-subsampled Gaussian mechanism (docs/privacy.md).
  */
 import type { DpsgdPlan, RunPlan } from '../../jobs/protocol';
-import { buildDpsgdCertificate } from '../../privacy/certificate';
 import { defineMethod } from '../descriptor';
 import { architectureFor } from '../plan-input';
+import { poissonCertificate } from '../poisson-plan';
 import { dpsgdCard } from './card';
 import { dpsgdNoise, resolveDpsgdPlan } from './plan';
 import { DPSGD_PRESETS } from './presets';
@@ -20,19 +20,7 @@ export const dpsgd = defineMethod<DpsgdPlan>({
   noise: dpsgdNoise,
   architecture: (preset, image, classes) =>
     architectureFor(DPSGD_PRESETS[preset].mlp, image, classes),
-  certificate: (plan, c) =>
-    buildDpsgdCertificate({
-      sampleRate: plan.sampleRate,
-      sigma: plan.sigma,
-      clip: plan.clip,
-      steps: c.steps,
-      delta: c.delta,
-      accountant: plan.accountant ?? 'rdp',
-      datasetId: c.datasetId,
-      backend: c.backend,
-      version: c.version,
-      ...(c.created ? { created: c.created } : {}),
-    }),
+  certificate: (plan, c) => poissonCertificate('dpsgd', plan, c),
   // Its (noised, still unreleased) encoder lives inside its checkpoints.
   privateFolders: [],
   // Loaded only in the worker: the engine's training code stays out of the main process.

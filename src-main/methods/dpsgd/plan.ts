@@ -3,11 +3,15 @@
  * and a target (ε, δ) become the full hyperparameters (the schedule is
  * shared with the other Poisson-sampled methods: ../poisson-plan.ts).
  */
-import { randomInt } from 'node:crypto';
 import type { RunNoise } from '../../jobs/budget';
 import type { DpsgdPlan } from '../../jobs/protocol';
 import { checkPresetName, type ResolvePlanInput, type ResolvedRunPlan } from '../plan-input';
-import { poissonNoise, resolvePoissonSchedule, scheduleEpsilon } from '../poisson-plan';
+import {
+  poissonNoise,
+  poissonPlanFields,
+  resolvePoissonSchedule,
+  scheduleEpsilon,
+} from '../poisson-plan';
 import { DPSGD_PRESETS } from './presets';
 
 /** The noise of a DP-SGD plan: Poisson sampling at q, σ (the accountant's 'dpsgd' mechanism). */
@@ -27,19 +31,6 @@ export function resolveDpsgdPlan(input: ResolvePlanInput): ResolvedRunPlan<Dpsgd
     why: 'blocks and stage 1 belong to per-block DP²-VAE and encoder refinement to per-record DP²-VAE; a DP-SGD run trains one encoder network with the decoder.',
     method: 'DP-SGD',
   });
-  const o = s.overrides;
-  const plan: DpsgdPlan = {
-    method: 'dpsgd',
-    accountant: s.accountant,
-    sampleRate: s.sampleRate,
-    batchSize: s.batchSize,
-    sigma: s.sigma,
-    clip: o.clip ?? preset.clip,
-    steps: s.steps,
-    lr: o.lr ?? preset.lr,
-    seed: o.seed ?? randomInt(2 ** 31 - 1),
-    optimizer: o.optimizer ?? preset.optimizer,
-    lrSchedule: preset.lrSchedule,
-  };
+  const plan: DpsgdPlan = { method: 'dpsgd', ...poissonPlanFields(s, preset) };
   return { plan, ...scheduleEpsilon(s) };
 }
