@@ -15,6 +15,8 @@ import {
   ledgerCommand,
 } from './commands/datasets';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
+import { FEATURES_USAGE, featuresCommand } from './commands/features';
+import { PRIORS_USAGE, priorsCommand } from './commands/priors';
 import {
   EXPORT_USAGE,
   GENERATE_USAGE,
@@ -71,6 +73,16 @@ const COMMANDS: Record<string, Command> = {
     summary: 'a run’s releasable artifacts into a folder',
     usage: EXPORT_USAGE,
     run: exportCommand,
+  },
+  features: {
+    summary: 'features of images under the random-process prior',
+    usage: FEATURES_USAGE,
+    run: featuresCommand,
+  },
+  priors: {
+    summary: 'the random-process prior shipped with the app, verified',
+    usage: PRIORS_USAGE,
+    run: priorsCommand,
   },
 };
 
