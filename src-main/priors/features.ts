@@ -26,11 +26,11 @@ export interface ImageBytes {
 
 /**
  * The read-out the prior's users get unless they ask for another: every
- * stage, pooled over a 2×2 grid (measured against other grids:
+ * stage, pooled over a 3×3 grid (measured against other grids:
  * docs/priors.md).
  */
 export function defaultReadout(net: FoldedNet): FeatureReadout {
-  return { layers: featureLayers(net.spec), grid: 2 };
+  return { layers: featureLayers(net.spec), grid: 3 };
 }
 
 /** Side lengths the images are resized to before the network (unchanged when in range). */
