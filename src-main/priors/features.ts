@@ -46,10 +46,13 @@ export function networkSize(height: number, width: number): { height: number; wi
   return { height: Math.round(height * scale), width: Math.round(width * scale) };
 }
 
+/** Images per batch of {@link extractFeatures} unless told otherwise. */
+export const FEATURE_BATCH = 256;
+
 /** Options of {@link extractFeatures}. */
 export interface ExtractOptions {
   readout: FeatureReadout;
-  /** Images per batch (default 256). */
+  /** Images per batch (default {@link FEATURE_BATCH}). */
   batchSize?: number;
   /** Called after each batch with the images done so far. */
   onProgress?: (done: number, total: number) => void;
@@ -67,7 +70,7 @@ export async function extractFeatures(
   const { count, height, width, channels } = images;
   const dims = featureCount(net.spec, options.readout);
   const out = new Float32Array(count * dims);
-  const batch = options.batchSize ?? 256;
+  const batch = options.batchSize ?? FEATURE_BATCH;
   const target = networkSize(height, width);
   const per = height * width * channels;
   for (let start = 0; start < count; start += batch) {
