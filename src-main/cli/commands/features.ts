@@ -46,7 +46,7 @@ The images are array "x" (else "images", "train_images", "x_train", or the
 only image array; --array picks another), shaped (N, H, W), (N, H, W, C) or
 (N, C, H, W), any size and 1, 3 or 4 channels, converted as "dp2 import" does.
 Every stage is read by default; --layer keeps one. Each layer is averaged
-over a G×G grid of regions (--grid, default 2; 1 = global average).
+over a G×G grid of regions (--grid, default 3; 1 = global average).
 The prior's weights are checked against their SHA-256 before use. Nothing is
 downloaded; on any error no output file is left. The work is spread over
 DP2_FEATURE_WORKERS threads (default 2, or 1 on a one-core machine).`;
