@@ -6,8 +6,10 @@
  * cannot fork `node` (the RunAsNode fuse is off).
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { UserError } from '../contract/errors';
 
 /** Options of {@link startModuleWorker}. */
 export interface ModuleWorkerOptions {
@@ -41,4 +43,22 @@ export function startModuleWorker({ here, name, workerData }: ModuleWorkerOption
       existsSync(fileURLToPath(u)),
     ) ?? new URL(`./${name}.js`, here);
   return new Worker(entry, { workerData });
+}
+
+/**
+ * Worker threads to use: the whole number in environment variable `name`
+ * (1 to 64) when set, else two or the number of cores if fewer (one thread
+ * per core: tfjs's WebAssembly backend is single-threaded under Node).
+ */
+export function workerCountFromEnv(name: string, env: NodeJS.ProcessEnv): number {
+  const raw = env[name]?.trim();
+  if (!raw) return Math.min(2, availableParallelism());
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 64) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `${name} is "${raw}"; it must be a whole number from 1 to 64 (or unset).`,
+    );
+  }
+  return n;
 }

@@ -19,12 +19,11 @@
  * the RunAsNode fuse is off). The images go to the workers in shared
  * memory (SharedArrayBuffer), copied once.
  */
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, type ErrorPayload } from '../contract/errors';
 import { currentBackend } from '../engine/backend';
-import { startModuleWorker } from '../engine/worker-thread';
+import { startModuleWorker, workerCountFromEnv } from '../engine/worker-thread';
 import type { ClassifierKind } from './classifiers';
 import {
   evaluateSynthetic,
@@ -47,16 +46,7 @@ export const EVAL_WORKERS_ENV = 'DP2_EVAL_WORKERS';
  * three CNN runs are most of the work).
  */
 export function evalWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[EVAL_WORKERS_ENV]?.trim();
-  if (!raw) return Math.min(2, availableParallelism());
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 64) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `${EVAL_WORKERS_ENV} is "${raw}"; it must be a whole number from 1 to 64 (or unset).`,
-    );
-  }
-  return n;
+  return workerCountFromEnv(EVAL_WORKERS_ENV, env);
 }
 
 /** One job of a worker (messages of eval-worker.ts). */

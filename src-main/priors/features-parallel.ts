@@ -13,12 +13,11 @@
  * and the features are the same, bit for bit. Each chunk's features come
  * back as a transferred Float32Array and are copied into place.
  */
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, type ErrorPayload } from '../contract/errors';
 import { currentBackend } from '../engine/backend';
-import { startModuleWorker } from '../engine/worker-thread';
+import { startModuleWorker, workerCountFromEnv } from '../engine/worker-thread';
 import { FEATURE_BATCH, extractFeatures, networkSize, type ImageBytes } from './features';
 import { disposeNet, type FeatureReadout, type FoldedNet } from './network/feature-net';
 import { DEFAULT_PRIOR, loadPrior, priorsFolder } from './prior-file';
@@ -31,16 +30,7 @@ export const FEATURE_WORKERS_ENV = 'DP2_FEATURE_WORKERS';
  * else two or the number of cores if fewer.
  */
 export function featureWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[FEATURE_WORKERS_ENV]?.trim();
-  if (!raw) return Math.min(2, availableParallelism());
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 64) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `${FEATURE_WORKERS_ENV} is "${raw}"; it must be a whole number from 1 to 64 (or unset).`,
-    );
-  }
-  return n;
+  return workerCountFromEnv(FEATURE_WORKERS_ENV, env);
 }
 
 /** Options of {@link extractFeaturesInParallel}. */

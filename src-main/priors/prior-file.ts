@@ -254,3 +254,22 @@ export function loadPrior(name = DEFAULT_PRIOR, folder = priorsFolder()): Loaded
   }
   return { manifest, net: deserializeWeights(spec, bytes), folder };
 }
+
+/**
+ * What a certificate of a method that uses a prior states about it: which
+ * prior, the SHA-256 of the weights that were checked before use, and that it
+ * saw no real data (so it carries nothing of anyone's records).
+ */
+export function priorCertificateFields(manifest: PriorManifest): {
+  name: string;
+  weights_sha256: string;
+  statement: string;
+  verified: string;
+} {
+  return {
+    name: manifest.name,
+    weights_sha256: manifest.weights.sha256,
+    statement: manifest.statement,
+    verified: 'The weights matched this SHA-256 when the run loaded them.',
+  };
+}
