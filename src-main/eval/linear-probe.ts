@@ -62,15 +62,19 @@ export async function linearProbe(
   const decay = options.weightDecay ?? 1e-4;
   const classes = Math.max(...Array.from(train.labels), ...Array.from(test.labels)) + 1;
   const { mean, std } = moments(train);
-  const standardise = (set: FeatureSet): tf.Tensor2D =>
-    tf.tidy(() =>
-      tf.div(
-        tf.sub(tf.tensor2d(set.features, [set.count, set.dims]), tf.tensor1d(mean)),
-        tf.tensor1d(std),
-      ),
-    );
+  // Standardised in JS; each step's batch is copied out row by row (tfjs's
+  // gather on a large tensor costs tens of ms a step on the wasm backend).
+  const standardise = (set: FeatureSet): Float32Array => {
+    const out = new Float32Array(set.count * set.dims);
+    for (let i = 0; i < set.count; i++) {
+      for (let d = 0; d < set.dims; d++) {
+        const k = i * set.dims + d;
+        out[k] = ((set.features[k] as number) - (mean[d] as number)) / (std[d] as number);
+      }
+    }
+    return out;
+  };
   const xTrain = standardise(train);
-  const yTrain = tf.oneHot(tf.tensor1d(Array.from(train.labels), 'int32'), classes);
   const w = tf.variable(tf.zeros([train.dims, classes]));
   const b = tf.variable(tf.zeros([classes]));
   const optimizer = tf.train.adam(peak);
@@ -78,6 +82,8 @@ export async function linearProbe(
   const order = new Uint32Array(train.count).map((_, i) => i);
   const perEpoch = Math.ceil(train.count / batch);
   const total = epochs * perEpoch;
+  const rows = new Float32Array(batch * train.dims);
+  const labels = new Int32Array(batch);
   try {
     for (let e = 0; e < epochs; e++) {
       rng.shuffle(order);
@@ -86,29 +92,37 @@ export async function linearProbe(
         // tfjs's Adam keeps its step size in a field we set each step (cosine schedule).
         (optimizer as unknown as { learningRate: number }).learningRate =
           0.5 * peak * (1 + Math.cos((Math.PI * step) / total));
-        const idx = tf.tensor1d(
-          Int32Array.from(order.subarray(s * batch, (s + 1) * batch)),
-          'int32',
-        );
-        optimizer.minimize(() => {
-          const logits = tf.add(tf.matMul(tf.gather(xTrain, idx), w), b);
-          const ce = tf.losses.softmaxCrossEntropy(tf.gather(yTrain, idx), logits);
-          return tf.add(ce, tf.mul(decay, tf.sum(tf.square(w)))) as tf.Scalar;
+        const picked = order.subarray(s * batch, (s + 1) * batch);
+        picked.forEach((j, r) => {
+          rows.set(xTrain.subarray(j * train.dims, (j + 1) * train.dims), r * train.dims);
+          labels[r] = train.labels[j] as number;
         });
-        idx.dispose();
+        const n = picked.length;
+        tf.tidy(() => {
+          const xb = tf.tensor2d(rows.subarray(0, n * train.dims), [n, train.dims]);
+          const yb = tf.oneHot(tf.tensor1d(labels.subarray(0, n), 'int32'), classes);
+          optimizer.minimize(() => {
+            const logits = tf.add(tf.matMul(xb, w), b);
+            const ce = tf.losses.softmaxCrossEntropy(yb, logits);
+            return tf.add(ce, tf.mul(decay, tf.sum(tf.square(w)))) as tf.Scalar;
+          });
+        });
       }
       await new Promise((r) => setImmediate(r));
     }
-    const xTest = standardise(test);
-    const predicted = tf.tidy(() => tf.argMax(tf.add(tf.matMul(xTest, w), b), 1));
+    const predicted = tf.tidy(() =>
+      tf.argMax(
+        tf.add(tf.matMul(tf.tensor2d(standardise(test), [test.count, test.dims]), w), b),
+        1,
+      ),
+    );
     const p = await predicted.data();
-    xTest.dispose();
     predicted.dispose();
     let right = 0;
     for (let i = 0; i < test.count; i++) if (p[i] === test.labels[i]) right++;
     return (100 * right) / test.count;
   } finally {
-    for (const t of [xTrain, yTrain, w, b]) t.dispose();
+    for (const t of [w, b]) t.dispose();
     optimizer.dispose();
   }
 }
