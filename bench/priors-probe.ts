@@ -7,7 +7,7 @@
  * the time to load the prior and to compute the features of 60 000 images.
  *
  *   node --import tsx bench/priors-probe.ts [--train 60000] [--epochs 20]
- *        [--grid 2] [--folder resources/priors]
+ *        [--grid 3] [--folder resources/priors]
  *
  * Prints figures only; never fails on a time.
  */
@@ -30,7 +30,7 @@ const arg = (name: string, fallback: string): string => {
 };
 const trainCount = Number(arg('train', '60000'));
 const epochs = Number(arg('epochs', '20'));
-const grid = Number(arg('grid', '2'));
+const grid = Number(arg('grid', '3'));
 const folder = arg('folder', priorsFolder());
 
 const backend = await selectBackend({ prefer: 'wasm' });

@@ -133,13 +133,18 @@ export function foldBatchNorm(net: TrainableNet, calibration: tf.Tensor4D): Fold
 /** Every stage's output of the folded network, up to stage `stages` (default all). */
 export function foldedStages(net: FoldedNet, x: tf.Tensor4D, stages?: number): tf.Tensor4D[] {
   const specs = convSpecs(net.spec);
+  // A grey image is its value in all three channels: rather than repeating it
+  // (tfjs's Tile costs a fifth of the forward pass on wasm), the stem's
+  // kernel is summed over its input channels — the same convolution.
+  const grey = x.shape[3] === 1;
+  const stem = grey ? tf.sum(net.kernels[0] as tf.Tensor4D, 2, true) : undefined;
   return runStages(
     net.spec,
-    networkInput(x),
+    grey ? tf.sub(tf.mul(x, 2), 1) : networkInput(x),
     (i, h) =>
       tf.fused.conv2d({
         x: h,
-        filter: net.kernels[i] as tf.Tensor4D,
+        filter: i === 0 && stem ? stem : (net.kernels[i] as tf.Tensor4D),
         strides: specs[i]?.stride ?? 1,
         pad: 'same',
         bias: net.biases[i],

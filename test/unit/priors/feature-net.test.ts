@@ -78,7 +78,8 @@ describe('random-process prior: feature network', () => {
     const grey = tf.randomUniform([1, 28, 28, 1], 0, 1, 'float32', 9) as tf.Tensor4D;
     const a = readFeatures(folded, grey, readout).dataSync();
     const b = readFeatures(folded, tf.tile(grey, [1, 1, 1, 3]) as tf.Tensor4D, readout).dataSync();
-    assert.deepEqual(Array.from(a), Array.from(b));
+    // (The grey path sums the stem's kernel instead of repeating the image: equal up to rounding.)
+    a.forEach((v, i) => assert.ok(Math.abs(v - (b[i] as number)) < 1e-4, `feature ${i}`));
     disposeNet(net);
     disposeNet(folded);
   });
