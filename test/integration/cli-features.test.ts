@@ -103,11 +103,11 @@ test('features of grey 28×28 digits: N × D float32, labels and read-out copied
   const out = join(tmp.path, 'digits-features.npz');
   const r = await dp2(['features', '--in', greyNpz, '--out', out], { env: env() });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /20 images × 48 features/);
+  assert.match(r.stdout, /20 images × 108 features/);
   assert.match(r.stderr, /weights verified/);
   const f = readFeatures(out);
-  const dims = featureCount(SPEC, { layers: ['stage1', 'stage2'], grid: 2 });
-  assert.equal(dims, 48);
+  const dims = featureCount(SPEC, { layers: ['stage1', 'stage2'], grid: 3 });
+  assert.equal(dims, 108);
   assert.deepEqual(f.features?.shape, [20, dims]);
   assert.equal(f.features?.dtype, '<f4');
   const values = f.features?.data as Float32Array;
@@ -116,7 +116,7 @@ test('features of grey 28×28 digits: N × D float32, labels and read-out copied
   assert.deepEqual(f.y?.data, readFeatures(greyNpz).y?.data);
   assert.equal((f.classes?.data as string[]).length, 10);
   assert.deepEqual(f.layers?.data, ['stage1', 'stage2']);
-  assert.deepEqual([...(f.grid?.data as Int32Array)], [2]);
+  assert.deepEqual([...(f.grid?.data as Int32Array)], [3]);
   assert.deepEqual(f.prior_sha256?.data, [manifest.weights.sha256]);
 
   // Deterministic: the same input gives the same bytes again.
@@ -132,12 +132,12 @@ test('features of grey 28×28 digits: N × D float32, labels and read-out copied
   });
   assert.equal(r3.status, 0, r3.stderr);
   const s2 = readFeatures(one).features;
-  assert.deepEqual(s2?.shape, [20, 32]);
+  assert.deepEqual(s2?.shape, [20, 72]);
   const s2v = s2?.data as Float32Array;
   for (let i = 0; i < 20; i++) {
-    for (let j = 0; j < 32; j++) {
-      const full = values[i * 48 + 16 + j] as number;
-      assert.ok(Math.abs((s2v[i * 32 + j] as number) - full) <= 1e-5 * (1 + Math.abs(full)));
+    for (let j = 0; j < 72; j++) {
+      const full = values[i * 108 + 36 + j] as number;
+      assert.ok(Math.abs((s2v[i * 72 + j] as number) - full) <= 1e-5 * (1 + Math.abs(full)));
     }
   }
 
@@ -155,7 +155,7 @@ test('features of colour 32×32 floats under MedMNIST names, and of a .npy', asy
   assert.match(r.stderr, /scaled to 0–255/, 'the importers’ warning is printed');
   assert.match(r.stderr, /the images are "train_images"; "test_images" is not used/);
   const f = readFeatures(out);
-  assert.deepEqual(f.features?.shape, [6, 48]);
+  assert.deepEqual(f.features?.shape, [6, 108]);
   assert.equal(f.y, undefined);
 
   const test = join(tmp.path, 'colour-test.npz');
@@ -163,14 +163,14 @@ test('features of colour 32×32 floats under MedMNIST names, and of a .npy', asy
     env: env(),
   });
   assert.equal(rt.status, 0, rt.stderr);
-  assert.deepEqual(readFeatures(test).features?.shape, [2, 48]);
+  assert.deepEqual(readFeatures(test).features?.shape, [2, 108]);
 
   const npy = join(tmp.path, 'digits.npy');
   writeFileSync(npy, encodeNpy(readFeatures(greyNpz).x as NpyArray));
   const fromNpy = join(tmp.path, 'npy-features.npz');
   const rn = await dp2(['features', '--in', npy, '--out', fromNpy], { env: env() });
   assert.equal(rn.status, 0, rn.stderr);
-  assert.deepEqual(readFeatures(fromNpy).features?.shape, [20, 48]);
+  assert.deepEqual(readFeatures(fromNpy).features?.shape, [20, 108]);
 });
 
 test('bad input: a plain error, exit 1, no output file', async () => {
@@ -279,5 +279,5 @@ test('dp2 features runs with the network blocked: nothing is fetched', () => {
   const r = run([bin, 'features', '--in', greyNpz, '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /NETWORK ACCESS ATTEMPTED/);
-  assert.deepEqual(readFeatures(out).features?.shape, [20, 48]);
+  assert.deepEqual(readFeatures(out).features?.shape, [20, 108]);
 });
