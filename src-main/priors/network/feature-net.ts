@@ -137,7 +137,7 @@ export function foldedStages(net: FoldedNet, x: tf.Tensor4D, stages?: number): t
   // (tfjs's Tile costs a fifth of the forward pass on wasm), the stem's
   // kernel is summed over its input channels — the same convolution.
   const grey = x.shape[3] === 1;
-  const stem = grey ? tf.sum(net.kernels[0] as tf.Tensor4D, 2, true) : undefined;
+  const stem = grey ? (tf.sum(net.kernels[0] as tf.Tensor4D, 2, true) as tf.Tensor4D) : undefined;
   return runStages(
     net.spec,
     grey ? tf.sub(tf.mul(x, 2), 1) : networkInput(x),
