@@ -35,6 +35,8 @@ export default defineConfig({
           'offload-worker': resolve(import.meta.dirname, 'src-main/services/offload-worker.ts'),
           // the evaluation's worker threads (src-main/eval/parallel.ts), started by the above
           'eval-worker': resolve(import.meta.dirname, 'src-main/eval/eval-worker.ts'),
+          // the prior's feature worker threads (src-main/priors/features-parallel.ts)
+          'features-worker': resolve(import.meta.dirname, 'src-main/priors/features-worker.ts'),
         },
       },
     },

@@ -6,6 +6,7 @@
  *   npm run priors:train -- [--seed 1] [--steps N] [--batch N]
  *        [--images-per-family N] [--out resources/priors] [--name random-process-prior]
  */
+import { mkdirSync } from 'node:fs';
 import { selectBackend } from '../src-main/engine/backend';
 import { PRIOR_FAMILIES } from '../src-main/priors/families';
 import { DEFAULT_FEATURE_NET } from '../src-main/priors/network/architecture';
@@ -36,6 +37,7 @@ const options = {
   imagesPerFamily: option('images-per-family', DEFAULT_PRETRAIN.imagesPerFamily),
 };
 const out = option('out', priorsFolder());
+mkdirSync(out, { recursive: true });
 const name = option('name', DEFAULT_PRIOR);
 
 const backend = await selectBackend();

@@ -19,13 +19,12 @@
  * the RunAsNode fuse is off). The images go to the workers in shared
  * memory (SharedArrayBuffer), copied once.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { UserError, type ErrorPayload } from '../contract/errors';
 import { currentBackend } from '../engine/backend';
+import { startModuleWorker } from '../engine/worker-thread';
 import type { ClassifierKind } from './classifiers';
 import {
   evaluateSynthetic,
@@ -122,25 +121,9 @@ function shared(images: EvalImages): EvalImages {
   return { x, y, count, height, width, ...(channels !== undefined ? { channels } : {}) };
 }
 
-/** The entry of a worker thread: the TypeScript source through tsx, or the bundled file. */
+/** A worker thread of eval-worker.ts (sources or bundle: engine/worker-thread.ts). */
 function startWorker(data: EvalWorkerData): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // A worker does not inherit the parent's tsx loader: register it there first.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./eval-worker.ts', here).href;
-    const boot =
-      `import(${JSON.stringify(tsx)})` +
-      `.then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(boot, { eval: true, workerData: data });
-  }
-  // The app's bundle (electron.vite.config.ts): out/main/eval-worker.js, beside this
-  // module or one folder up (shared code lands in out/main/chunks/).
-  const entry =
-    [new URL('./eval-worker.js', here), new URL('../eval-worker.js', here)].find((u) =>
-      existsSync(fileURLToPath(u)),
-    ) ?? new URL('./eval-worker.js', here);
-  return new Worker(entry, { workerData: data });
+  return startModuleWorker({ here: import.meta.url, name: 'eval-worker', workerData: data });
 }
 
 /** Workers that could not start (before any job ended): the evaluation runs in this thread. */

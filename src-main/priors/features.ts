@@ -26,11 +26,11 @@ export interface ImageBytes {
 
 /**
  * The read-out the prior's users get unless they ask for another: every
- * stage, pooled over a 2×2 grid (measured against other grids:
+ * stage, pooled over a 3×3 grid (measured against other grids:
  * docs/priors.md).
  */
 export function defaultReadout(net: FoldedNet): FeatureReadout {
-  return { layers: featureLayers(net.spec), grid: 2 };
+  return { layers: featureLayers(net.spec), grid: 3 };
 }
 
 /** Side lengths the images are resized to before the network (unchanged when in range). */
@@ -46,10 +46,13 @@ export function networkSize(height: number, width: number): { height: number; wi
   return { height: Math.round(height * scale), width: Math.round(width * scale) };
 }
 
+/** Images per batch of {@link extractFeatures} unless told otherwise. */
+export const FEATURE_BATCH = 256;
+
 /** Options of {@link extractFeatures}. */
 export interface ExtractOptions {
   readout: FeatureReadout;
-  /** Images per batch (default 256). */
+  /** Images per batch (default {@link FEATURE_BATCH}). */
   batchSize?: number;
   /** Called after each batch with the images done so far. */
   onProgress?: (done: number, total: number) => void;
@@ -67,7 +70,7 @@ export async function extractFeatures(
   const { count, height, width, channels } = images;
   const dims = featureCount(net.spec, options.readout);
   const out = new Float32Array(count * dims);
-  const batch = options.batchSize ?? 256;
+  const batch = options.batchSize ?? FEATURE_BATCH;
   const target = networkSize(height, width);
   const per = height * width * channels;
   for (let start = 0; start < count; start += batch) {

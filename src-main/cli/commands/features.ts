@@ -18,7 +18,12 @@ import { ProblemLog } from '../../data/problems';
 import { ReadBudget } from '../../data/read-budget';
 import { selectBackend } from '../../engine/backend';
 import { writeWholeFile } from '../../io/whole-file';
-import { defaultReadout, extractFeatures, networkSize } from '../../priors/features';
+import { defaultReadout, networkSize } from '../../priors/features';
+import {
+  extractFeaturesInParallel,
+  featureWorkerCount,
+  plannedFeatureThreads,
+} from '../../priors/features-parallel';
 import { featureLayers, type FeatureNetSpec } from '../../priors/network/architecture';
 import { disposeNet, featureCount, type FeatureReadout } from '../../priors/network/feature-net';
 import { DEFAULT_PRIOR, loadPrior, priorsFolder, readPriorManifest } from '../../priors/prior-file';
@@ -41,9 +46,10 @@ The images are array "x" (else "images", "train_images", "x_train", or the
 only image array; --array picks another), shaped (N, H, W), (N, H, W, C) or
 (N, C, H, W), any size and 1, 3 or 4 channels, converted as "dp2 import" does.
 Every stage is read by default; --layer keeps one. Each layer is averaged
-over a G×G grid of regions (--grid, default 2; 1 = global average).
+over a G×G grid of regions (--grid, default 3; 1 = global average).
 The prior's weights are checked against their SHA-256 before use. Nothing is
-downloaded; on any error no output file is left.`;
+downloaded; on any error no output file is left. The work is spread over
+DP2_FEATURE_WORKERS threads (default 2, or 1 on a one-core machine).`;
 
 /** Array names tried, in order, when --array is not given; each with its labels' name. */
 const IMAGE_ARRAYS: [string, string][] = [
@@ -240,6 +246,8 @@ export async function featuresCommand(argv: string[], io: CliIo): Promise<void> 
       `--grid must be a whole number of at least 1, got "${String(flags.grid)}"`,
     );
   }
+  // Checked before any work, like the flags.
+  const workers = featureWorkerCount(io.env);
   const outFolder = dirname(output);
   if (!existsSync(outFolder) || !statSync(outFolder).isDirectory()) {
     throw new UserError(
@@ -330,17 +338,26 @@ export async function featuresCommand(argv: string[], io: CliIo): Promise<void> 
     }
     dims = featureCount(prior.net.spec, readout);
     checkFeatureBytes(part.count, dims, readout);
+    const threads = plannedFeatureThreads(part, workers);
     io.stderr(
       `Prior ${prior.manifest.name}: weights verified (sha256 ${prior.manifest.weights.sha256.slice(0, 12)}…). ` +
         `${part.count.toLocaleString('en-US')} images ${part.height}×${part.width}×${part.channels} from "${picked.name}"` +
         (size.height !== part.height || size.width !== part.width
           ? `, resized to ${size.height}×${size.width}`
           : '') +
-        `; ${dims} features each, on ${backend.name}.\n`,
+        `; ${dims} features each, on ${backend.name}` +
+        (threads > 1 ? ` (${threads} threads)` : '') +
+        '.\n',
     );
     const progress = progressPrinter(io);
     try {
-      ({ features } = await extractFeatures(prior.net, part, {
+      // On worker threads (two cores: about half the time), each loading and checking the
+      // prior itself; this thread's copy serves when they cannot start.
+      ({ features } = await extractFeaturesInParallel(part, {
+        prior: DEFAULT_PRIOR,
+        folder,
+        net: prior.net,
+        workers,
         readout,
         onProgress: (done, total) => progress.report({ task: 'Computing features', done, total }),
       }));

@@ -49,11 +49,11 @@ export const DEFAULT_PRETRAIN = {
   imagesPerFamily: 15000,
   imageSize: 32,
   viewSize: 28,
-  steps: 1500,
+  steps: 500,
   batchSize: 256,
   temperature: 0.2,
   learningRate: 2e-3,
-  warmupSteps: 75,
+  warmupSteps: 25,
   projectionDims: 64,
 } as const satisfies Partial<PretrainOptions>;
 

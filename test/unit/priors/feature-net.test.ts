@@ -34,7 +34,10 @@ describe('random-process prior: feature network', () => {
   it('the shipped network has at most 3 M parameters, and oversized ones are refused', () => {
     assert.ok(parameterCount(DEFAULT_FEATURE_NET) <= MAX_PRIOR_PARAMETERS);
     checkFeatureNetSpec(DEFAULT_FEATURE_NET);
-    assert.throws(() => checkFeatureNetSpec({ widths: [512, 512, 512, 512, 512], stemStride: 1 }), /at most 3000000/);
+    assert.throws(
+      () => checkFeatureNetSpec({ widths: [512, 512, 512, 512, 512], stemStride: 1 }),
+      /at most 3000000/,
+    );
     assert.throws(() => checkFeatureNetSpec({ widths: [8], stemStride: 1 }), /2 to 5 widths/);
   });
 
@@ -63,7 +66,11 @@ describe('random-process prior: feature network', () => {
       [64, 1],
       [128, 3],
     ] as const) {
-      const f = readFeatures(folded, tf.randomUniform([2, size, size, channels]) as tf.Tensor4D, readout);
+      const f = readFeatures(
+        folded,
+        tf.randomUniform([2, size, size, channels]) as tf.Tensor4D,
+        readout,
+      );
       assert.deepEqual(f.shape, [2, featureCount(small, readout)]);
       f.dispose();
     }
@@ -99,11 +106,20 @@ describe('random-process prior: feature network', () => {
       [0, 1],
       [1, 0],
     ]);
-    assert.ok((ntXent(mismatched, 0.2).dataSync()[0] as number) > (ntXent(z, 0.2).dataSync()[0] as number));
+    assert.ok(
+      (ntXent(mismatched, 0.2).dataSync()[0] as number) > (ntXent(z, 0.2).dataSync()[0] as number),
+    );
   });
 
   it('the step size warms up linearly, then falls along a half cosine to zero', () => {
-    const o = { ...DEFAULT_PRETRAIN, spec: small, seed: 1, families: ['spectral' as const], steps: 100, warmupSteps: 10 };
+    const o = {
+      ...DEFAULT_PRETRAIN,
+      spec: small,
+      seed: 1,
+      families: ['spectral' as const],
+      steps: 100,
+      warmupSteps: 10,
+    };
     assert.ok(Math.abs(learningRateAt(0, o) - o.learningRate / 10) < 1e-12);
     assert.ok(Math.abs(learningRateAt(9, o) - o.learningRate) < 1e-12);
     assert.ok(learningRateAt(55, o) < o.learningRate && learningRateAt(55, o) > 0);

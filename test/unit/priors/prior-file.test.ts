@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src-main/engine/backend';
-import { featureLayers, parameterCount, MAX_PRIOR_PARAMETERS } from '../../../src-main/priors/network/architecture';
+import {
+  featureLayers,
+  parameterCount,
+  MAX_PRIOR_PARAMETERS,
+} from '../../../src-main/priors/network/architecture';
 import { readFeatures } from '../../../src-main/priors/network/feature-net';
 import {
   DEFAULT_PRIOR,
@@ -17,7 +21,11 @@ import {
   writePrior,
   type PriorManifest,
 } from '../../../src-main/priors/prior-file';
-import { DEFAULT_PRETRAIN, pretrainPrior, type PretrainOptions } from '../../../src-main/priors/pretrain/pretrain';
+import {
+  DEFAULT_PRETRAIN,
+  pretrainPrior,
+  type PretrainOptions,
+} from '../../../src-main/priors/pretrain/pretrain';
 
 const options: PretrainOptions = {
   ...DEFAULT_PRETRAIN,
@@ -92,21 +100,35 @@ describe('random-process prior: pre-training and the prior file', () => {
     assert.throws(
       () => loadPrior('p', dir),
       (e: Error & { code?: string }) =>
-        e.code === 'CORRUPT_DATA' && /SHA-256/.test(e.message) && /Reinstall DP² Studio/.test(e.message),
+        e.code === 'CORRUPT_DATA' &&
+        /SHA-256/.test(e.message) &&
+        /Reinstall DP² Studio/.test(e.message),
     );
     writeFileSync(weights, bytes.subarray(0, 40));
     assert.throws(() => loadPrior('p', dir), /damaged\. Reinstall/);
     rmSync(weights);
-    assert.throws(() => loadPrior('p', dir), (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && /Reinstall/.test(e.message));
-    assert.throws(() => loadPrior('absent', dir), /is missing: there is no .*absent\.manifest\.json\. Reinstall/);
+    assert.throws(
+      () => loadPrior('p', dir),
+      (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && /Reinstall/.test(e.message),
+    );
+    assert.throws(
+      () => loadPrior('absent', dir),
+      /is missing: there is no .*absent\.manifest\.json\. Reinstall/,
+    );
     writeFileSync(join(dir, 'bad.manifest.json'), '{"format":"dp2-prior"}');
-    assert.throws(() => loadPrior('bad', dir), (e: Error & { code?: string }) => e.code === 'CORRUPT_DATA');
+    assert.throws(
+      () => loadPrior('bad', dir),
+      (e: Error & { code?: string }) => e.code === 'CORRUPT_DATA',
+    );
   });
 
   it('the shipped prior is in resources/priors, matches its SHA-256 and says it saw no real data', () => {
     assert.ok(existsSync(join(priorsFolder({}), `${DEFAULT_PRIOR}.manifest.json`)));
     const prior = loadPrior(DEFAULT_PRIOR, priorsFolder({}));
-    assert.equal(prior.manifest.statement, 'Trained only on procedurally generated images; no real data.');
+    assert.equal(
+      prior.manifest.statement,
+      'Trained only on procedurally generated images; no real data.',
+    );
     assert.ok(prior.manifest.parameters <= MAX_PRIOR_PARAMETERS);
     assert.ok(prior.manifest.training.lossCurve.length > 10);
     assert.ok(prior.manifest.training.lossCurve.at(-1)! < prior.manifest.training.lossCurve[0]!);
