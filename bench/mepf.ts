@@ -8,10 +8,10 @@
  *   node --import tsx bench/mepf.ts [--source prior|random-net|rff] [--eps 1,10]
  *        [--delta 1e-5] [--accountant rdp|pld] [--steps 1000] [--batch 100]
  *        [--lr 1e-3] [--alpha 0.1] [--layers stage1,stage2,stage3]
- *        [--moments both|first] [--grid 1] [--norm blocks|whole] [--train 60000]
+ *        [--moments both|first] [--grid 4|full] [--blur 1] [--norm blocks|whole] [--train 60000]
  *        [--synthetic 10000] [--classifiers cnn,lr] [--fidelity] [--seed 0]
  *        [--count-weight W] [--frequencies 5000] [--length-scale L]
- *        [--priors DIR] [--stand-in]
+ *        [--priors DIR] [--stand-in] [--png PREFIX]
  *   node --import tsx bench/mepf.ts --part weights   (the count weight w: error of the means)
  *
  * `--stand-in` uses the default network at random initialisation in place
@@ -23,7 +23,9 @@ import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { loadBundledMnist } from '../src-main/data/mnist';
 import { selectBackend } from '../src-main/engine/backend';
-import { generateImages } from '../src-main/engine/generate';
+import { generateImages, grid } from '../src-main/engine/generate';
+import { encodePng } from '../src-main/data/png';
+import { writeFileSync } from 'node:fs';
 import { evalWorkerCount, evaluateInParallel } from '../src-main/eval/parallel';
 import type { ClassifierKind } from '../src-main/eval';
 import {
@@ -89,8 +91,9 @@ async function makeEmbedding(): Promise<Embedding> {
   const networkOptions = {
     layers: arg('layers', '') === '' ? undefined : arg('layers', '').split(','),
     moments: arg('moments', 'both') as 'both' | 'first',
-    grid: arg('grid', '1') === 'full' ? ('full' as const) : Number(arg('grid', '1')),
+    grid: arg('grid', '4') === 'full' ? ('full' as const) : Number(arg('grid', '4')),
     normalisation: arg('norm', 'blocks') as 'blocks' | 'whole',
+    blur: Number(arg('blur', '1')),
   };
   if (source === 'rff') {
     const ls = arg('length-scale', '');
@@ -245,6 +248,14 @@ for (const epsilon of epsilons) {
     off += part.length;
   }
   const synthetic = { x, y: ys, count: ys.length, height: 28, width: 28 };
+  const png = arg('png', '');
+  if (png !== '') {
+    const g = grid(generateImages(arch, trained.weights, { perClass: 10, seed: seed + 7 }), 10, 10);
+    writeFileSync(
+      `${png}-eps${epsilon}.png`,
+      encodePng({ width: g.width, height: g.height, channels: 1, data: g.data }),
+    );
+  }
   console.log(`generated ${synthetic.count} images in ${(now() - t0).toFixed(1)} s`);
 
   t0 = now();

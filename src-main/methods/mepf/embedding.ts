@@ -27,7 +27,8 @@ import {
   layerChannels,
   type FeatureNetSpec,
 } from '../../priors/network/architecture';
-import { poolLayer, type FoldedNet } from '../../priors/network/feature-net';
+import { disposeNet, poolLayer, type FoldedNet } from '../../priors/network/feature-net';
+import { UserError } from '../../contract/errors';
 import { networkInput } from '../../priors/network/feature-net';
 import { convSpecs } from '../../priors/network/architecture';
 import { geometryOf, inputGradient, samePadding } from '../../eval/conv';
@@ -94,13 +95,24 @@ export interface NetworkEmbeddingOptions {
   /** First moments only, or first and second (default, as DP-MEPF). */
   moments?: Moments;
   /**
-   * Moments over the whole map (1, default), over each cell of a g×g grid, or
-   * `full`: every position's activation (no pooling; DP-MEPF's choice, which
-   * keeps where things are: H·W times as many features). A g×g grid gives
-   * g² times as many as 1.
+   * Moments over the whole map (1), over each cell of a g×g grid (default
+   * 4), or `full`: every position's activation (no pooling; DP-MEPF's choice:
+   * H·W times as many features). A g×g grid gives g² times as many as 1.
+   * Measured (bench/mepf.ts, docs/methods.md): with whole-map moments the
+   * generator paints textures and strokes that match the channel statistics
+   * anywhere in the image; the grid ties them to where they are.
    */
   grid?: number | 'full';
   normalisation?: Normalisation;
+  /**
+   * Binomial low-pass passes before the network (default 1; 0 = none): each pass is the
+   * 3×3 filter [1 2 1]ᵀ[1 2 1]/16, which removes the highest frequency (the
+   * two-pixel checkerboard). The gradient of a network with stride-2
+   * convolutions is itself periodic at 2, 4, 8 pixels, and a generator
+   * trained through it paints those patterns; the blur takes them out of
+   * both the features and the gradient.
+   */
+  blur?: number;
 }
 
 /** Settings of the random-Fourier-feature embedding (the `rff` source). */
@@ -127,6 +139,8 @@ export type NetworkEmbeddingDescription = {
     inputSize: { height: number; width: number };
     /** For `prior`: which prior, by name and the SHA-256 of its weights. */
     prior?: { name: string; sha256: string };
+    /** For `random-net`: the network's settings and the seed of its weights. */
+    randomInit?: { spec: FeatureNetSpec; seed: number; imagesPerFamily: number };
   };
 
 /** A random-Fourier-feature embedding in data form. */
@@ -255,6 +269,34 @@ export function frozenStages(net: FoldedNet, x: tf.Tensor4D, stages: number): tf
   return out;
 }
 
+/** The binomial 3×3 blur [1 2 1]ᵀ[1 2 1]/16 for `channels` channels, as a depthwise filter. */
+export function blurFilter(channels: number): tf.Tensor4D {
+  const k1 = [1, 2, 1];
+  const k = new Float32Array(9 * channels);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      for (let ch = 0; ch < channels; ch++) {
+        k[(i * 3 + j) * channels + ch] = ((k1[i] as number) * (k1[j] as number)) / 16;
+      }
+    }
+  }
+  return tf.tensor4d(k, [3, 3, channels, 1]);
+}
+
+/** `passes` blurs of x [N, H, W, C] with `filter` ({@link blurFilter}, 'same', zero padding). */
+export function lowPass(x: tf.Tensor4D, filter: tf.Tensor4D, passes: number): tf.Tensor4D {
+  // The filter is symmetric and zero-padded 'same', so the blur is its own
+  // adjoint: the gradient is the same blur (the WebAssembly backend has no
+  // kernel for the depthwise convolution's input gradient).
+  const blurOnce = tf.customGrad((xIn) => ({
+    value: tf.depthwiseConv2d(xIn as tf.Tensor4D, filter, 1, 'same'),
+    gradFunc: (dy: tf.Tensor) => tf.depthwiseConv2d(dy as tf.Tensor4D, filter, 1, 'same'),
+  }));
+  let h = x;
+  for (let p = 0; p < passes; p++) h = blurOnce(h) as tf.Tensor4D;
+  return h;
+}
+
 /** Height and width of each stage's maps for an input of `input` (TensorFlow's 'same' padding). */
 function stageSizes(
   spec: FeatureNetSpec,
@@ -294,11 +336,17 @@ export function networkEmbedding(
     }
   }
   const moments = options.moments ?? 'both';
-  const grid = options.grid ?? 1;
+  const grid = options.grid ?? 4;
   if (grid !== 'full' && (!Number.isInteger(grid) || grid < 1 || grid > 4)) {
     throw new RangeError(`The pooling grid is a whole number 1 to 4 or 'full', not ${grid}.`);
   }
   const normalisation = options.normalisation ?? 'blocks';
+  const blur = options.blur ?? 1;
+  if (!Number.isInteger(blur) || blur < 0 || blur > 4) {
+    throw new RangeError(`The number of blur passes is a whole number 0 to 4, not ${blur}.`);
+  }
+  // Held for the embedding's life: gradients run after embed's tidy has ended.
+  const filter = blur > 0 ? blurFilter(image.channels) : undefined;
   const inputSize = networkSize(image.height, image.width);
   const blockCount = layers.length * (moments === 'both' ? 2 : 1);
   const sizes = stageSizes(net.spec, inputSize);
@@ -310,7 +358,16 @@ export function networkEmbedding(
     }, 0) * (moments === 'both' ? 2 : 1);
   const deepest = Math.max(...layers.map((l) => names.indexOf(l) + 1));
   return {
-    description: { source, layers, moments, grid, normalisation, image: { ...image }, inputSize },
+    description: {
+      source,
+      layers,
+      moments,
+      grid,
+      normalisation,
+      blur,
+      image: { ...image },
+      inputSize,
+    },
     dims,
     image: { ...image },
     embed(x) {
@@ -320,7 +377,7 @@ export function networkEmbedding(
           inputSize.height !== image.height || inputSize.width !== image.width
             ? tf.image.resizeBilinear(x, [inputSize.height, inputSize.width], true)
             : x;
-        const maps = frozenStages(net, input, deepest);
+        const maps = frozenStages(net, filter ? lowPass(input, filter, blur) : input, deepest);
         const blocks: tf.Tensor2D[] = [];
         for (const l of layers) {
           const m = maps[names.indexOf(l)] as tf.Tensor4D;
@@ -340,7 +397,9 @@ export function networkEmbedding(
         );
       });
     },
-    dispose() {},
+    dispose() {
+      filter?.dispose();
+    },
   };
 }
 
@@ -495,6 +554,87 @@ export async function randomInitNetwork(
     projectionDims: 64,
   });
   return result.net;
+}
+
+/**
+ * {@link networkEmbedding} of the network `spec` at random initialisation
+ * ({@link randomInitNetwork} from `seed`, batch-normalisation statistics from
+ * `imagesPerFamily` procedural images of each family; source `random-net`);
+ * the description records all three, so the same map can be rebuilt.
+ * `dispose` frees the network too.
+ */
+export async function randomNetEmbedding(
+  spec: FeatureNetSpec,
+  seed: number,
+  image: ImageShape,
+  options: NetworkEmbeddingOptions = {},
+  imagesPerFamily = RANDOM_NET_IMAGES,
+): Promise<Embedding> {
+  const net = await randomInitNetwork(spec, seed, imagesPerFamily);
+  const embedding = networkEmbedding(net, image, options, 'random-net');
+  return {
+    ...embedding,
+    description: {
+      ...(embedding.description as NetworkEmbeddingDescription),
+      randomInit: {
+        spec: { widths: [...spec.widths], stemStride: spec.stemStride },
+        seed,
+        imagesPerFamily,
+      },
+    },
+    dispose() {
+      embedding.dispose();
+      disposeNet(net);
+    },
+  };
+}
+
+/**
+ * The embedding a description stands for, rebuilt (to train a generator
+ * again from a stored release). `prior` is the prior the app has now: a
+ * description made under another prior (its SHA-256 differs) is refused in
+ * plain words, since its φ would not be the released one.
+ */
+export async function embeddingFromDescription(
+  description: EmbeddingDescription,
+  prior?: LoadedPrior,
+): Promise<Embedding> {
+  switch (description.source) {
+    case 'rff': {
+      const { frequencies, lengthScale, seed, image } = description;
+      return rffEmbedding(image, { frequencies, lengthScale, seed });
+    }
+    case 'combined': {
+      const parts: Embedding[] = [];
+      for (const d of description.parts) parts.push(await embeddingFromDescription(d, prior));
+      return combinedEmbedding(parts);
+    }
+    case 'prior':
+    case 'random-net': {
+      const { layers, moments, grid, normalisation, blur, image } = description;
+      const options = { layers, moments, grid, normalisation, blur };
+      if (description.source === 'random-net') {
+        if (!description.randomInit) {
+          throw new UserError(
+            'CORRUPT_DATA',
+            'The release does not say which random network it used.',
+          );
+        }
+        const { spec, seed, imagesPerFamily } = description.randomInit;
+        return randomNetEmbedding(spec, seed, image, options, imagesPerFamily);
+      }
+      const want = description.prior;
+      if (!prior || !want || prior.manifest.weights.sha256 !== want.sha256) {
+        throw new UserError(
+          'INVALID_INPUT',
+          `This release was made with the random-process prior ${want ? `"${want.name}" (SHA-256 ${want.sha256.slice(0, 12)}…)` : '(not recorded)'}, ` +
+            `but this installation has ${prior ? `"${prior.manifest.name}" (SHA-256 ${prior.manifest.weights.sha256.slice(0, 12)}…)` : 'no prior'}. ` +
+            'A generator must be trained with the features the release was made with: use the version of DP² Studio that made it, or make a new release.',
+        );
+      }
+      return priorEmbedding(prior, image, options);
+    }
+  }
 }
 
 /**

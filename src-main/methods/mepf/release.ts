@@ -28,7 +28,8 @@ import {
   type AccountingOptions,
   type MechanismSpec,
 } from '../../privacy';
-import type { Embedding } from './embedding';
+import { z } from 'zod';
+import type { Embedding, EmbeddingDescription } from './embedding';
 
 /** The exact statistic (private): class sums of φ and class counts. */
 export interface ClassStatistic {
@@ -349,4 +350,79 @@ export function expectedNoiseToSignal(options: {
 }): number {
   const { sigma, countWeight: w, dims, count } = options;
   return (sigma * releaseSensitivity(w) * Math.sqrt(dims + 1 / (w * w))) / Math.max(count, 1);
+}
+
+/** Format tag of a stored release. */
+export const RELEASE_FORMAT = 'dp2-mepf-release';
+
+const releaseFileSchema = z.strictObject({
+  format: z.literal(RELEASE_FORMAT),
+  version: z.literal(1),
+  embedding: z.looseObject({ source: z.enum(['prior', 'random-net', 'rff', 'combined']) }),
+  classes: z.number().int().min(1),
+  dims: z.number().int().min(1),
+  sigma: z.number().positive(),
+  countWeight: z.number().positive(),
+  sensitivity: z.number().positive(),
+  sums: z.array(z.number()),
+  counts: z.array(z.number()),
+});
+
+/**
+ * A release as JSON text, with the description of the φ it was made with
+ * (to rebuild φ when a generator is trained again: embedding.ts
+ * embeddingFromDescription). Only the mechanism's output and its settings:
+ * nothing else computed from the data.
+ */
+export function releaseToJson(release: MepfRelease, embedding: EmbeddingDescription): string {
+  return `${JSON.stringify({
+    format: RELEASE_FORMAT,
+    version: 1,
+    embedding,
+    classes: release.classes,
+    dims: release.dims,
+    sigma: release.sigma,
+    countWeight: release.countWeight,
+    sensitivity: release.sensitivity,
+    sums: Array.from(release.sums),
+    counts: Array.from(release.counts),
+  })}\n`;
+}
+
+/** Reads {@link releaseToJson}'s text back; a damaged or foreign file is refused in plain words. */
+export function releaseFromJson(text: string): {
+  release: MepfRelease;
+  embedding: EmbeddingDescription;
+} {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const r = releaseFileSchema.safeParse(parsed);
+  if (
+    !r.success ||
+    r.data.sums.length !== r.data.classes * r.data.dims ||
+    r.data.counts.length !== r.data.classes ||
+    Math.abs(r.data.sensitivity - releaseSensitivity(r.data.countWeight)) > 1e-12
+  ) {
+    throw new UserError(
+      'CORRUPT_DATA',
+      'This is not a readable mepf release (the noisy class sums of a DP² Studio run): it is damaged or of another kind. Use the release of a finished mepf run.',
+    );
+  }
+  const d = r.data;
+  return {
+    release: {
+      classes: d.classes,
+      dims: d.dims,
+      sigma: d.sigma,
+      countWeight: d.countWeight,
+      sensitivity: d.sensitivity,
+      sums: Float64Array.from(d.sums),
+      counts: Float64Array.from(d.counts),
+    },
+    embedding: d.embedding as unknown as EmbeddingDescription,
+  };
 }

@@ -9,7 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src-main/engine/backend';
 import {
+  blurFilter,
+  combinedEmbedding,
+  embeddingFromDescription,
+  randomNetEmbedding,
   embedBytes,
+  lowPass,
   frozenStages,
   networkEmbedding,
   priorEmbedding,
@@ -72,7 +77,8 @@ describe('mepf: the per-record embedding φ', () => {
       {},
       { normalisation: 'whole' as const },
       { moments: 'first' as const },
-      { grid: 2, layers: ['stage2'] },
+      { grid: 2, layers: ['stage2'], blur: 0 },
+      { grid: 'full' as const, blur: 2 },
       { layers: ['stage1'], moments: 'first' as const, normalisation: 'whole' as const },
     ]) {
       assertUnitRows(priorEmbedding(prior, grey, options), 12, 1);
@@ -84,19 +90,25 @@ describe('mepf: the per-record embedding φ', () => {
 
   it('describes itself: dims, layers, moments, and the prior by name and SHA-256', () => {
     const e = priorEmbedding(prior, { height: 28, width: 28, channels: 1 });
-    // widths [4, 6, 8]: stages of 6 and 8 channels, first and second moments.
-    assert.equal(e.dims, 2 * (6 + 8));
+    // widths [4, 6, 8]: stages of 6 and 8 channels, first and second moments, a 4×4 grid.
+    assert.equal(e.dims, 2 * (6 + 8) * 16);
     assert.deepEqual(e.description, {
       source: 'prior',
       layers: ['stage1', 'stage2'],
       moments: 'both',
-      grid: 1,
+      grid: 4,
       normalisation: 'blocks',
+      blur: 1,
       image: { height: 28, width: 28, channels: 1 },
       inputSize: { height: 28, width: 28 },
       prior: { name: 'tiny', sha256: prior.manifest.weights.sha256 },
     });
     assert.equal(priorEmbedding(prior, e.image, { grid: 2, moments: 'first' }).dims, 4 * (6 + 8));
+    // Full maps: 14×14×6 and 7×7×8, twice.
+    assert.equal(
+      priorEmbedding(prior, e.image, { grid: 'full' }).dims,
+      2 * (14 * 14 * 6 + 7 * 7 * 8),
+    );
     assert.throws(
       () => priorEmbedding(prior, e.image, { layers: ['stage9'] }),
       /no layer "stage9"/,
@@ -108,7 +120,7 @@ describe('mepf: the per-record embedding φ', () => {
   });
 
   it('blocks: each layer’s first and second moments weigh 1/√B of the norm', () => {
-    const e = priorEmbedding(prior, { height: 28, width: 28, channels: 1 });
+    const e = priorEmbedding(prior, { height: 28, width: 28, channels: 1 }, { grid: 1 });
     const phi = embedBytes(e, images(4, 28, 28, 1, 5), 4);
     // Blocks in order: stage1 m1 (6), stage1 m2 (6), stage2 m1 (8), stage2 m2 (8).
     const bounds = [0, 6, 12, 20, 28];
@@ -157,6 +169,64 @@ describe('mepf: the per-record embedding φ', () => {
     const e = networkEmbedding(a, { height: 28, width: 28, channels: 1 }, {}, 'random-net');
     assert.equal(e.description.source, 'random-net');
     assertUnitRows(e, 8, 6);
+  });
+
+  it('a description rebuilds the same φ; a release made under another prior is refused', async () => {
+    const image = { height: 28, width: 28, channels: 1 };
+    const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 21) as tf.Tensor4D;
+    const made = [
+      priorEmbedding(prior, image, { grid: 2 }),
+      rffEmbedding(image, { frequencies: 50, seed: 4 }),
+      await randomNetEmbedding(TINY_PRIOR.spec, 2, image, { grid: 1 }, 8),
+    ];
+    made.push(combinedEmbedding([made[0]!, made[1]!]));
+    for (const e of made) {
+      const again = await embeddingFromDescription(e.description, prior);
+      assert.deepEqual(again.description, e.description);
+      assert.deepEqual(
+        Array.from(tf.tidy(() => again.embed(x)).dataSync()),
+        Array.from(tf.tidy(() => e.embed(x)).dataSync()),
+      );
+    }
+    const other = {
+      ...prior,
+      manifest: {
+        ...prior.manifest,
+        weights: { ...prior.manifest.weights, sha256: 'f'.repeat(64) },
+      },
+    };
+    await assert.rejects(
+      embeddingFromDescription(made[0]!.description, other),
+      (e: Error & { code?: string }) =>
+        e.code === 'INVALID_INPUT' && /made with the random-process prior "tiny"/.test(e.message),
+    );
+    await assert.rejects(
+      embeddingFromDescription(made[0]!.description),
+      /this installation has no prior/,
+    );
+  });
+
+  it('the blur is its own adjoint, and its gradient is the blur', () => {
+    tf.tidy(() => {
+      const filter = blurFilter(3);
+      const x = tf.randomNormal([2, 9, 7, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+      const y = tf.randomNormal([2, 9, 7, 3], 0, 1, 'float32', 12) as tf.Tensor4D;
+      const dot = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(a, b)).dataSync()[0] as number;
+      const left = dot(lowPass(x, filter, 2), y);
+      const right = dot(x, lowPass(y, filter, 2));
+      assert.ok(Math.abs(left - right) < 1e-4 * Math.abs(left), `${left} vs ${right}`);
+      const g = tf.grad((xx: tf.Tensor) =>
+        tf.sum(tf.mul(lowPass(xx as tf.Tensor4D, filter, 2), y)),
+      )(x);
+      assert.ok((tf.max(tf.abs(tf.sub(g, lowPass(y, filter, 2)))).dataSync()[0] as number) < 1e-6);
+      // It removes the two-pixel checkerboard away from the border.
+      const board = tf.tensor4d(
+        Array.from({ length: 64 }, (_, i) => ((i >> 3) + i) % 2),
+        [1, 8, 8, 1],
+      );
+      const smooth = lowPass(board, blurFilter(1), 1).slice([0, 1, 1, 0], [1, 6, 6, 1]);
+      assert.ok((tf.max(tf.abs(tf.sub(smooth, 0.5))).dataSync()[0] as number) < 1e-6);
+    });
   });
 
   it('the gradient through the frozen network equals tfjs’s own, odd map sizes included', () => {

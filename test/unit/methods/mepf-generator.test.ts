@@ -73,7 +73,7 @@ describe('mepf: the generator', () => {
     await selectBackend({ prefer: 'wasm', env: {} });
     dir = tempDir('dp2-mepf-');
     const prior = await makeTinyPrior(dir.path);
-    embedding = priorEmbedding(prior, arch.image);
+    embedding = priorEmbedding(prior, arch.image, { grid: 1, blur: 0 });
     const stat = await classStatistic(embedding, madeImages(60), { classes: 2 });
     target = matchTarget(releaseStatistic(stat, { sigma: 0.5 }));
   });

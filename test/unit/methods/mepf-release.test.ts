@@ -17,6 +17,8 @@ import {
   defaultCountWeight,
   expectedNoiseToSignal,
   releasedMeans,
+  releaseFromJson,
+  releaseToJson,
   releasedProportions,
   releaseEpsilon,
   releaseMechanism,
@@ -203,6 +205,30 @@ describe('mepf: the release', () => {
         ),
       /noise multiplier σ must be a positive number/,
     );
+  });
+
+  it('a release stored as JSON reads back exactly; a damaged file is refused in plain words', () => {
+    const stat: ClassStatistic = {
+      classes: 2,
+      dims: 3,
+      sums: Float64Array.of(1, 2, 3, 4, 5, 6),
+      counts: Float64Array.of(3, 4),
+    };
+    const release = releaseStatistic(stat, { sigma: 2, countWeight: 0.3 });
+    const description = priorEmbedding(prior, { height: 28, width: 28, channels: 1 }).description;
+    const text = releaseToJson(release, description);
+    const back = releaseFromJson(text);
+    assert.deepEqual(back.release, release);
+    assert.deepEqual(back.embedding, description);
+    const broken = JSON.parse(text) as { sums: number[] };
+    broken.sums.pop();
+    for (const bad of [JSON.stringify(broken), '{"format":"dp2-decoder"}', 'not json']) {
+      assert.throws(
+        () => releaseFromJson(bad),
+        (e: Error & { code?: string }) =>
+          e.code === 'CORRUPT_DATA' && /not a readable mepf release/.test(e.message),
+      );
+    }
   });
 
   it('means divide by the noisy count clamped at 1; proportions drop negative counts', () => {
