@@ -23,7 +23,11 @@ import { extractFeaturesInParallel } from '../src-main/priors/features-parallel'
 import { DEFAULT_FEATURE_NET } from '../src-main/priors/network/architecture';
 import { disposeNet } from '../src-main/priors/network/feature-net';
 import { DEFAULT_PRIOR, loadPrior, priorsFolder, writePrior } from '../src-main/priors/prior-file';
-import { DEFAULT_PRETRAIN, pretrainPrior } from '../src-main/priors/pretrain/pretrain';
+import {
+  DEFAULT_PRETRAIN,
+  pretrainPrior,
+  trainingRecord,
+} from '../src-main/priors/pretrain/pretrain';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -61,24 +65,12 @@ async function priorFolder(): Promise<{ folder: string; cleanup: () => void }> {
     warmupSteps: 0,
   };
   const result = await pretrainPrior(options);
-  await writePrior(folder, DEFAULT_PRIOR, result.net, {
-    seed: options.seed,
-    families: options.families,
-    imagesPerFamily: options.imagesPerFamily,
-    imageSize: options.imageSize,
-    viewSize: options.viewSize,
-    steps: options.steps,
-    batchSize: options.batchSize,
-    imagesSeen: options.batchSize,
-    objective: 'stand-in for the bench',
-    temperature: options.temperature,
-    augmentations: 'stand-in for the bench',
-    optimizer: 'stand-in for the bench',
-    lossEvery: result.lossEvery,
-    lossCurve: result.lossCurve,
-    wallSeconds: result.wallSeconds,
-    backend: backend.name,
-  });
+  await writePrior(
+    folder,
+    DEFAULT_PRIOR,
+    result.net,
+    trainingRecord(options, result, backend.name),
+  );
   disposeNet(result.net);
   console.log(
     `prior: NOTE no shipped prior in ${shipped}; a stand-in of the default layout ` +

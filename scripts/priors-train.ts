@@ -11,7 +11,11 @@ import { selectBackend } from '../src-main/engine/backend';
 import { PRIOR_FAMILIES } from '../src-main/priors/families';
 import { DEFAULT_FEATURE_NET } from '../src-main/priors/network/architecture';
 import { DEFAULT_PRIOR, priorsFolder, writePrior } from '../src-main/priors/prior-file';
-import { DEFAULT_PRETRAIN, pretrainPrior } from '../src-main/priors/pretrain/pretrain';
+import {
+  DEFAULT_PRETRAIN,
+  pretrainPrior,
+  trainingRecord,
+} from '../src-main/priors/pretrain/pretrain';
 
 const args = process.argv.slice(2);
 function option(name: string, fallback: number): number;
@@ -49,32 +53,12 @@ const result = await pretrainPrior(options, (step, steps, loss) => {
     console.log(`step ${step}/${steps}  NT-Xent ${loss.toFixed(3)}  ${s.toFixed(0)} s`);
   }
 });
-const manifest = await writePrior(out, name, result.net, {
-  seed: options.seed,
-  families: [...options.families],
-  imagesPerFamily: options.imagesPerFamily,
-  imageSize: options.imageSize,
-  viewSize: options.viewSize,
-  steps: options.steps,
-  batchSize: options.batchSize,
-  imagesSeen: options.steps * options.batchSize,
-  objective:
-    'SimCLR NT-Xent: two random views of each procedural image agree (Chen et al., ICML 2020)',
-  temperature: options.temperature,
-  augmentations: describeAugment(result.augment),
-  optimizer: `Adam, peak step size ${options.learningRate}, ${options.warmupSteps} warm-up steps, then cosine to 0`,
-  lossEvery: result.lossEvery,
-  lossCurve: result.lossCurve.map((l) => Math.round(l * 1e4) / 1e4),
-  wallSeconds: Math.round(result.wallSeconds),
-  backend: backend.name,
-});
+const manifest = await writePrior(
+  out,
+  name,
+  result.net,
+  trainingRecord(options, result, backend.name),
+);
 console.log(
   `Wrote ${out}/${manifest.weights.file} (${manifest.weights.bytes} bytes, sha256 ${manifest.weights.sha256}) and its manifest.`,
 );
-
-function describeAugment(a: typeof result.augment): string {
-  return (
-    `random resized crop to ${a.size} px (area ${a.minArea * 100}–100 %, aspect 3/4–4/3) with horizontal flip p = 0.5; ` +
-    `colour jitter (brightness, contrast, saturation ×0.6–1.4) p = ${a.jitter}; grey p = ${a.grey}; negative p = ${a.negative}`
-  );
-}

@@ -15,7 +15,11 @@ import {
   writePrior,
   type PriorManifest,
 } from '../../src-main/priors/prior-file';
-import { DEFAULT_PRETRAIN, pretrainPrior } from '../../src-main/priors/pretrain/pretrain';
+import {
+  DEFAULT_PRETRAIN,
+  pretrainPrior,
+  trainingRecord,
+} from '../../src-main/priors/pretrain/pretrain';
 import { runCliCaptured as dp2 } from '../support/run-cli';
 import { tempDir } from '../support/temp';
 
@@ -40,24 +44,12 @@ async function makeTinyPrior(): Promise<PriorManifest> {
   };
   const result = await pretrainPrior({ ...options, families: [...options.families] });
   mkdirSync(priorDir, { recursive: true });
-  const written = await writePrior(priorDir, DEFAULT_PRIOR, result.net, {
-    seed: options.seed,
-    families: [...options.families],
-    imagesPerFamily: options.imagesPerFamily,
-    imageSize: options.imageSize,
-    viewSize: options.viewSize,
-    steps: options.steps,
-    batchSize: options.batchSize,
-    imagesSeen: options.steps * options.batchSize,
-    objective: 'SimCLR NT-Xent (test prior)',
-    temperature: options.temperature,
-    augmentations: 'the defaults (test prior)',
-    optimizer: 'Adam (test prior)',
-    lossEvery: result.lossEvery,
-    lossCurve: result.lossCurve,
-    wallSeconds: result.wallSeconds,
-    backend: 'test',
-  });
+  const written = await writePrior(
+    priorDir,
+    DEFAULT_PRIOR,
+    result.net,
+    trainingRecord(options, result, 'test'),
+  );
   disposeNet(result.net);
   return written;
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadPrior, writePrior, type LoadedPrior } from '../../src-main/priors/prior-file';
 import {
   pretrainPrior,
+  trainingRecord,
   DEFAULT_PRETRAIN,
   type PretrainOptions,
 } from '../../src-main/priors/pretrain/pretrain';
@@ -26,23 +27,6 @@ export const TINY_PRIOR: PretrainOptions = {
 export async function makeTinyPrior(folder: string, name = 'tiny'): Promise<LoadedPrior> {
   const o = TINY_PRIOR;
   const r = await pretrainPrior(o);
-  await writePrior(folder, name, r.net, {
-    seed: o.seed,
-    families: [...o.families],
-    imagesPerFamily: o.imagesPerFamily,
-    imageSize: o.imageSize,
-    viewSize: o.viewSize,
-    steps: o.steps,
-    batchSize: o.batchSize,
-    imagesSeen: o.steps * o.batchSize,
-    objective: 'SimCLR NT-Xent',
-    temperature: o.temperature,
-    augmentations: 'test',
-    optimizer: 'Adam',
-    lossEvery: 1,
-    lossCurve: r.lossCurve,
-    wallSeconds: r.wallSeconds,
-    backend: tf.getBackend(),
-  });
+  await writePrior(folder, name, r.net, trainingRecord(o, r, tf.getBackend()));
   return loadPrior(name, folder);
 }

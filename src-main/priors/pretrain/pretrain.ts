@@ -20,6 +20,7 @@ import {
   trainStages,
   type FoldedNet,
 } from '../network/feature-net';
+import type { PriorManifest } from '../prior-file';
 import { augmentViews, DEFAULT_AUGMENT, type AugmentOptions } from './augment';
 import { createHead, ntXent, project } from './contrastive';
 
@@ -182,4 +183,37 @@ export async function pretrainPrior(
     for (const t of head) t.dispose();
     disposeOptimizer(opt);
   }
+}
+
+/**
+ * The manifest's record of a pre-training run (prior-file.ts): its settings,
+ * in words where the manifest states them in words, and what it measured.
+ */
+export function trainingRecord(
+  o: PretrainOptions,
+  r: PretrainResult,
+  backend: string,
+): PriorManifest['training'] {
+  const a = r.augment;
+  return {
+    seed: o.seed,
+    families: [...o.families],
+    imagesPerFamily: o.imagesPerFamily,
+    imageSize: o.imageSize,
+    viewSize: o.viewSize,
+    steps: o.steps,
+    batchSize: o.batchSize,
+    imagesSeen: o.steps * o.batchSize,
+    objective:
+      'SimCLR NT-Xent: two random views of each procedural image agree (Chen et al., ICML 2020)',
+    temperature: o.temperature,
+    augmentations:
+      `random resized crop to ${a.size} px (area ${a.minArea * 100}–100 %, aspect 3/4–4/3) with horizontal flip p = 0.5; ` +
+      `colour jitter (brightness, contrast, saturation ×0.6–1.4) p = ${a.jitter}; grey p = ${a.grey}; negative p = ${a.negative}`,
+    optimizer: `Adam, peak step size ${o.learningRate}, ${o.warmupSteps} warm-up steps, then cosine to 0`,
+    lossEvery: r.lossEvery,
+    lossCurve: r.lossCurve.map((l) => Math.round(l * 1e4) / 1e4),
+    wallSeconds: Math.round(r.wallSeconds),
+    backend,
+  };
 }

@@ -19,11 +19,11 @@ import {
   serializeWeights,
   sha256,
   writePrior,
-  type PriorManifest,
 } from '../../../src-main/priors/prior-file';
 import {
   DEFAULT_PRETRAIN,
   pretrainPrior,
+  trainingRecord,
   type PretrainOptions,
 } from '../../../src-main/priors/pretrain/pretrain';
 
@@ -38,27 +38,6 @@ const options: PretrainOptions = {
   warmupSteps: 2,
   learningRate: 5e-3,
 };
-
-function training(o: PretrainOptions, lossCurve: number[]): PriorManifest['training'] {
-  return {
-    seed: o.seed,
-    families: [...o.families],
-    imagesPerFamily: o.imagesPerFamily,
-    imageSize: o.imageSize,
-    viewSize: o.viewSize,
-    steps: o.steps,
-    batchSize: o.batchSize,
-    imagesSeen: o.steps * o.batchSize,
-    objective: 'SimCLR NT-Xent',
-    temperature: o.temperature,
-    augmentations: 'test',
-    optimizer: 'Adam',
-    lossEvery: 1,
-    lossCurve,
-    wallSeconds: 1,
-    backend: tf.getBackend(),
-  };
-}
 
 describe('random-process prior: pre-training and the prior file', () => {
   let dir: string;
@@ -83,7 +62,7 @@ describe('random-process prior: pre-training and the prior file', () => {
 
   it('writes weights and a manifest that load back with the same features; an altered byte is refused', async () => {
     const r = await pretrainPrior({ ...options, steps: 2 });
-    const manifest = await writePrior(dir, 'p', r.net, training(options, r.lossCurve));
+    const manifest = await writePrior(dir, 'p', r.net, trainingRecord(options, r, tf.getBackend()));
     assert.equal(manifest.statement, PRIOR_STATEMENT);
     assert.equal(manifest.parameters, parameterCount(options.spec));
     const loaded = loadPrior('p', dir);
