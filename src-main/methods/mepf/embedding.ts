@@ -29,7 +29,7 @@ import {
 } from '../../priors/network/architecture';
 import { disposeNet, poolLayer, type FoldedNet } from '../../priors/network/feature-net';
 import { UserError } from '../../contract/errors';
-import { networkInput } from '../../priors/network/feature-net';
+import { networkInput, runStages } from '../../priors/network/feature-net';
 import { convSpecs } from '../../priors/network/architecture';
 import { geometryOf, inputGradient, samePadding } from '../../eval/conv';
 import { pretrainPrior } from '../../priors/pretrain/pretrain';
@@ -259,14 +259,7 @@ export function frozenStages(net: FoldedNet, x: tf.Tensor4D, stages: number): tf
       net.biases[i] as tf.Tensor1D,
       specs[i]?.stride ?? 1,
     );
-  let h = conv(0, networkInput(x));
-  const out: tf.Tensor4D[] = [];
-  for (let k = 1; k <= stages; k++) {
-    h = conv(2 * k - 1, h);
-    h = tf.add(h, conv(2 * k, h));
-    out.push(h);
-  }
-  return out;
+  return runStages(net.spec, networkInput(x), conv, stages);
 }
 
 /** The binomial 3×3 blur [1 2 1]ᵀ[1 2 1]/16 for `channels` channels, as a depthwise filter. */

@@ -59,7 +59,7 @@ export function networkInput(x: tf.Tensor4D): tf.Tensor4D {
  * `conv(i, h)` for the i-th convolution of convSpecs order, and returns every
  * stage's output.
  */
-function runStages(
+export function runStages(
   spec: FeatureNetSpec,
   x: tf.Tensor4D,
   conv: (i: number, h: tf.Tensor4D) => tf.Tensor4D,
