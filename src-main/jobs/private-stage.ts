@@ -158,6 +158,14 @@ export async function privateStage(
     backendName: string;
     /** The plan's noise (its method's privacy plan). */
     noise: RunNoise;
+    /**
+     * Set when the trainer's steps cost no privacy (post-processing of a
+     * release made before, e.g. `mepf`'s generator): it takes `steps` steps
+     * and never asks for a spend; the decoder's noisy steps are `noisySteps`
+     * (its release's), of which this run paid `paid` (0 when it trains from
+     * another run's release).
+     */
+    postProcessing?: { steps: number; noisySteps: number; paid: number };
   },
   ctx: TrainingContext,
 ): Promise<void> {
@@ -168,24 +176,30 @@ export async function privateStage(
   try {
     const startStep = trainer.step;
     ctx.setPosition(() => trainer.step);
-    const limits = stepLimit({
-      noise,
-      steps: plan.steps,
-      targetEpsilon: config.targetEpsilon,
-      delta: config.delta,
-      budget: config.budget,
-      paidSteps: config.paidSteps,
-      startStep,
-    });
+    const post = opts.postProcessing;
+    const limits = post
+      ? { limit: post.steps, reason: 'steps' as const }
+      : stepLimit({
+          noise,
+          steps: plan.steps,
+          targetEpsilon: config.targetEpsilon,
+          delta: config.delta,
+          budget: config.budget,
+          paidSteps: config.paidSteps,
+          startStep,
+        });
     let limit = limits.limit;
-    let limitReason = limits.reason;
+    let limitReason: 'steps' | 'epsilon' | 'budget' = limits.reason;
     // Steps after the checkpoint are paid again (their noise is fresh).
     let reservedTo = startStep;
     let lastCheckpoint = startStep;
     let halted = false;
 
     const ownMemo = new Map<number, number>();
-    const epsilonAfter = (s: number): number => {
+    // The noisy steps behind the decoder after s trainer steps.
+    const noisyAfter = (s: number): number => (post ? post.noisySteps : s);
+    const epsilonAfter = (trainerSteps: number): number => {
+      const s = noisyAfter(trainerSteps);
       let e = ownMemo.get(s);
       if (e === undefined) {
         e = ownEpsilon(noise, s, config.delta);
@@ -199,7 +213,7 @@ export async function privateStage(
         return composedTotal(
           config.budget.priorSpecs,
           noise,
-          config.paidSteps + s - startStep,
+          post ? post.paid : config.paidSteps + s - startStep,
           config.budget.delta,
         );
       } catch {
@@ -254,6 +268,7 @@ export async function privateStage(
     let sampleRate = 0; // records per second
 
     const beforeNoisyUpdate = async (step: number): Promise<void> => {
+      if (post) throw new Error('A post-processing stage asked to pay for a noisy step.');
       if (step <= reservedTo) return;
       if (step > limit) throw new BudgetStop();
       const to = Math.min(step + schedule.reserveChunk - 1, limit);
@@ -348,27 +363,27 @@ export async function privateStage(
       await yieldToEvents();
     }
 
-    const steps = trainer.step;
-    if (steps > lastCheckpoint) await checkpoint();
+    if (trainer.step > lastCheckpoint) await checkpoint();
+    const steps = noisyAfter(trainer.step);
     if (stoppedBy === 'cancelled') {
       send({
         type: 'done',
         steps,
-        epsilon: epsilonAfter(steps),
+        epsilon: epsilonAfter(trainer.step),
         stoppedBy,
         requestedAt: control.requestedAt,
         decoder: null,
       });
       return;
     }
-    sendEpsilon(steps);
-    drawGrid(steps);
+    sendEpsilon(trainer.step);
+    drawGrid(trainer.step);
     const decoderDir = join(runDir, 'decoder');
     const weightsBytes = await writeDecoder(decoderDir, arch, trainer.decoderWeights());
     send({
       type: 'done',
       steps,
-      epsilon: epsilonAfter(steps),
+      epsilon: epsilonAfter(trainer.step),
       stoppedBy,
       requestedAt: null,
       decoder: { dir: decoderDir, weightsBytes },

@@ -106,6 +106,8 @@ export const WorkerConfig = z.strictObject({
   schedule: WorkerSchedule,
   /** Backend to try first (DP2_BACKEND still forces one). */
   preferBackend: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).nullable(),
+  /** The release of another run this run trains from (its method's `sourceRun`), or absent. */
+  sourceRelease: z.string().min(1).optional(),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
 
@@ -211,6 +213,11 @@ export const ChildMessage = z.discriminatedUnion('type', [
     path: z.string().min(1),
     bytes: Count,
   }),
+  /**
+   * A release written durably (`mepf`: the noisy class sums, the output of
+   * the Gaussian mechanism; releasable): the runner registers it.
+   */
+  z.strictObject({ type: z.literal('release'), path: z.string().min(1), bytes: Count }),
   /** Pause and resume took effect: `step` = stage steps taken; `requestedAt` = steps when the request arrived. */
   z.strictObject({
     type: z.literal('paused'),

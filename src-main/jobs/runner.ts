@@ -31,6 +31,7 @@
  * artifacts), `decoder/` and `certificate.json` (releasable).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -314,7 +315,7 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
   const method = methodOf(options.method);
   const ds = getDataset(store, options.datasetName);
   const delta = options.delta ?? ds.budgetDelta;
-  const { plan, notes } = resolveRunPlan({
+  const resolved = resolveRunPlan({
     method: options.method,
     preset: options.preset,
     overrides: options.overrides ?? {},
@@ -322,6 +323,8 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
     targetEpsilon: options.targetEpsilon,
     delta,
   });
+  const { notes } = resolved;
+  const plan = withSource(store, ds, method, resolved.plan);
   const noise: RunNoise = planNoise(plan);
   const priorSpecs = priorSpecsOf(store, ds, null);
   assertFitsBudget({
@@ -380,12 +383,58 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
     resume: null,
     schedule,
     preferBackend: options.preferBackend ?? null,
+    ...sourceRelease(store, method, plan),
   };
   return launch(store, ds, run, config, {
     onEvent: options.onEvent,
     launcher: options.launcher ?? (() => forkWorker()),
     watchdog: options.watchdog ?? DEFAULT_WATCHDOG,
   });
+}
+
+/**
+ * A plan that trains from another run's release (its method's `sourceRun`),
+ * completed from that run's stored plan by the method; refused in plain words
+ * before anything is written when that run is of another data set or made no
+ * release this method can read.
+ */
+function withSource(store: Store, ds: Dataset, method: MethodDescriptor, plan: RunPlan): RunPlan {
+  const id = method.sourceRun?.(plan) ?? null;
+  if (id === null || !method.fromSource) return plan;
+  const source = getRun(store, id);
+  if (source.datasetId !== ds.id) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `Run ${id} was trained on another data set. A release can only train generators for the data set it was made from (“${ds.name}” here).`,
+    );
+  }
+  const completed = method.fromSource(plan, storedHyperparameters(source).plan, id);
+  sourceRelease(store, method, completed);
+  return completed;
+}
+
+/** The release file a plan trains from (checked to exist), as the worker's config field. */
+function sourceRelease(
+  store: Store,
+  method: MethodDescriptor,
+  plan: RunPlan,
+): { sourceRelease?: string } {
+  const id = method.sourceRun?.(plan) ?? null;
+  if (id === null) return {};
+  const [release] = listArtifacts(store, { runId: id, kind: 'release', visibility: 'releasable' });
+  if (!release) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `Run ${id} has no release to train from: it stopped before its private release was made. Choose a mepf run that finished its release, or start a new run.`,
+    );
+  }
+  if (!existsSync(release.path)) {
+    throw new UserError(
+      'NOT_FOUND',
+      `The release of run ${id} is missing (${release.path}). Start a new run to make a new release.`,
+    );
+  }
+  return { sourceRelease: release.path };
 }
 
 function registerPrivateFolders(
@@ -442,6 +491,7 @@ export async function resumeTraining(options: ResumeTrainingOptions): Promise<Ru
     resume: resumeFrom,
     schedule: hyper.schedule,
     preferBackend: null,
+    ...sourceRelease(store, methodOfPlan(hyper.plan), hyper.plan),
   };
   return launch(store, ds, run, config, {
     onEvent: options.onEvent,
@@ -565,7 +615,7 @@ function launch(
       return;
     }
     if (!m.decoder) throw new Error('The worker finished without writing the decoder.');
-    const paid = stepsSpent(store, runId);
+    const paid = stepsSpent(store, methodOfPlan(config.plan).sourceRun?.(config.plan) ?? runId);
     if (paid < m.steps) {
       // Never certify steps the ledger does not hold.
       throw new Error(
@@ -615,7 +665,9 @@ function launch(
         return;
       case 'stage':
       case 'progress':
-        if (m.type === 'progress' && m.stage === 'stage2') steps = m.step;
+        // A method's stage-2 steps may cost no privacy (post-processing): never more than the plan's noisy steps.
+        if (m.type === 'progress' && m.stage === 'stage2')
+          steps = Math.min(m.step, config.plan.steps);
         return;
       case 'metrics':
         metricRows.push(
@@ -641,6 +693,9 @@ function launch(
         channel.send({ type: 'spent', fromStep: m.fromStep, toStep: granted });
         return;
       }
+      case 'release':
+        registerOnce(store, { kind: 'release', runId, path: m.path, bytes: m.bytes });
+        return;
       case 'grid':
         recordSampleGrid(store, {
           runId,

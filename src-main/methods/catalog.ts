@@ -13,8 +13,9 @@ import type { Setting } from './settings';
 import { dp2vaeCard } from './dp2vae/card';
 import { perRecordCard } from './dp2vae-per-record/card';
 import { dpsgdCard } from './dpsgd/card';
+import { mepfCard } from './mepf/card';
 
-const CARDS = [dpsgdCard, perRecordCard, dp2vaeCard] as const;
+const CARDS = [dpsgdCard, perRecordCard, dp2vaeCard, mepfCard] as const;
 
 /** A training method's identifier. */
 export type MethodId = (typeof CARDS)[number]['id'];

@@ -44,6 +44,17 @@ export interface MethodDescriptor<P extends RunPlan = RunPlan> {
   certificate(plan: P, context: CertificateContext): AnyCertificate;
   /** Private folders it keeps under the run's folder besides `checkpoints/` (e.g. `encoders`). */
   privateFolders: readonly 'encoders'[];
+  /**
+   * For a method that can train again from an earlier run's release (no new
+   * spend): the run a plan reads from, or null. Absent: never.
+   */
+  sourceRun?(plan: P): number | null;
+  /**
+   * The plan of such a run, completed from the source run's stored plan (the
+   * release's privacy settings); a plain-words refusal when the source is not
+   * a release this method can train from.
+   */
+  fromSource?(plan: P, source: RunPlan, sourceRunId: number): P;
   /** The training loop, run inside the worker process against a small context. */
   train(config: WorkerConfig, plan: P, ctx: TrainingContext): Promise<void>;
 }

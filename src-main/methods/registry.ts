@@ -14,11 +14,13 @@ import type { MethodDescriptor } from './descriptor';
 import { dp2vae } from './dp2vae';
 import { dp2vaePerRecord } from './dp2vae-per-record';
 import { dpsgd } from './dpsgd';
+import { mepf } from './mepf';
 
 const METHODS: Readonly<Record<MethodId, MethodDescriptor>> = {
   dpsgd,
   'dp2vae-per-record': dp2vaePerRecord,
   dp2vae,
+  mepf,
 };
 
 export { isMethodId };

@@ -95,8 +95,36 @@ export interface DpsgdCertificate extends CertificateCommon {
   sample_rate: number;
 }
 
-/** A released decoder's certificate, of either method. */
-export type AnyCertificate = Certificate | DpsgdCertificate;
+/** What a `mepf` certificate's `mechanism` field names. */
+export const MEPF_CERT_MECHANISM = 'gaussian-class-sums-of-features';
+
+/**
+ * The certificate of a decoder trained on a `mepf` release: one Gaussian
+ * mechanism on [S_1 … S_K, w·n_1 … w·n_K], the class sums of per-image
+ * features of length at most C = 1 and the weighted class counts, with noise
+ * N(0, σ²Δ²) per coordinate, Δ = √(C² + w²). The generator learned from the
+ * release alone (post-processing).
+ */
+export interface MepfCertificate extends CertificateCommon {
+  method: 'mepf';
+  mechanism: typeof MEPF_CERT_MECHANISM;
+  adjacency: 'add-remove';
+  blocks: null;
+  /** Every record is in the one release (sampling rate 1). */
+  sample_rate: 1;
+  /** w: the weight of the class counts. */
+  count_weight: number;
+  /** Δ = √(C² + w²): how far one record can move the released vector. */
+  sensitivity: number;
+  /** The features φ: their source, and for the prior its identity (public: shipped with the app). */
+  features: {
+    source: 'prior' | 'random-net' | 'rff';
+    prior?: { name: string; weights_sha256: string; statement: string };
+  };
+}
+
+/** A released decoder's certificate, of any method. */
+export type AnyCertificate = Certificate | DpsgdCertificate | MepfCertificate;
 
 export interface CertificateInput {
   blocks: number;
@@ -233,6 +261,61 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
   };
 }
 
+export interface MepfCertificateInput {
+  sigma: number;
+  countWeight: number;
+  /** 1: the release; 0 only for a decoder with no release behind it (never certified). */
+  steps: number;
+  delta: number;
+  features: MepfCertificate['features'];
+  datasetId: string;
+  backend: string;
+  version: string;
+  created?: Date;
+  accountant?: AccountantKind;
+}
+
+/**
+ * Builds the certificate of a `mepf` decoder. ε is recomputed as the
+ * accountant's DP-SGD at sampling rate 1 and clip Δ for `steps` steps — for
+ * one step exactly the Gaussian mechanism of noise multiplier σ
+ * (docs/privacy.md) — never passed in.
+ */
+export function buildMepfCertificate(input: MepfCertificateInput): MepfCertificate {
+  const { sigma, countWeight, steps, delta } = input;
+  const accountant = validateAccountant(input.accountant);
+  if (!(countWeight > 0) || !Number.isFinite(countWeight)) bad('the count weight w', countWeight);
+  const sensitivity = Math.sqrt(1 + countWeight * countWeight);
+  const epsilon = certifiedEpsilon(
+    { mechanism: 'dpsgd', sampleRate: 1, sigma, steps },
+    { clip: sensitivity, delta, datasetId: input.datasetId, accountant },
+  );
+  return {
+    method: 'mepf',
+    mechanism: MEPF_CERT_MECHANISM,
+    adjacency: 'add-remove',
+    blocks: null,
+    sample_rate: 1,
+    sigma,
+    clip: 1,
+    count_weight: countWeight,
+    sensitivity,
+    steps,
+    delta,
+    epsilon,
+    accountant: accountantVersion(accountant),
+    dataset_id: input.datasetId,
+    features: input.features,
+    public: [
+      'the features φ (the prior’s weights or the random features’ seed: they are made without the images)',
+      ...PUBLIC_FOR_EVERY_METHOD,
+    ],
+    backend: input.backend,
+    version: input.version,
+    created: (input.created ?? new Date()).toISOString(),
+  };
+}
+
 /** Keys a certificate of this version may carry; anything else is refused on re-issue. */
 const CERTIFICATE_KEYS = new Set([
   'method',
@@ -240,6 +323,9 @@ const CERTIFICATE_KEYS = new Set([
   'adjacency',
   'blocks',
   'sample_rate',
+  'count_weight',
+  'sensitivity',
+  'features',
   'sigma',
   'clip',
   'steps',
@@ -312,6 +398,7 @@ const num = (x: number, digits = 3): string => Number(x.toPrecision(digits)).toS
 /** Plain-language lines for the Export screen (what was promised, to whom, how to check it). */
 export function certificateInWords(cert: AnyCertificate): string[] {
   if (cert.mechanism === DPSGD_CERT_MECHANISM) return dpsgdInWords(cert);
+  if (cert.mechanism === MEPF_CERT_MECHANISM) return mepfInWords(cert);
   const pld = typeof cert.accountant === 'string' && cert.accountant.startsWith('dp2-pld/');
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   return [
@@ -343,5 +430,26 @@ function dpsgdInWords(cert: DpsgdCertificate): string[] {
     publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
+  ];
+}
+
+function mepfInWords(cert: MepfCertificate): string[] {
+  const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
+  const pld = cert.accountant.startsWith('dp2-pld/');
+  const f = cert.features;
+  const features =
+    f.source === 'prior' && f.prior
+      ? `the features of the random-process prior “${f.prior.name}” (SHA-256 of its weights ${f.prior.weights_sha256}; ${f.prior.statement})`
+      : f.source === 'rff'
+        ? 'random Fourier features of the pixels (drawn from a public seed)'
+        : 'the features of an untrained network (drawn from a public seed)';
+  return [
+    `This generator was trained with a one-shot feature release (DP-MEPF), a differentially private method, on the data set with identifier ${cert.dataset_id} (a random label made at import; it says nothing about the images).`,
+    `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
+    `How: every image was described by ${features}, scaled to length at most ${num(cert.clip)}. Once, the descriptions were summed per class and the class counts (weighted ${num(cert.count_weight)}) appended; one image moves that vector by at most ${num(cert.sensitivity)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.sensitivity)} was added to each number. The generator then learned from this noisy release alone.`,
+    'Released: the noisy release and the generator trained from it, and images drawn from the generator. The images’ individual features were never stored; checkpoints and training losses stay on this computer.',
+    publicInWords(cert),
+    `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, one Gaussian mechanism) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check it: dp2 account --mechanism dpsgd --q 1 --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
   ];
 }

@@ -34,6 +34,13 @@ import { currentCertificate, readCertificate } from './certificate-file';
 /** Examples each stage of a plan will process (for the duration estimate). */
 function plannedWork(plan: Record<string, unknown>, datasetSize: number): PlannedWork[] {
   const num = (key: string): number => (typeof plan[key] === 'number' ? plan[key] : 0);
+  if (typeof plan.generatorSteps === 'number') {
+    // One pass of φ over the images (the release), then the generator's steps.
+    return [
+      { stage: 'stage1', samples: num('steps') * datasetSize },
+      { stage: 'stage2', samples: num('generatorSteps') * num('generatorBatch') },
+    ];
+  }
   if (typeof plan.sampleRate === 'number') {
     return [{ stage: 'stage2', samples: num('steps') * num('sampleRate') * datasetSize }];
   }
@@ -142,7 +149,9 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
           after: after.epsilon,
           cap: dataset.budgetEpsilon,
         },
-        notes: prior.some((spec) => spec.steps > 0 && spec.mechanism !== method)
+        notes: prior.some(
+          (spec) => spec.steps > 0 && spec.mechanism !== planNoise(resolved.plan).mechanism,
+        )
           ? [
               ...resolved.notes,
               'This data set has already been trained on with the other method. The two are counted under different neighbouring relations, so the total is composed conservatively (DP-SGD counts twice its own ε).',

@@ -8,8 +8,11 @@
 /** `PRAGMA application_id` of every DP² Studio database: the bytes "DP2S". */
 export const APPLICATION_ID = 0x44503253;
 
-/** Artifact kinds that may be releasable: the stage-2 decoder and what is computed from it. */
-export const RELEASABLE_KINDS = ['decoder', 'samples', 'certificate', 'grid'] as const;
+/**
+ * Artifact kinds that may be releasable: the stage-2 decoder and what is
+ * computed from it, and a method's noisy release (`mepf`'s class sums).
+ */
+export const RELEASABLE_KINDS = ['decoder', 'samples', 'certificate', 'grid', 'release'] as const;
 
 /** Every artifact kind; all but `RELEASABLE_KINDS` touched private data without noise. */
 export const ARTIFACT_KINDS = [
@@ -35,10 +38,23 @@ export const RUN_STATUSES = [
 ] as const;
 
 /** Training methods (the ids of src-main/methods/catalog.ts; a test checks both agree). */
-export const RUN_METHODS = ['dp2vae', 'dpsgd', 'dp2vae-per-record'] as const;
+export const RUN_METHODS = ['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf'] as const;
 
 /** The downstream classifiers of an evaluation, in the order of DP²-VAE's Table 1. */
 export const EVAL_CLASSIFIERS = ['lr', 'mlp', 'cnn'] as const;
+
+/** The kinds of v1, as it was written (a migration never changes once shipped). */
+const V1_RELEASABLE_KINDS = ['decoder', 'samples', 'certificate', 'grid'];
+const V1_ARTIFACT_KINDS = [
+  ...V1_RELEASABLE_KINDS,
+  'encoders',
+  'stage1-model',
+  'checkpoint',
+  'reconstructions',
+  'dataset-arrays',
+  'thumbnails',
+  'metrics',
+];
 
 const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
 
@@ -115,13 +131,13 @@ export const MIGRATIONS: readonly string[] = [
     id INTEGER PRIMARY KEY,
     dataset_id INTEGER NOT NULL REFERENCES datasets(id),
     run_id INTEGER REFERENCES runs(id),
-    kind TEXT NOT NULL CHECK (kind IN (${list(ARTIFACT_KINDS)})),
+    kind TEXT NOT NULL CHECK (kind IN (${list(V1_ARTIFACT_KINDS)})),
     visibility TEXT NOT NULL CHECK (visibility IN ('private', 'releasable')),
     path TEXT NOT NULL,
     bytes INTEGER CHECK (bytes IS NULL OR bytes >= 0),
     created_at TEXT NOT NULL,
     deleted_at TEXT,
-    CHECK (visibility = 'private' OR (kind IN (${list(RELEASABLE_KINDS)}) AND run_id IS NOT NULL))
+    CHECK (visibility = 'private' OR (kind IN (${list(V1_RELEASABLE_KINDS)}) AND run_id IS NOT NULL))
   ) STRICT;
   CREATE UNIQUE INDEX artifacts_live_path ON artifacts(path) WHERE deleted_at IS NULL;
   CREATE INDEX artifacts_run ON artifacts(run_id);
@@ -295,6 +311,36 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_dataset ON runs(dataset_id);
   CREATE INDEX runs_status ON runs(status);
   ${methodTriggers(['dp2vae', 'dpsgd', 'dp2vae-per-record'])}
+  `,
+  // v7: method `mepf` (new triggers) and its release, a releasable artifact
+  // of a new kind: the artifacts table is rebuilt once for its CHECKs (the
+  // procedure of v6), keeping every row, index and trigger.
+  `
+  DROP TRIGGER runs_method_known;
+  DROP TRIGGER runs_method_kept;
+  ${methodTriggers(['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf'])}
+  CREATE TABLE artifacts_v7 (
+    id INTEGER PRIMARY KEY,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    run_id INTEGER REFERENCES runs(id),
+    kind TEXT NOT NULL CHECK (kind IN (${list(ARTIFACT_KINDS)})),
+    visibility TEXT NOT NULL CHECK (visibility IN ('private', 'releasable')),
+    path TEXT NOT NULL,
+    bytes INTEGER CHECK (bytes IS NULL OR bytes >= 0),
+    created_at TEXT NOT NULL,
+    deleted_at TEXT,
+    CHECK (visibility = 'private' OR (kind IN (${list(RELEASABLE_KINDS)}) AND run_id IS NOT NULL))
+  ) STRICT;
+  INSERT INTO artifacts_v7 SELECT id, dataset_id, run_id, kind, visibility, path, bytes,
+    created_at, deleted_at FROM artifacts;
+  DROP TABLE artifacts;
+  ALTER TABLE artifacts_v7 RENAME TO artifacts;
+  CREATE UNIQUE INDEX artifacts_live_path ON artifacts(path) WHERE deleted_at IS NULL;
+  CREATE INDEX artifacts_run ON artifacts(run_id);
+  CREATE INDEX artifacts_dataset ON artifacts(dataset_id);
+  CREATE TRIGGER artifacts_private_stays_private BEFORE UPDATE OF visibility ON artifacts
+  WHEN OLD.visibility = 'private' AND NEW.visibility <> 'private'
+  BEGIN SELECT RAISE(ABORT, 'a private artifact can never become releasable'); END;
   `,
 ];
 

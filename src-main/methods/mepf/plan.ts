@@ -1,0 +1,101 @@
+/**
+ * A `mepf` run's plan: a preset, the user's overrides and a target (ε, δ)
+ * become the full settings. The release is one Gaussian mechanism, so σ is
+ * calibrated for one step (release.ts calibrateReleaseSigma); the generator's
+ * steps cost nothing and are the preset's.
+ */
+import { randomInt } from 'node:crypto';
+import { UserError } from '../../contract/errors';
+import type { RunNoise } from '../../jobs/budget';
+import { readPriorManifest } from '../../priors/prior-file';
+import {
+  checkOverrides,
+  checkPresetName,
+  checkTarget,
+  type ResolvePlanInput,
+  type ResolvedRunPlan,
+} from '../plan-input';
+import { MEPF_PRESETS } from './presets';
+import type { MepfPlan } from './plan-schema';
+import { calibrateReleaseSigma, releaseEpsilon } from './release';
+import { mepfSettings } from './settings';
+
+/**
+ * The weight w of the class counts in the released vector. The error of the
+ * released means is flat around its optimum w = D^(−1/4) (docs/methods.md:
+ * 6.2 % at w = 0.1 and at 0.109 for the prior's 7 168 numbers, 0.1 for 10 000
+ * random Fourier features), so one fixed w serves every feature source and
+ * the sensitivity Δ = √(1 + w²) is known before any image is read.
+ */
+export const MEPF_COUNT_WEIGHT = 0.1;
+
+/**
+ * The noise of a `mepf` plan as the ledger records it: the release is one
+ * Gaussian mechanism on a vector of sensitivity Δ with noise σΔ, which is
+ * DP-SGD's mechanism at sampling rate 1 for one step (clip Δ). A plan that
+ * trains from another run's release spends nothing (its `steps` is 0).
+ */
+export function mepfNoise(plan: MepfPlan): RunNoise {
+  return {
+    mechanism: 'dpsgd',
+    sampleRate: 1,
+    sigma: plan.sigma,
+    accountant: plan.accountant ?? 'rdp',
+  };
+}
+
+/**
+ * The full settings of a `mepf` run: σ, when not given, the smallest noise
+ * whose one release stays within the target ε (the plan's accountant); the
+ * prior's identity recorded for `prior` features (refused in plain words when
+ * the prior is missing or damaged).
+ * @throws UserError INVALID_INPUT for a setting of another method, a bad value,
+ *   or a given σ whose release would pass the target.
+ */
+export function resolveMepfPlan(input: ResolvePlanInput): ResolvedRunPlan<MepfPlan> {
+  const preset = MEPF_PRESETS[checkPresetName(input.preset)];
+  const o = checkOverrides(input.overrides);
+  const foreign = Object.keys(o).filter(
+    (k) => o[k as keyof typeof o] !== undefined && !(k in mepfSettings),
+  );
+  if (foreign.length > 0) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `${foreign.join(', ')} ${foreign.length === 1 ? 'does' : 'do'} not apply to mepf runs: they release once (no private steps, batches or clipping) and then train a generator without further privacy cost. Its settings: ${Object.keys(mepfSettings).join(', ')}.`,
+    );
+  }
+  const { target, delta } = checkTarget(input);
+  const accountant = o.accountant ?? 'rdp';
+  const sigma = o.sigma ?? calibrateReleaseSigma({ epsilon: target, delta, accountant }).sigma;
+  const features = o.features ?? preset.features;
+  const manifest = features === 'prior' ? readPriorManifest() : null;
+  const plan: MepfPlan = {
+    method: 'mepf',
+    accountant,
+    features,
+    ...(manifest
+      ? {
+          priorName: manifest.name,
+          priorSha256: manifest.weights.sha256,
+          priorStatement: manifest.statement,
+        }
+      : {}),
+    sigma,
+    countWeight: o.countWeight ?? MEPF_COUNT_WEIGHT,
+    steps: o.fromRelease === undefined ? 1 : 0,
+    ...(o.fromRelease === undefined ? {} : { fromRelease: o.fromRelease }),
+    generatorSteps: o.generatorSteps ?? preset.generatorSteps,
+    generatorBatch: o.generatorBatch ?? preset.generatorBatch,
+    lr: o.lr ?? preset.lr,
+    seed: o.seed ?? randomInt(2 ** 31 - 1),
+  };
+  const epsilon = releaseEpsilon({ sigma, delta, accountant }).epsilon;
+  if (epsilon > target) {
+    // One release cannot stop half-way as a run of many steps can.
+    throw new UserError(
+      'INVALID_INPUT',
+      `With σ = ${sigma} the one release would spend ε = ${epsilon.toPrecision(3)}, above the target ε = ${target}. Give a larger σ, or leave σ empty to have it set by the target.`,
+    );
+  }
+  return { plan, epsilon, notes: [] };
+}
