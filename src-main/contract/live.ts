@@ -86,8 +86,17 @@ export const MethodsResponse = z.array(
         small: z.boolean().optional(),
       }),
     ),
-    /** Its stages in order ('stage2' is the private one; 'stage1' trains without noise first). */
-    stages: z.array(z.enum(['stage1', 'stage2'])),
+    /** Its stages in order ('stage2' trains the released generator), as the Run screen shows them. */
+    stages: z.array(
+      z.strictObject({
+        id: z.enum(['stage1', 'stage2']),
+        label: z.string(),
+        hint: z.string(),
+        loss: z
+          .strictObject({ title: z.string(), recon: z.string(), kl: z.string().nullable() })
+          .nullable(),
+      }),
+    ),
     /** The method `dp2 train` and New run use when none is chosen. */
     isDefault: z.boolean(),
   }),

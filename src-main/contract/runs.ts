@@ -38,6 +38,8 @@ export const RunPlanResponse = z.strictObject({
     cap: z.number().nullable(),
   }),
   notes: z.array(z.string()),
+  /** What the analyst must confirm before the run may start (a class too small for its noise), or null. */
+  confirm: z.string().nullable(),
   /** How long it should take on this computer. */
   estimate: EstimateDto,
 });
@@ -45,6 +47,8 @@ export const RunPlanResponse = z.strictObject({
 export const RunStartRequest = RunPlanRequest.extend({
   /** Wait for the end of training (the command line); the app follows events instead. */
   wait: z.boolean().default(false),
+  /** The analyst confirmed the plan's `confirm` (a run that asks for it does not start without). */
+  confirmed: z.boolean().default(false),
 });
 
 export const RunOutcomeDto = z.strictObject({
@@ -105,9 +109,11 @@ export const ExportRequest = z.strictObject({
       samplesPng: z.boolean(),
       certificate: z.boolean(),
       grids: z.boolean(),
+      /** The noisy release a `mepf` run made (skipped for a run without one). */
+      release: z.boolean(),
     })
     .partial()
-    .default({ decoder: true, samplesNpz: true, certificate: true, grids: true }),
+    .default({ decoder: true, samplesNpz: true, certificate: true, grids: true, release: true }),
   /** Samples to generate first when the run has none yet (per class). */
   perClass: z.number().int().min(1).max(100_000).default(1000),
 });

@@ -174,6 +174,31 @@ async function readExisting(file: string): Promise<Uint8Array> {
 }
 
 /**
+ * How many training images each class of a stored data set has (its header
+ * and train labels only, not the images): private figures, for plans shown
+ * inside the app.
+ */
+export async function readTrainClassCounts(
+  dir: string,
+): Promise<{ classes: string[]; counts: number[] }> {
+  const header = await readHeaderFile(dir);
+  const yFile = join(dir, 'train_y.npy');
+  const ya = parseNpy(await readExisting(yFile), yFile);
+  const counts = new Array<number>(header.classes.length).fill(0);
+  if (
+    !(ya.data instanceof Uint8Array || ya.data instanceof Uint16Array) ||
+    ya.data.length !== header.train.count
+  ) {
+    throw new UserError(
+      'CORRUPT_DATA',
+      `${yFile} is damaged: it should hold ${header.train.count} labels. Delete this data set and import the images again.`,
+    );
+  }
+  for (const y of ya.data) if (y < counts.length) counts[y] = (counts[y] as number) + 1;
+  return { classes: [...header.classes], counts };
+}
+
+/**
  * Reads a data set stored by writeDatasetFiles, checking shapes, labels and
  * fingerprints (UserError CORRUPT_DATA when anything does not match,
  * NOT_FOUND when a file is missing).
@@ -181,6 +206,16 @@ async function readExisting(file: string): Promise<Uint8Array> {
 export async function readDatasetFiles(
   dir: string,
 ): Promise<{ train: PreparedImages; test: PreparedImages; header: DatasetHeader }> {
+  const header = await readHeaderFile(dir);
+  return {
+    train: await readPart(dir, 'train', header),
+    test: await readPart(dir, 'test', header),
+    header,
+  };
+}
+
+/** A stored data set's header, checked. */
+async function readHeaderFile(dir: string): Promise<DatasetHeader> {
   const file = join(dir, DATASET_HEADER);
   let header: DatasetHeader;
   try {
@@ -198,9 +233,5 @@ export async function readDatasetFiles(
       `${file} is not a DP² Studio data set header (or is from a newer version).`,
     );
   }
-  return {
-    train: await readPart(dir, 'train', header),
-    test: await readPart(dir, 'test', header),
-    header,
-  };
+  return header;
 }

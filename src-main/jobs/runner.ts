@@ -65,6 +65,7 @@ import { assertFitsBudget, ledgerSpecs, ownEpsilon, type RunNoise } from './budg
 import { methodOf, methodOfPlan, planNoise } from '../methods/registry';
 import type { MethodDescriptor } from '../methods/descriptor';
 import { spendWithinCap } from './spend';
+import { planClassNotes } from './class-notes';
 import { DEFAULT_SILENCE_RULE, hungMessage, isHung, type SilenceRule } from './heartbeat';
 import { planArchitecture, resolveRunPlan, type PlanOverrides, type PresetName } from './presets';
 import {
@@ -192,6 +193,8 @@ export interface StartTrainingOptions {
   schedule?: Partial<WorkerSchedule>;
   /** Backend to try first (DP2_BACKEND still forces one). */
   preferBackend?: WorkerConfig['preferBackend'];
+  /** The analyst confirmed what the plan asked to confirm (a class too small for its noise). */
+  confirmed?: boolean;
   /** Starts the worker (default: forkWorker()). */
   launcher?: WorkerLauncher;
   /** When a silent worker counts as hung (default DEFAULT_SILENCE_RULE, checked every second). */
@@ -325,6 +328,8 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
   });
   const { notes } = resolved;
   const plan = withSource(store, ds, method, resolved.plan);
+  const { confirm } = await planClassNotes(ds, plan);
+  if (confirm !== null && !options.confirmed) throw new UserError('INVALID_INPUT', confirm);
   const noise: RunNoise = planNoise(plan);
   const priorSpecs = priorSpecsOf(store, ds, null);
   assertFitsBudget({
@@ -398,7 +403,12 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
  * before anything is written when that run is of another data set or made no
  * release this method can read.
  */
-function withSource(store: Store, ds: Dataset, method: MethodDescriptor, plan: RunPlan): RunPlan {
+export function withSource(
+  store: Store,
+  ds: Dataset,
+  method: MethodDescriptor,
+  plan: RunPlan,
+): RunPlan {
   const id = method.sourceRun?.(plan) ?? null;
   if (id === null || !method.fromSource) return plan;
   const source = getRun(store, id);

@@ -17,6 +17,19 @@ export interface MeasuredFigure {
   minutes: number;
 }
 
+/** A stage of a method, as the analyst sees it. */
+export interface StageCard {
+  /** A title (the command line's heading) and a short task name (progress lines). */
+  title: string;
+  task: string;
+  /** The Run screen's label of its progress bar. */
+  label: string;
+  /** One line: what the stage does with privacy. */
+  hint: string;
+  /** Its loss curve on the Run screen (the worker's `recon` and `kl` figures), or null for none. */
+  loss: { title: string; recon: string; kl: string | null } | null;
+}
+
 export interface MethodCard<Id extends string = string, Plan extends z.ZodType = z.ZodType> {
   /** The identifier runs, certificates, the CLI (`--method`) and the store use. */
   id: Id;
@@ -32,8 +45,8 @@ export interface MethodCard<Id extends string = string, Plan extends z.ZodType =
   measured: readonly MeasuredFigure[];
   /** One line: what the figures mean for the analyst (why a weak method is weak). */
   verdict: string;
-  /** How its stages are named in progress reports: a title and a short task name each. */
-  stages: Readonly<Partial<Record<'stage1' | 'stage2', { title: string; task: string }>>>;
+  /** Its stages as progress reports and the Run screen name them. */
+  stages: Readonly<Partial<Record<'stage1' | 'stage2', StageCard>>>;
   /** One line naming a resolved plan's settings (the plan's hyperparameters as the contract returns them). */
   planLine(h: Readonly<Record<string, number | string>>, format: (x: number) => string): string;
   /** The settings the analyst may give on top of a preset, in the form's order. */

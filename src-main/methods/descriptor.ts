@@ -55,6 +55,17 @@ export interface MethodDescriptor<P extends RunPlan = RunPlan> {
    * a release this method can train from.
    */
   fromSource?(plan: P, source: RunPlan, sourceRunId: number): P;
+  /**
+   * What the plan's noise does to each class of the data set, in plain
+   * words (the counts are private: these lines are shown inside the app
+   * only), and, when a class is too small for its noise, why the analyst
+   * must confirm before the run starts (null: nothing to confirm). Absent:
+   * nothing to say.
+   */
+  classNotes?(
+    plan: P,
+    data: { classes: readonly string[]; counts: readonly number[] },
+  ): { notes: string[]; confirm: string | null };
   /** The training loop, run inside the worker process against a small context. */
   train(config: WorkerConfig, plan: P, ctx: TrainingContext): Promise<void>;
 }

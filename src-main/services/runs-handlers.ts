@@ -9,7 +9,8 @@ const PRESET_LABELS = {
   paper: 'Paper setting',
   'high-privacy': 'High privacy',
 } as const;
-import { resumeTraining, startTraining } from '../jobs/runner';
+import { resumeTraining, startTraining, withSource } from '../jobs/runner';
+import { planClassNotes } from '../jobs/class-notes';
 import type { RunHandle, RunOutcome } from '../jobs/runner';
 import {
   exportRun,
@@ -24,7 +25,7 @@ import type { Run } from '../store';
 import type { ServiceContext } from './context';
 import { ledgerSpecs, noiseSpec } from '../jobs/budget';
 import { DEFAULT_METHOD, METHOD_CARDS } from '../methods/catalog';
-import { planNoise } from '../methods/registry';
+import { methodOf, planNoise } from '../methods/registry';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
 import { estimateDuration, type PlannedWork } from './estimate';
@@ -127,7 +128,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
     'runs.plan': async ({ dataset: name, method, preset, epsilon, delta, overrides }) => {
       const dataset = getDataset(ctx.store, name);
       const runDelta = delta ?? dataset.budgetDelta;
-      const resolved = resolveRunPlan({
+      const planned = resolveRunPlan({
         method,
         preset,
         overrides,
@@ -135,6 +136,12 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         targetEpsilon: epsilon,
         delta: runDelta,
       });
+      // A run that trains from another run's release: its settings are that release's.
+      const resolved = {
+        ...planned,
+        plan: withSource(ctx.store, dataset, methodOf(method), planned.plan),
+      };
+      const classes = await planClassNotes(dataset, resolved.plan);
       const prior = ledgerSpecs(ledgerEntriesByFingerprint(ctx.store, dataset.fingerprint));
       const after = composedEpsilon({
         specs: [...prior, noiseSpec(planNoise(resolved.plan), resolved.plan.steps)],
@@ -149,14 +156,16 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
           after: after.epsilon,
           cap: dataset.budgetEpsilon,
         },
-        notes: prior.some(
+        notes: (prior.some(
           (spec) => spec.steps > 0 && spec.mechanism !== planNoise(resolved.plan).mechanism,
         )
           ? [
               ...resolved.notes,
               'This data set has already been trained on with the other method. The two are counted under different neighbouring relations, so the total is composed conservatively (DP-SGD counts twice its own ε).',
             ]
-          : resolved.notes,
+          : resolved.notes
+        ).concat(classes.notes),
+        confirm: classes.confirm,
         estimate: estimateDuration(
           ctx.store,
           ctx.live,
@@ -165,7 +174,10 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
       };
     },
 
-    'runs.start': async ({ dataset, method, preset, epsilon, delta, overrides, wait }, call) => {
+    'runs.start': async (
+      { dataset, method, preset, epsilon, delta, overrides, wait, confirmed },
+      call,
+    ) => {
       const handle = await startTraining({
         store: ctx.store,
         dataHome: ctx.dataHome,
@@ -175,6 +187,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         ...(delta !== undefined ? { delta } : {}),
         preset,
         overrides,
+        confirmed,
         onEvent: (event) => ctx.emitRunEvent(event),
         ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
         ...(ctx.schedule ? { schedule: ctx.schedule } : {}),
@@ -222,7 +235,10 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
             ...(f.choices ? { choices: [...f.choices] } : {}),
             ...(f.small ? { small: true } : {}),
           })),
-        stages: (['stage1', 'stage2'] as const).filter((stage) => c.stages[stage] !== undefined),
+        stages: (['stage1', 'stage2'] as const).flatMap((id) => {
+          const s = c.stages[id];
+          return s ? [{ id, label: s.label, hint: s.hint, loss: s.loss }] : [];
+        }),
         isDefault: c.id === DEFAULT_METHOD,
       })),
 

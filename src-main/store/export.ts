@@ -37,6 +37,8 @@ export interface ExportInclude {
   certificate?: boolean;
   /** Sample grids drawn from the stage-2 decoder. */
   grids?: boolean;
+  /** A method's noisy release (`mepf`), where the run made one. */
+  release?: boolean;
   /** Specific artifacts by id (each must be a releasable artifact of the run). */
   artifactIds?: readonly number[];
 }
@@ -58,7 +60,9 @@ export interface ExportResult {
   files: { artifactId: number; kind: ArtifactKind; name: string }[];
 }
 
-const FLAGS = ['decoder', 'samplesNpz', 'samplesPng', 'certificate', 'grids'] as const;
+const FLAGS = ['decoder', 'samplesNpz', 'samplesPng', 'certificate', 'grids', 'release'] as const;
+/** Flags that select what only some runs have: asked of a run without it, nothing is added. */
+const WHERE_PRESENT: readonly Flag[] = ['release'];
 type Flag = (typeof FLAGS)[number];
 const PRIVATE_WORDS = [
   'encoder',
@@ -86,6 +90,8 @@ function flagOf(a: Artifact): Flag | undefined {
       return 'certificate';
     case 'grid':
       return 'grids';
+    case 'release':
+      return 'release';
     case 'samples':
       return a.path.toLowerCase().endsWith('.npz') ? 'samplesNpz' : 'samplesPng';
     default:
@@ -170,7 +176,7 @@ function select(store: Store, runId: number, include: unknown): Artifact[] {
   const available = listArtifacts(store, { runId: run.id, visibility: 'releasable' });
   for (const flag of flags) {
     const matching = available.filter((a) => flagOf(a) === flag);
-    if (matching.length === 0 && explicit) {
+    if (matching.length === 0 && explicit && !WHERE_PRESENT.includes(flag)) {
       throw new UserError(
         'NOT_FOUND',
         `Run ${run.id} has no ${flag} to export. Generate it first, or leave it out of the export.`,

@@ -22,8 +22,8 @@ export const EXPORT_USAGE = `Usage:
   dp2 export --run ID --out DIR [--samples-png] [--per-class N] [--json]
 
 Writes a run's releasable artifacts into a new folder DIR: the decoder, the
-synthetic samples (.npz; --samples-png adds a PNG folder), sample grids and
-certificate.json. Private artifacts (images, encoders, checkpoints) are never
+synthetic samples (.npz; --samples-png adds a PNG folder), sample grids,
+certificate.json, and for a one-shot (mepf) run its noisy release. Private artifacts (images, encoders, checkpoints) are never
 exported. The folder is written whole or not at all.`;
 
 function describeRun(r: ResponseOf<'runs.show'>): string {
@@ -112,6 +112,7 @@ export async function exportCommand(argv: string[], io: CliIo, handlers: Handler
         samplesPng: Boolean(flags['samples-png']),
         certificate: true,
         grids: true,
+        release: true,
       },
       perClass: numberFlag(flags, 'per-class') ?? 1000,
     }),

@@ -64,7 +64,7 @@ const OWN_FLAGS = METHOD_IDS.map((id) => {
 
 export const TRAIN_USAGE = `Usage:
   dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method ${METHOD_IDS.join('|')}]
-            [--preset ${PRESET_NAMES.join('|')}] [--out DIR] [--json]
+            [--preset ${PRESET_NAMES.join('|')}] [--out DIR] [--confirm] [--json]
 ${SHARED_FLAGS}${OWN_FLAGS}
   dp2 train --resume RUN_ID [--out DIR] [--json]
 
@@ -77,7 +77,13 @@ their sum; --batch B is its expected batch (Q = B / N); give --batch or
 way; each sampled image's own encoder takes --refine-steps S plain steps
 (no noise, never released) before the decoder's noisy step. DP²-VAE trains
 one encoder per block first (stage 1, private, never released), then the
-releasable decoder (stage 2).
+releasable decoder (stage 2). mepf spends its ε once, on one noisy release
+of the class sums of image features (--features: the random-process prior
+shipped with the app, by default); its generator then learns from the
+release alone for --generator-steps S steps, at no further privacy cost.
+--from-release RUN trains another generator from the release of mepf run
+RUN (same data set) and spends nothing. When a class has too few images for
+the noise, the plan says so and the run starts only with --confirm.
 The run stops at the target ε, at the data set's budget cap, or after T steps,
 whichever comes first, and never spends past them. σ is calibrated from ε
 unless given.
@@ -157,6 +163,7 @@ export async function trainCommand(
     ...Object.fromEntries(SETTINGS.map(([, e]) => [e.flag.name, { type: 'string' as const }])),
     out: { type: 'string' },
     resume: { type: 'string' },
+    confirm: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (flags.help) return io.stdout(TRAIN_USAGE + '\n');
@@ -170,6 +177,8 @@ export async function trainCommand(
   process.once('SIGINT', onSigint);
   try {
     let started;
+    // The run a generator is trained from (its release), for the closing line.
+    let source: number | undefined;
     if (flags.resume !== undefined) {
       started = unwrap(
         await dispatch(
@@ -216,6 +225,7 @@ export async function trainCommand(
       {
         // the plan goes to stderr: stdout stays one JSON document with --json
         const h = plan.hyperparameters;
+        if (typeof h.fromRelease === 'number') source = h.fromRelease;
         const head = methodCard(isMethodId(h.method) ? h.method : method).planLine(h, formatNumber);
         io.stderr(
           `${head}\n` +
@@ -223,12 +233,15 @@ export async function trainCommand(
             `${plan.datasetSpent.cap === null ? '' : ` (cap ${formatNumber(plan.datasetSpent.cap)})`}\n` +
             plan.notes.map((n) => `  note: ${n}\n`).join(''),
         );
+        if (plan.confirm !== null && !flags.confirm) {
+          throw new UserError('INVALID_INPUT', `${plan.confirm} (dp2 train … --confirm)`);
+        }
       }
       started = unwrap(
         await dispatch(
           handlers,
           'runs.start',
-          { ...request, wait: true },
+          { ...request, wait: true, confirmed: Boolean(flags.confirm) },
           { signal: abort.signal },
         ),
       );
@@ -252,7 +265,13 @@ export async function trainCommand(
         await dispatch(handlers, 'runs.export', {
           runId: started.runId,
           outDir: flags.out,
-          include: { decoder: true, samplesNpz: true, certificate: true, grids: true },
+          include: {
+            decoder: true,
+            samplesNpz: true,
+            certificate: true,
+            grids: true,
+            release: true,
+          },
         }),
       ).files;
     }
@@ -268,7 +287,9 @@ export async function trainCommand(
       return;
     }
     io.stdout(
-      `Run ${started.runId} completed: ${outcome.steps} private steps, ε = ${formatNumber(outcome.epsilon)} (stopped by ${outcome.stoppedBy}).\n` +
+      (source === undefined
+        ? `Run ${started.runId} completed: ${outcome.steps} private steps, ε = ${formatNumber(outcome.epsilon)} (stopped by ${outcome.stoppedBy}).\n`
+        : `Run ${started.runId} completed from the release of run ${source}: no privacy spent, the data set's ledger is unchanged; the generator carries that release's ε = ${formatNumber(outcome.epsilon)}.\n`) +
         (typeof flags.out === 'string' ? `Released to ${flags.out}: ${exported.join(', ')}\n` : ''),
     );
   } finally {

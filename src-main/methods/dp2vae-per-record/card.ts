@@ -20,6 +20,9 @@ export const perRecordCard = {
     stage2: {
       title: 'Private decoder (each image’s own encoder refined without noise; decoder by DP-SGD)',
       task: 'Private decoder',
+      label: 'Private training',
+      hint: 'Every step adds noise and is paid for in the privacy ledger first.',
+      loss: { title: 'Loss (nats per image)', recon: 'reconstruction', kl: 'KL' },
     },
   },
   settings: perRecordSettings,

@@ -14,8 +14,20 @@ export const dp2vaeCard = {
   verdict:
     'Measured on MNIST: CNN ≈ 26 % at ε = 10 — each step carries at most C of signal against noise σ·C·√d, so the decoder learns little beyond noise. For a generator use the per-record mode (DP²-VAE, per-record encoders) or DP-SGD.',
   stages: {
-    stage1: { title: 'Stage 1 (encoders, per block)', task: 'Stage 1' },
-    stage2: { title: 'Stage 2 (private decoder)', task: 'Stage 2' },
+    stage1: {
+      title: 'Stage 1 (encoders, per block)',
+      task: 'Stage 1',
+      label: 'Stage 1 · encoders',
+      hint: 'No noise; the encoders never leave this computer.',
+      loss: { title: 'Stage 1 loss (nats per image)', recon: 'reconstruction', kl: 'KL' },
+    },
+    stage2: {
+      title: 'Stage 2 (private decoder)',
+      task: 'Stage 2',
+      label: 'Stage 2 · private generator',
+      hint: 'Every step adds noise and is paid for in the privacy ledger first.',
+      loss: { title: 'Stage 2 loss (nats per image)', recon: 'reconstruction', kl: 'KL' },
+    },
   },
   settings: dp2vaeSettings,
   planSchema: TrainingPlan,

@@ -19,6 +19,9 @@ export const dpsgdCard = {
     stage2: {
       title: 'DP-SGD (encoder and decoder together, private; only the decoder is released)',
       task: 'DP-SGD',
+      label: 'Private training',
+      hint: 'Every step adds noise and is paid for in the privacy ledger first.',
+      loss: { title: 'Loss (nats per image)', recon: 'reconstruction', kl: 'KL' },
     },
   },
   settings: dpsgdSettings,

@@ -20,10 +20,20 @@ export const mepfCard = {
     stage1: {
       title: 'Private release (features of every image, summed per class, noised once)',
       task: 'Private release',
+      label: 'Private release',
+      hint: 'Paid for once in the privacy ledger before any noise is drawn; the images’ features are summed in memory and never stored.',
+      loss: null,
     },
     stage2: {
       title: 'Generator (learns from the release only; no privacy cost)',
       task: 'Generator',
+      label: 'Generator · no privacy cost',
+      hint: 'Learns from the noisy release alone: as many steps as you like, nothing more is spent.',
+      loss: {
+        title: 'Generator’s matching loss (distance to the release)',
+        recon: 'mismatch',
+        kl: null,
+      },
     },
   },
   settings: mepfSettings,

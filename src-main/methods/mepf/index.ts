@@ -13,7 +13,7 @@ import { buildMepfCertificate } from '../../privacy/certificate';
 import { defineMethod } from '../descriptor';
 import { mepfCard } from './card';
 import { defaultGeneratorArchitecture } from './generator';
-import { mepfNoise, resolveMepfPlan } from './plan';
+import { mepfClassNotes, mepfNoise, resolveMepfPlan } from './plan';
 import type { MepfPlan } from './plan-schema';
 import { MEPF_PRESETS } from './presets';
 
@@ -83,6 +83,7 @@ export const mepf = defineMethod<MepfPlan>({
       fromRelease: sourceRunId,
     };
   },
+  classNotes: mepfClassNotes,
   // Loaded only in the worker: the engine's training code stays out of the main process.
   train: async (config, plan, ctx) => (await import('./train')).trainMepf(config, plan, ctx),
 });

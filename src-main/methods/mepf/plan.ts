@@ -17,7 +17,12 @@ import {
 } from '../plan-input';
 import { MEPF_PRESETS } from './presets';
 import type { MepfPlan } from './plan-schema';
-import { calibrateReleaseSigma, releaseEpsilon } from './release';
+import {
+  featureLayers,
+  layerChannels,
+  DEFAULT_FEATURE_NET,
+} from '../../priors/network/architecture';
+import { calibrateReleaseSigma, expectedNoiseToSignal, releaseEpsilon } from './release';
 import { mepfSettings } from './settings';
 
 /**
@@ -98,4 +103,70 @@ export function resolveMepfPlan(input: ResolvePlanInput): ResolvedRunPlan<MepfPl
     );
   }
   return { plan, epsilon, notes: [] };
+}
+
+/** Random Fourier frequencies of the `rff` source (embedding.ts's default). */
+const RFF_FREQUENCIES = 5000;
+/** Cells of the pooling grid of the network sources (embedding.ts's default 4×4). */
+const GRID_CELLS = 16;
+
+/**
+ * The length D of φ for a feature source at embedding.ts's defaults (first
+ * and second moments of every stage over a 4×4 grid; 5 000 random
+ * frequencies), known before any image is read; a test checks it against
+ * the maps themselves.
+ */
+export function featureDims(features: MepfPlan['features']): number {
+  if (features === 'rff') return 2 * RFF_FREQUENCIES;
+  const spec = DEFAULT_FEATURE_NET;
+  return 2 * GRID_CELLS * featureLayers(spec).reduce((n, l) => n + layerChannels(spec, l), 0);
+}
+
+/** Noise-to-signal ratio from which a class's released mean is mostly noise: the run needs a confirmation. */
+export const CONFIRM_NOISE_RATIO = 1;
+/** Ratio from which a class gets a warning in the plan's notes. */
+const WARN_NOISE_RATIO = 0.5;
+
+const percent = (r: number): string =>
+  `${r < 0.095 ? (100 * r).toFixed(1) : Math.round(100 * r)} %`;
+
+/**
+ * What the release's noise does to each class: the expected error of its
+ * noisy mean features relative to the mean itself
+ * (release.ts expectedNoiseToSignal, D from {@link featureDims}), in words;
+ * a class whose noise would pass its signal must be confirmed before the run
+ * starts. The counts are private: these lines stay inside the app.
+ */
+export function mepfClassNotes(
+  plan: MepfPlan,
+  data: { classes: readonly string[]; counts: readonly number[] },
+): { notes: string[]; confirm: string | null } {
+  const dims = featureDims(plan.features);
+  const ratios = data.counts.map((count) =>
+    expectedNoiseToSignal({ sigma: plan.sigma, countWeight: plan.countWeight, dims, count }),
+  );
+  const name = (k: number): string => `“${data.classes[k] ?? k}”`;
+  const notes = [
+    `What the noise does to each class (the error of its released mean features, relative to the mean): ${ratios
+      .map(
+        (r, k) =>
+          `class ${name(k)} (${data.counts[k]} images): noise about ${percent(r)} of the signal`,
+      )
+      .join('; ')}.`,
+  ];
+  const weak = ratios.flatMap((r, k) =>
+    r >= WARN_NOISE_RATIO && r < CONFIRM_NOISE_RATIO ? [k] : [],
+  );
+  if (weak.length > 0) {
+    notes.push(
+      `${weak.map(name).join(', ')}: the noise is a large part of the signal; expect blurred, less typical images of ${weak.length === 1 ? 'this class' : 'these classes'}.`,
+    );
+  }
+  const tooSmall = ratios.flatMap((r, k) => (r >= CONFIRM_NOISE_RATIO ? [k] : []));
+  const confirm =
+    // Training from a release made before changes nothing about its noise: nothing to confirm.
+    tooSmall.length === 0 || plan.fromRelease !== undefined
+      ? null
+      : `${tooSmall.map((k, i) => `${i === 0 ? 'Class' : 'class'} ${name(k)} has ${data.counts[k]} training images`).join(', ')}: at this ε the noise of the release would be larger than ${tooSmall.length === 1 ? 'its' : 'their'} signal (about ${tooSmall.map((k) => percent(ratios[k] as number)).join(', ')}), so the generator would learn little of ${tooSmall.length === 1 ? 'that class' : 'those classes'}. Choose a larger ε or add images, or confirm that you want to start anyway.`;
+  return { notes, confirm };
 }
