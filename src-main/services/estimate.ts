@@ -15,8 +15,25 @@ const TYPICAL_RATES: Record<string, Record<string, number>> = {
   'tensorflow-gpu': { stage1: 20000, stage2: 8000 },
 };
 
+/**
+ * Typical throughput of methods whose stages do other work than the default
+ * model's, per backend (wasm measured on 2 cores: `mepf`'s release runs the
+ * prior's network once per image; its generator step differentiates through
+ * it, bench/mepf.ts).
+ */
+const TYPICAL_METHOD_RATES: Record<string, Record<string, Record<string, number>>> = {
+  mepf: {
+    wasm: { stage1: 900, stage2: 150 },
+    cpu: { stage1: 120, stage2: 20 },
+    tensorflow: { stage1: 3000, stage2: 600 },
+    'tensorflow-gpu': { stage1: 20000, stage2: 5000 },
+  },
+};
+
 /** Work of a planned run, per stage, in examples processed. */
 export interface PlannedWork {
+  /** The training method (its stages' speeds differ from other methods'). */
+  method: string;
   stage: string;
   samples: number;
 }
@@ -34,10 +51,11 @@ export function estimateDuration(
   const backend = lastBackend ?? 'wasm';
   let measured = true;
   let seconds = 0;
-  for (const { stage, samples } of work) {
-    const seen = live.rate(stage, backend);
+  for (const { method, stage, samples } of work) {
+    const seen = live.rate(method, stage, backend);
     if (seen === null) measured = false;
-    const rate = seen ?? TYPICAL_RATES[backend]?.[stage] ?? TYPICAL_RATES.wasm?.[stage] ?? 450;
+    const typical = TYPICAL_METHOD_RATES[method] ?? TYPICAL_RATES;
+    const rate = seen ?? typical[backend]?.[stage] ?? typical.wasm?.[stage] ?? 450;
     seconds += samples / rate;
   }
   const basis = measured

@@ -16,6 +16,7 @@ export interface LiveRun {
 
 /** Throughput last seen per (method, stage, backend): the basis of duration estimates. */
 export interface MeasuredRate {
+  method: string;
   stage: string;
   backend: string;
   samplesPerSecond: number;
@@ -42,14 +43,16 @@ const fresh = (): LiveRun => ({
 export class LiveRuns {
   private readonly states = new Map<number, LiveRun>();
   private readonly rates = new Map<string, MeasuredRate>();
+  /** Each run's method, from its `stage` events (absent there: dp2vae). */
+  private readonly methods = new Map<number, string>();
 
   get(runId: number): LiveRun | null {
     return this.states.get(runId) ?? null;
   }
 
-  /** The newest throughput measured for a stage on a backend in this session. */
-  rate(stage: string, backend: string): number | null {
-    return this.rates.get(`${stage}|${backend}`)?.samplesPerSecond ?? null;
+  /** The newest throughput measured for a method's stage on a backend in this session. */
+  rate(method: string, stage: string, backend: string): number | null {
+    return this.rates.get(`${method}|${stage}|${backend}`)?.samplesPerSecond ?? null;
   }
 
   apply(event: RunEvent): void {
@@ -61,6 +64,7 @@ export class LiveRuns {
         s.memoryMb = Math.round(event.memory.rssBytes / 2 ** 20);
         return;
       case 'stage':
+        this.methods.set(event.runId, event.method ?? 'dp2vae');
         s.stage = event.stage;
         s.step = 0;
         s.etaSeconds = null;
@@ -72,7 +76,9 @@ export class LiveRuns {
         s.samplesPerSecond = event.samplesPerSecond;
         s.etaSeconds = event.etaSeconds;
         if (s.backend && event.samplesPerSecond > 0) {
-          this.rates.set(`${event.stage}|${s.backend}`, {
+          const method = this.methods.get(event.runId) ?? 'dp2vae';
+          this.rates.set(`${method}|${event.stage}|${s.backend}`, {
+            method,
             stage: event.stage,
             backend: s.backend,
             samplesPerSecond: event.samplesPerSecond,

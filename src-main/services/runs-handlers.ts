@@ -33,21 +33,25 @@ import { runProgress } from './run-progress';
 import { currentCertificate, readCertificate } from './certificate-file';
 
 /** Examples each stage of a plan will process (for the duration estimate). */
-function plannedWork(plan: Record<string, unknown>, datasetSize: number): PlannedWork[] {
+function plannedWork(
+  method: string,
+  plan: Record<string, unknown>,
+  datasetSize: number,
+): PlannedWork[] {
   const num = (key: string): number => (typeof plan[key] === 'number' ? plan[key] : 0);
   if (typeof plan.generatorSteps === 'number') {
     // One pass of φ over the images (the release), then the generator's steps.
     return [
-      { stage: 'stage1', samples: num('steps') * datasetSize },
-      { stage: 'stage2', samples: num('generatorSteps') * num('generatorBatch') },
+      { method, stage: 'stage1', samples: num('steps') * datasetSize },
+      { method, stage: 'stage2', samples: num('generatorSteps') * num('generatorBatch') },
     ];
   }
   if (typeof plan.sampleRate === 'number') {
-    return [{ stage: 'stage2', samples: num('steps') * num('sampleRate') * datasetSize }];
+    return [{ method, stage: 'stage2', samples: num('steps') * num('sampleRate') * datasetSize }];
   }
   return [
-    { stage: 'stage1', samples: num('pretrainEpochs') * datasetSize },
-    { stage: 'stage2', samples: num('steps') * num('batchSize') },
+    { method, stage: 'stage1', samples: num('pretrainEpochs') * datasetSize },
+    { method, stage: 'stage2', samples: num('steps') * num('batchSize') },
   ];
 }
 
@@ -169,7 +173,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         estimate: estimateDuration(
           ctx.store,
           ctx.live,
-          plannedWork(resolved.plan, dataset.trainCount),
+          plannedWork(method, resolved.plan, dataset.trainCount),
         ),
       };
     },

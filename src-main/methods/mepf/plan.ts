@@ -124,6 +124,14 @@ export function featureDims(features: MepfPlan['features']): number {
 
 /** Noise-to-signal ratio from which a class's released mean is mostly noise: the run needs a confirmation. */
 export const CONFIRM_NOISE_RATIO = 1;
+/** Classes listed one by one in the notes; more are summed up by the least and most noisy. */
+const LISTED_CLASSES = 4;
+
+/** Up to four class names, or how many classes. */
+function classList(ks: readonly number[], name: (k: number) => string): string {
+  return ks.length <= LISTED_CLASSES ? ks.map(name).join(', ') : `${ks.length} classes`;
+}
+
 /** Ratio from which a class gets a warning in the plan's notes. */
 const WARN_NOISE_RATIO = 0.5;
 
@@ -146,27 +154,41 @@ export function mepfClassNotes(
     expectedNoiseToSignal({ sigma: plan.sigma, countWeight: plan.countWeight, dims, count }),
   );
   const name = (k: number): string => `“${data.classes[k] ?? k}”`;
+  const one = (k: number): string =>
+    `class ${name(k)} (${data.counts[k]} images): noise about ${percent(ratios[k] as number)} of the signal`;
+  const order = ratios
+    .map((_, k) => k)
+    .sort((a, b) => (ratios[a] as number) - (ratios[b] as number));
+  const least = order[0] ?? 0;
+  const most = order[order.length - 1] ?? 0;
   const notes = [
-    `What the noise does to each class (the error of its released mean features, relative to the mean): ${ratios
-      .map(
-        (r, k) =>
-          `class ${name(k)} (${data.counts[k]} images): noise about ${percent(r)} of the signal`,
-      )
-      .join('; ')}.`,
+    `What the noise does to each class (the error of its released mean features, relative to the mean): ${
+      ratios.length <= LISTED_CLASSES
+        ? ratios.map((_, k) => one(k)).join('; ')
+        : `from ${one(least)} to ${one(most)}`
+    }.`,
   ];
   const weak = ratios.flatMap((r, k) =>
     r >= WARN_NOISE_RATIO && r < CONFIRM_NOISE_RATIO ? [k] : [],
   );
   if (weak.length > 0) {
     notes.push(
-      `${weak.map(name).join(', ')}: the noise is a large part of the signal; expect blurred, less typical images of ${weak.length === 1 ? 'this class' : 'these classes'}.`,
+      `${classList(weak, name)}: the noise is a large part of the signal; expect blurred, less typical images of ${weak.length === 1 ? 'this class' : 'these classes'}.`,
     );
   }
   const tooSmall = ratios.flatMap((r, k) => (r >= CONFIRM_NOISE_RATIO ? [k] : []));
+  const worst = tooSmall.reduce(
+    (a, k) => ((ratios[k] as number) > (ratios[a] as number) ? k : a),
+    tooSmall[0] ?? 0,
+  );
   const confirm =
     // Training from a release made before changes nothing about its noise: nothing to confirm.
     tooSmall.length === 0 || plan.fromRelease !== undefined
       ? null
-      : `${tooSmall.map((k, i) => `${i === 0 ? 'Class' : 'class'} ${name(k)} has ${data.counts[k]} training images`).join(', ')}: at this ε the noise of the release would be larger than ${tooSmall.length === 1 ? 'its' : 'their'} signal (about ${tooSmall.map((k) => percent(ratios[k] as number)).join(', ')}), so the generator would learn little of ${tooSmall.length === 1 ? 'that class' : 'those classes'}. Choose a larger ε or add images, or confirm that you want to start anyway.`;
+      : `${
+          tooSmall.length === 1
+            ? `Class ${name(worst)} has ${data.counts[worst]} training images`
+            : `${tooSmall.length} of the ${ratios.length} classes have too few training images (fewest: ${name(worst)}, ${data.counts[worst]})`
+        }: at this ε the noise of the release would be larger than the signal (about ${percent(ratios[worst] as number)}${tooSmall.length === 1 ? '' : ' at worst'}), so the generator would learn little of ${tooSmall.length === 1 ? 'that class' : 'those classes'}. Choose a larger ε or add images, or confirm that you want to start anyway.`;
   return { notes, confirm };
 }

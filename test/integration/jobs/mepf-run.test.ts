@@ -38,6 +38,18 @@ test('a mepf run: one paid release, registered releasable; a generator; a certif
   const { store, home } = tempHome(t);
   const ds = await mnistDataset(store, 'digits', 240, { epsilon: 30 });
   const { events, onEvent } = recorder();
+  const request = {
+    store,
+    dataHome: home,
+    datasetName: 'digits',
+    method: 'mepf',
+    targetEpsilon: 1,
+    preset: 'quick',
+    overrides: GENERATOR,
+  } as const;
+  // About 23 images a class: the noise passes the signal, so the run waits for a confirmation.
+  await assert.rejects(startTraining(request), /too few training images/);
+  assert.equal(listRuns(store).length, 0, 'nothing written');
   const first = await startTraining({
     store,
     dataHome: home,
@@ -46,6 +58,7 @@ test('a mepf run: one paid release, registered releasable; a generator; a certif
     targetEpsilon: 1,
     preset: 'quick',
     overrides: GENERATOR,
+    confirmed: true,
     schedule: { ...SMALL_SCHEDULE, checkpointEvery: 4, gridEvery: 3 },
     onEvent,
   });

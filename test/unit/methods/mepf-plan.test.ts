@@ -157,6 +157,16 @@ test('each class’s noise in words; a class whose noise passes its signal must 
   assert.ok(small.confirm !== null);
   assert.match(small.confirm, /Class “rare” has 40 training images/);
   assert.doesNotMatch(small.confirm, /normal/);
+  // Many classes: summed up by the least and the most noisy.
+  const ten = mepfClassNotes(p, {
+    classes: Array.from({ length: 10 }, (_, k) => `c${k}`),
+    counts: Array.from({ length: 10 }, (_, k) => 10 + k),
+  });
+  assert.match(ten.notes[0] ?? '', /from class “c9” \(19 images\).* to class “c0” \(10 images\)/);
+  assert.match(
+    ten.confirm ?? '',
+    /10 of the 10 classes have too few training images \(fewest: “c0”, 10\)/,
+  );
   // The bound: the ratio at the count where confirmation starts.
   const n = (count: number) =>
     mepfClassNotes(p, { classes: ['a'], counts: [count] }).confirm !== null;

@@ -1,0 +1,128 @@
+// The one-shot method in Chromium over the real services: New run names the
+// small classes and will not start until the analyst confirms; the run pays
+// once for its release, trains its generator, and the Run screen offers a
+// second generator from the same release, which spends nothing.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Dp2Api } from '../../src-main/contract';
+import { startHarness } from './harness';
+import type { Harness } from './harness';
+import { tempDir } from '../support/temp';
+import { writeDigitFolder } from '../support/digits';
+
+declare global {
+  interface Window {
+    dp2: Dp2Api;
+  }
+}
+
+const NAME = 'Small ward';
+
+let harness: Harness;
+let home: ReturnType<typeof tempDir>;
+let images: ReturnType<typeof tempDir>;
+
+before(async () => {
+  home = tempDir();
+  images = tempDir('dp2-e2e-one-shot-');
+  writeDigitFolder(images.path, 12);
+  harness = await startHarness({
+    dataHome: home.path,
+    schedule: { checkpointEvery: 4, gridEvery: 4, gridPerClass: 2, epsilonEvery: 2 },
+  });
+});
+
+after(async () => {
+  await harness?.close();
+  home?.cleanup();
+  images?.cleanup();
+});
+
+const ledger = () =>
+  harness.page.evaluate(async (name) => {
+    const r = await window.dp2.datasets.ledger({ name });
+    return r.ok ? JSON.stringify(r.value) : r.error.message;
+  }, NAME);
+
+test('one-shot release: confirm the small classes, one paid release, a second generator for free', async () => {
+  const { page } = harness;
+  const imported = await page.evaluate(
+    ({ path, name }) => window.dp2.datasets.import({ path, name }),
+    { path: images.path, name: NAME },
+  );
+  assert.ok(imported.ok, JSON.stringify(imported));
+
+  await page.getByRole('button', { name: 'New run' }).click();
+  await page.getByRole('heading', { name: 'New run', level: 1 }).waitFor();
+  await page.getByRole('radio', { name: /^One-shot feature release/ }).check();
+  await page.getByRole('button', { name: /Standard · ε 10/ }).click();
+  await page.getByText('Advanced settings').click();
+  await page.getByLabel('Generator steps').fill('8');
+  await page.getByLabel('Generator batch').fill('20');
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-testid="plan-generator-steps"]')?.textContent?.includes('8') ??
+      false,
+  );
+  assert.match((await page.getByTestId('plan-steps').textContent()) ?? '', /1\s*one noisy release/);
+  // About ten images a class: the noise passes the signal; the run waits for a confirmation.
+  const confirm = page.getByTestId('plan-confirm');
+  await confirm.waitFor();
+  assert.match(
+    (await confirm.textContent()) ?? '',
+    /10 of the 10 classes have too few training images \(fewest: “\d”, \d+\)/,
+  );
+  const startButton = page.getByRole('button', { name: 'Start training' });
+  assert.ok(await startButton.isDisabled());
+  await harness.screenshot('one-shot-new-run');
+  await page.getByTestId('plan-confirm-check').check();
+  assert.ok(await startButton.isEnabled());
+  await startButton.click();
+
+  await page.getByRole('heading', { name: new RegExp(`Run \\d+ · ${NAME}`) }).waitFor();
+  await page.getByText('Private release', { exact: true }).waitFor();
+  await page.getByText('Generator · no privacy cost').waitFor();
+  const status = page.getByTestId('run-status');
+  await page
+    .waitForFunction(
+      () => document.querySelector('[data-testid="run-status"]')?.textContent === 'Finished',
+      undefined,
+      { timeout: 180_000 },
+    )
+    .catch(async (e: unknown) => {
+      await harness.screenshot('one-shot-debug');
+      throw e;
+    });
+  assert.equal(await status.textContent(), 'Finished');
+  await page.getByTestId('grid').waitFor();
+  await page.getByTestId('release-note').waitFor();
+  await harness.screenshot('one-shot-run');
+  const first = await page.evaluate(() => window.dp2.runs.list({}));
+  assert.ok(first.ok);
+  const run = first.value[0]!;
+  assert.equal(run.method, 'mepf');
+  assert.equal(run.stepsPaid, 1);
+  const paid = await ledger();
+
+  await page.getByTestId('train-again').click();
+  await page.getByTestId('from-release-note').waitFor();
+  assert.match(
+    (await page.getByTestId('from-release-note').textContent()) ?? '',
+    new RegExp(`release of run ${run.id}: this run spent no privacy`),
+  );
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="run-status"]')?.textContent === 'Finished',
+    undefined,
+    { timeout: 180_000 },
+  );
+  assert.equal(await ledger(), paid, 'the ledger did not change');
+  const runs = await page.evaluate(() => window.dp2.runs.list({}));
+  assert.ok(runs.ok);
+  const second = runs.value.find((r) => r.id !== run.id)!;
+  assert.equal(second.stepsPaid, 0);
+  assert.equal(
+    (second.hyperparameters as { plan: { generatorSteps: number } }).plan.generatorSteps,
+    8,
+  );
+  assert.deepEqual(harness.blockedRequests, []);
+});
