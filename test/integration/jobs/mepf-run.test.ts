@@ -7,22 +7,33 @@
  * `fromRelease`, with nothing written.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startTraining, type RunEvent } from '../../../src-main/jobs/runner';
+import { fingerprintImages, writeDatasetFiles } from '../../../src-main/data';
+import { readDecoderFile } from '../../../src-main/engine/decoder-file';
+import {
+  forkWorker,
+  resumeTraining,
+  startTraining,
+  type RunEvent,
+  type WorkerChannel,
+} from '../../../src-main/jobs/runner';
 import { releaseEpsilon, releaseFromJson } from '../../../src-main/methods/mepf/release';
 import type { MepfCertificate } from '../../../src-main/privacy/certificate';
 import { readPriorManifest } from '../../../src-main/priors/prior-file';
 import {
   getRun,
+  insertDataset,
+  latestCheckpoint,
   ledgerEntries,
   listArtifacts,
   listRuns,
   stepsSpent,
   type Store,
 } from '../../../src-main/store';
-import { mnistDataset, recorder, SMALL_SCHEDULE, tempHome } from './helpers';
+import { mnistDataset, mnistSubset, recorder, SMALL_SCHEDULE, tempHome } from './helpers';
 
 const GENERATOR = { generatorSteps: 6, generatorBatch: 20, seed: 3 } as const;
 
@@ -167,4 +178,155 @@ test('a mepf run: one paid release, registered releasable; a generator; a certif
   }
   assert.equal(listRuns(store).length, runsBefore);
   assert.deepEqual(ledgerRows(store, ds.id), before);
+});
+
+/** `n` MNIST digits of two classes as 32×32 colour images (tinted per class), stored as a data set. */
+async function colourDataset(store: Store, name: string, n: number) {
+  const m = mnistSubset(4 * n);
+  const keep: number[] = [];
+  for (let i = 0; i < m.count && keep.length < n; i++)
+    if (m.y[i] === 3 || m.y[i] === 7) keep.push(i);
+  const x = new Uint8Array(keep.length * 32 * 32 * 3);
+  keep.forEach((j, k) => {
+    const tint = m.y[j] === 3 ? [1, 0.5, 0.2] : [0.2, 0.6, 1];
+    for (let r = 0; r < 28; r++)
+      for (let c = 0; c < 28; c++) {
+        const v = m.x[j * 784 + r * 28 + c] as number;
+        for (let ch = 0; ch < 3; ch++)
+          x[((k * 32 + r + 2) * 32 + c + 2) * 3 + ch] = Math.round(v * (tint[ch] as number));
+      }
+  });
+  const images = {
+    x,
+    y: Uint8Array.from(keep, (j) => (m.y[j] === 3 ? 0 : 1)),
+    count: keep.length,
+    height: 32,
+    width: 32,
+    channels: 3,
+    classes: ['three', 'seven'],
+  };
+  const dir = join(store.home, 'datasets', name);
+  const all = Uint32Array.from({ length: images.count }, (_, i) => i);
+  await writeDatasetFiles(dir, { images, split: { train: all.slice(10), test: all.slice(0, 10) } });
+  return insertDataset(store, {
+    name,
+    fingerprint: fingerprintImages(images),
+    format: 'npz',
+    preprocessing: { size: 32, channels: 3 },
+    splitSeed: 0,
+    trainCount: images.count - 10,
+    testCount: 10,
+    classNames: images.classes,
+    filesDir: dir,
+    budgetEpsilon: null,
+    budgetDelta: 1e-5,
+  });
+}
+
+test('mepf, kill -9 in the release and in the generator, then resume: a release killed before it was written is paid again; once written it is reused and nothing more is paid; colour 32×32', async (t) => {
+  const { store, home } = tempHome(t);
+  const ds = await colourDataset(store, 'colour', 1200);
+  let channel: WorkerChannel | null = null;
+  const launcher = (): WorkerChannel => (channel = forkWorker());
+  const killAt = (stage: 'stage1' | 'stage2', step: number) => {
+    let killed = false;
+    return (e: RunEvent): void => {
+      if (!killed && e.type === 'progress' && e.stage === stage && e.step >= step) {
+        killed = true;
+        channel?.kill('SIGKILL');
+      }
+    };
+  };
+  const started = await startTraining({
+    store,
+    dataHome: home,
+    datasetName: 'colour',
+    method: 'mepf',
+    targetEpsilon: 3,
+    preset: 'quick',
+    overrides: { generatorSteps: 12, generatorBatch: 10, seed: 4 },
+    schedule: { ...SMALL_SCHEDULE, checkpointEvery: 4, gridEvery: 6 },
+    onEvent: killAt('stage1', 500),
+    launcher,
+  });
+  const runId = started.runId;
+  const releaseFile = join(home, 'runs', String(runId), 'release', 'release.json');
+  let outcome = await started.done;
+  assert.equal(outcome.status, 'interrupted', JSON.stringify(outcome));
+  assert.equal(stepsSpent(store, runId), 1, 'paid before the first image was read');
+  assert.ok(!existsSync(releaseFile), 'killed before its release existed');
+
+  // Second life: pays again for a fresh release, then is killed in the generator after a checkpoint.
+  let handle = await resumeTraining({
+    store,
+    dataHome: home,
+    runId,
+    onEvent: killAt('stage2', 6),
+    launcher,
+  });
+  outcome = await handle.done;
+  assert.equal(outcome.status, 'interrupted', JSON.stringify(outcome));
+  assert.equal(stepsSpent(store, runId), 2, 'the second release was paid again');
+  assert.ok(existsSync(releaseFile));
+  const release = await readFile(releaseFile, 'utf8');
+  assert.equal(latestCheckpoint(store, runId)?.step, 4);
+  assert.ok(outcome.epsilon > 0);
+
+  // Third life: the release is read back; nothing more is paid; the generator resumes at step 4.
+  const steps: number[] = [];
+  handle = await resumeTraining({
+    store,
+    dataHome: home,
+    runId,
+    onEvent: (e) => {
+      if (e.type === 'progress' && e.stage === 'stage2') steps.push(e.step);
+      assert.ok(e.type !== 'spend', 'no spend after the release');
+    },
+    launcher,
+  });
+  outcome = await handle.done;
+  assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error));
+  assert.equal(steps[0], 5);
+  assert.equal(steps.at(-1), 12);
+  assert.equal(stepsSpent(store, runId), 2);
+  assert.equal(await readFile(releaseFile, 'utf8'), release, 'the same release');
+  assert.equal(ledgerEntries(store, ds.id).length, 2);
+  const parsed = releaseFromJson(release);
+  assert.equal(parsed.release.classes, 2);
+  const decoder = await readDecoderFile(join(home, 'runs', String(runId), 'decoder'));
+  assert.deepEqual(decoder.arch.image, { height: 32, width: 32, channels: 3 });
+  const cert = await certificateOf(store, runId);
+  assert.equal(cert.steps, 1, 'the decoder rests on one release');
+  assert.ok(Math.abs(cert.epsilon - 3) < 0.01, String(cert.epsilon));
+});
+
+test('mepf cancelled during its release: the spend stays in the ledger, nothing is released', async (t) => {
+  const { store, home } = tempHome(t);
+  const ds = await mnistDataset(store, 'digits', 1510);
+  // The handler may run before startTraining has returned: it reads the handle from a box.
+  const box: { handle?: Awaited<ReturnType<typeof startTraining>> } = {};
+  let asked = false;
+  const handle = await startTraining({
+    store,
+    dataHome: home,
+    datasetName: 'digits',
+    method: 'mepf',
+    targetEpsilon: 8,
+    preset: 'quick',
+    overrides: { generatorSteps: 50, generatorBatch: 10 },
+    schedule: SMALL_SCHEDULE,
+    onEvent: (e) => {
+      if (!asked && e.type === 'progress' && e.stage === 'stage1') {
+        asked = true;
+        box.handle?.cancel();
+      }
+    },
+  });
+  box.handle = handle;
+  const outcome = await handle.done;
+  assert.equal(outcome.status, 'cancelled', JSON.stringify(outcome));
+  assert.equal(ledgerEntries(store, ds.id).length, 1, 'the paid release stays paid');
+  assert.deepEqual(listArtifacts(store, { runId: handle.runId, visibility: 'releasable' }), []);
+  const runDir = join(home, 'runs', String(handle.runId));
+  assert.ok(!existsSync(join(runDir, 'release')) && !existsSync(join(runDir, 'decoder')));
 });
