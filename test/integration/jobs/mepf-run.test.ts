@@ -316,7 +316,7 @@ test('mepf cancelled during its release: the spend stays in the ledger, nothing 
     overrides: { generatorSteps: 50, generatorBatch: 10 },
     schedule: SMALL_SCHEDULE,
     onEvent: (e) => {
-      if (!asked && e.type === 'progress' && e.stage === 'stage1') {
+      if (!asked && box.handle && e.type === 'progress' && e.stage === 'stage1') {
         asked = true;
         box.handle?.cancel();
       }
