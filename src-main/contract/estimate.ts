@@ -3,6 +3,10 @@ import { z } from 'zod';
 /** How long a planned run should take on this computer, and why we think so. */
 export const EstimateDto = z.strictObject({
   seconds: z.number().nonnegative(),
+  /** The same, stage by stage (in order). */
+  stages: z.array(
+    z.strictObject({ stage: z.enum(['stage1', 'stage2']), seconds: z.number().nonnegative() }),
+  ),
   backend: z.string(),
   basis: z.string(),
 });

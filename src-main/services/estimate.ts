@@ -34,7 +34,7 @@ const TYPICAL_METHOD_RATES: Record<string, Record<string, Record<string, number>
 export interface PlannedWork {
   /** The training method (its stages' speeds differ from other methods'). */
   method: string;
-  stage: string;
+  stage: 'stage1' | 'stage2';
   samples: number;
 }
 
@@ -46,22 +46,29 @@ export function estimateDuration(
   store: Store,
   live: LiveRuns,
   work: readonly PlannedWork[],
-): { seconds: number; backend: string; basis: string } {
+): {
+  seconds: number;
+  stages: { stage: 'stage1' | 'stage2'; seconds: number }[];
+  backend: string;
+  basis: string;
+} {
   const lastBackend = listRuns(store).find((r) => r.backend !== null)?.backend ?? null;
   const backend = lastBackend ?? 'wasm';
   let measured = true;
   let seconds = 0;
+  const stages: { stage: 'stage1' | 'stage2'; seconds: number }[] = [];
   for (const { method, stage, samples } of work) {
     const seen = live.rate(method, stage, backend);
     if (seen === null) measured = false;
     const typical = TYPICAL_METHOD_RATES[method] ?? TYPICAL_RATES;
     const rate = seen ?? typical[backend]?.[stage] ?? typical.wasm?.[stage] ?? 450;
     seconds += samples / rate;
+    stages.push({ stage, seconds: Math.round(samples / rate) });
   }
   const basis = measured
     ? `measured on this computer during this session (${backend} backend)`
     : lastBackend
       ? `typical speed of the ${backend} backend, which the last run used; refined once a run trains here`
       : 'typical speed of the portable (wasm) backend on a 2-core computer; refined once a run trains here';
-  return { seconds: Math.round(seconds), backend, basis };
+  return { seconds: Math.round(seconds), stages, backend, basis };
 }

@@ -65,6 +65,11 @@ test('one-shot release: confirm the small classes, one paid release, a second ge
       false,
   );
   assert.match((await page.getByTestId('plan-steps').textContent()) ?? '', /1\s*one noisy release/);
+  // The time of each phase.
+  assert.match(
+    (await page.getByTestId('plan-duration').textContent()) ?? '',
+    /Private release: about .*; Generator · no privacy cost: about /,
+  );
   // About ten images a class: the noise passes the signal; the run waits for a confirmation.
   const confirm = page.getByTestId('plan-confirm');
   await confirm.waitFor();

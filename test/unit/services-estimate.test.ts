@@ -15,7 +15,7 @@ test('measured rates are kept per method and stage; typical rates differ by meth
   const store = openStore({ path: join(tempHome(t), 'dp2.sqlite') });
   t.after(() => closeStore(store));
   const live = new LiveRuns();
-  const work = (method: string) => [{ method, stage: 'stage2', samples: 60_000 }];
+  const work = (method: string) => [{ method, stage: 'stage2' as const, samples: 60_000 }];
   const typicalMepf = estimateDuration(store, live, work('mepf'));
   const typicalDpsgd = estimateDuration(store, live, work('dpsgd'));
   assert.ok(
@@ -54,6 +54,7 @@ test('measured rates are kept per method and stage; typical rates differ by meth
   assert.equal(live.rate('dp2vae', 'stage2', 'wasm'), null);
   const measured = estimateDuration(store, live, work('mepf'));
   assert.equal(measured.seconds, 600);
+  assert.deepEqual(measured.stages, [{ stage: 'stage2', seconds: 600 }]);
   assert.match(measured.basis, /measured on this computer/);
   // The live figures a screen reads carry no method field (the contract's shape).
   assert.ok(!('method' in (live.get(2) ?? {})));
