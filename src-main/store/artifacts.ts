@@ -128,7 +128,7 @@ export function registerArtifact(store: Store, input: NewArtifact): Artifact {
   if (visibility === 'releasable' && !releasableKind) {
     throw new UserError(
       'PRIVATE_ARTIFACT',
-      `A ${input.kind} artifact touched private data without noise and can never be releasable. Only ${RELEASABLE_KINDS.join(', ')} from the stage-2 decoder can.`,
+      `A ${input.kind} artifact touched private data without noise and can never be releasable. Only what was trained or released under noise can (${RELEASABLE_KINDS.join(', ')}).`,
     );
   }
   const path = toStoredPath(store, input.path, `The path of the ${input.kind} artifact`);

@@ -10,9 +10,17 @@ export const APPLICATION_ID = 0x44503253;
 
 /**
  * Artifact kinds that may be releasable: the stage-2 decoder and what is
- * computed from it, and a method's noisy release (`mepf`'s class sums).
+ * computed from it, a method's noisy release (`mepf`'s class sums), and a
+ * model trained under noise (a private classifier, issue #21).
  */
-export const RELEASABLE_KINDS = ['decoder', 'samples', 'certificate', 'grid', 'release'] as const;
+export const RELEASABLE_KINDS = [
+  'decoder',
+  'samples',
+  'certificate',
+  'grid',
+  'release',
+  'classifier',
+] as const;
 
 /** Every artifact kind; all but `RELEASABLE_KINDS` touched private data without noise. */
 export const ARTIFACT_KINDS = [
@@ -312,9 +320,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_status ON runs(status);
   ${methodTriggers(['dp2vae', 'dpsgd', 'dp2vae-per-record'])}
   `,
-  // v7: method `mepf` (new triggers) and its release, a releasable artifact
-  // of a new kind: the artifacts table is rebuilt once for its CHECKs (the
-  // procedure of v6), keeping every row, index and trigger.
+  // v7: method `mepf` (new triggers), and two releasable artifact kinds, its
+  // release and a private classifier's model: the artifacts table is rebuilt
+  // once for its CHECKs (the procedure of v6), keeping every row, index and
+  // trigger.
   `
   DROP TRIGGER runs_method_known;
   DROP TRIGGER runs_method_kept;

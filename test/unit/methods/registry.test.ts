@@ -81,7 +81,9 @@ test('a stored plan finds its method; plans stored before methods had ids are DP
   assert.throws(
     () => methodOf('gan'),
     (err: unknown) =>
-      err instanceof UserError && err.code === 'UNSUPPORTED' && /dpsgd or dp2vae/.test(err.message),
+      err instanceof UserError &&
+      err.code === 'UNSUPPORTED' &&
+      /dpsgd or mepf or dp2vae/.test(err.message),
   );
 });
 
@@ -98,13 +100,17 @@ test('a setting means the same in every method that has it; the contract accepts
     }
   }
   const offered = [...seen.keys()].filter((k) => !internal.has(k)).sort();
-  assert.deepEqual([...internal].sort(), ['pretrainClip', 'pretrainLr', 'refineLr']);
+  assert.deepEqual([...internal].sort(), ['countWeight', 'pretrainClip', 'pretrainLr', 'refineLr']);
   assert.deepEqual(Object.keys(RunOverrides.shape).sort(), offered);
   assert.deepEqual(offered, [
     'accountant',
     'batchSize',
     'blocks',
     'clip',
+    'features',
+    'fromRelease',
+    'generatorBatch',
+    'generatorSteps',
     'lr',
     'optimizer',
     'pretrainEpochs',
@@ -130,7 +136,23 @@ test('dp2 train offers a flag for every setting of every method, and names whose
       );
     }
   }
-  assert.match(TRAIN_USAGE, /dp2vae: \[--blocks K\] \[--pretrain-epochs E\]/);
-  assert.match(TRAIN_USAGE, /dpsgd: \[--sample-rate Q\]/);
-  assert.match(TRAIN_USAGE, /dp2vae-per-record: \[--sample-rate Q\] \[--refine-steps S\]/);
+  // Flags every method takes come first, then each method's own.
+  assert.match(
+    TRAIN_USAGE,
+    /\n {12}\[--sigma S\] \[--accountant rdp\|pld\] \[--lr η\] \[--seed N\]\n/,
+  );
+  assert.match(
+    TRAIN_USAGE,
+    /\n {12}dp2vae: \[--batch B\] .*\[--blocks K\] \[--pretrain-epochs E\]\n/,
+  );
+  assert.match(TRAIN_USAGE, /\n {12}dpsgd: \[--batch B\] \[--sample-rate Q\]/);
+  assert.match(
+    TRAIN_USAGE,
+    /\n {12}dp2vae-per-record: .*\[--sample-rate Q\] .*\[--refine-steps S\]/,
+  );
+  assert.match(
+    TRAIN_USAGE,
+    /\n {12}mepf: \[--features prior\|random-net\|rff\] \[--generator-steps S\]/,
+  );
+  assert.doesNotMatch(TRAIN_USAGE, /mepf: .*--(clip|batch|steps) /);
 });
