@@ -19,7 +19,7 @@ import {
 import type { EvalImages } from '../eval/images';
 import { evaluateInParallel } from '../eval/parallel';
 import { epsilonOf } from '../privacy';
-import { DPSGD_CERT_MECHANISM } from '../privacy/certificate';
+import { DPSGD_CERT_MECHANISM, MEPF_CERT_MECHANISM } from '../privacy/certificate';
 import {
   findDataset,
   getDataset,
@@ -119,8 +119,10 @@ async function releasePrivacy(
     );
   }
   const { blocks, sample_rate: sampleRate, sigma, steps, delta } = cert;
-  // The mechanism, not the method, says how ε composes (DP-SGD and per-record DP²-VAE share one).
-  const dpsgd = cert.mechanism === DPSGD_CERT_MECHANISM;
+  // The mechanism, not the method, says how ε composes (DP-SGD and per-record DP²-VAE share
+  // one; a one-shot release is the same mechanism at sampling rate 1, one step).
+  const dpsgd =
+    cert.mechanism === DPSGD_CERT_MECHANISM || cert.mechanism === MEPF_CERT_MECHANISM;
   if (
     (dpsgd ? typeof sampleRate !== 'number' : typeof blocks !== 'number') ||
     typeof sigma !== 'number' ||
