@@ -8,8 +8,8 @@
  * of two digits) against the majority class.
  *
  *   DP2_FEATURE_WORKERS=1 node --import tsx bench/randp-probe.ts
- *     [--eps 1,8] [--norm public+row|public|row|none] [--rownorm 1]
- *     [--batch 12000] [--epochs 60] [--clip 1] [--lr 2] [--opt sgd|adam]
+ *     [--eps 1,8] [--power 0.5] [--groups 1|0] [--norm white|white+row|public|public+row|row|none] [--shrink 0.1] [--rownorm 1]
+ *     [--batch 3000] [--epochs 20] [--clip 1] [--lr 0.3] [--opt sgd|adam]
  *     [--momentum 0.9] [--ema 0.99] [--accountant rdp|pld] [--repeat 1]
  *     [--pair 3,5] [--pair-n 4000] [--pair-eps 1] [--pair-batch 2000]
  *     [--pair-epochs 40] [--reference 1] [--only mnist|pair]
@@ -25,7 +25,11 @@ import {
   trainDpLinear,
   type LabelledFeatures,
 } from '../src-main/methods/randp/dp-linear';
-import { normaliseFeatures, type NormaliseOptions } from '../src-main/methods/randp/normalise';
+import {
+  normaliseFeatures,
+  whitenFeatures,
+  type NormaliseOptions,
+} from '../src-main/methods/randp/normalise';
 import { probeEpsilon, probeSigma } from '../src-main/methods/randp/privacy';
 import { mnistFeatures, type CachedSet } from './lib/randp-features';
 
@@ -37,12 +41,15 @@ const arg = (name: string, fallback: string): string => {
 const num = (name: string, fallback: number): number => Number(arg(name, String(fallback)));
 const DELTA = 1e-5;
 const epsilons = arg('eps', '1,8').split(',').map(Number);
-const norm = arg('norm', 'public+row');
+const norm = arg('norm', 'white');
+const shrink = num('shrink', 0.1);
 const rowNorm = num('rownorm', 1);
-const batch = num('batch', 12000);
-const epochs = num('epochs', 60);
+const power = num('power', 0.5);
+const groups = num('groups', 1) === 1;
+const batch = num('batch', 3000);
+const epochs = num('epochs', 20);
 const clip = num('clip', 1);
-const lr = num('lr', 2);
+const lr = num('lr', 0.3);
 const opt = arg('opt', 'sgd') as 'sgd' | 'adam';
 const momentum = num('momentum', 0.9);
 const ema = num('ema', 0.99);
@@ -63,22 +70,23 @@ let t = performance.now();
 const f = await mnistFeatures();
 const fmt = (s: number): string => (s === 0 ? 'cached' : `${s.toFixed(1)} s`);
 console.log(
-  `features (${f.train.dims} per image): train 60 000 ${fmt(f.seconds.train)}, test 10 000 ${fmt(f.seconds.test)}, ` +
-    `public scaling ${fmt(f.seconds.scaling)} (${f.scaling.source}); ready in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  `features (${f.train.dims} per image): train 60 000 ${fmt(f.seconds.train)}, test 10 000 ${fmt(f.seconds.test)}; ready in ${((performance.now() - t) / 1000).toFixed(1)} s`,
 );
 
-const normOptions: NormaliseOptions = {
-  scaling: norm.includes('public') ? f.scaling : undefined,
-  rowNorm: norm.includes('row') ? rowNorm : undefined,
+const perRecord = { power: power === 1 ? undefined : power, groups: groups ? f.groups : undefined };
+const scaling = norm.includes('public') ? await f.scalingFor(perRecord) : undefined;
+if (scaling) console.log(`public scaling: ${scaling.source}; ${fmt(f.seconds.scaling)}`);
+const whitening = norm.includes('white') ? await f.whiteningFor(perRecord, shrink) : undefined;
+if (whitening) console.log(`public whitening: ${whitening.source}; ${fmt(f.seconds.whitening)}`);
+const normOptions: NormaliseOptions = { ...perRecord, scaling };
+const prepare = (s: CachedSet): LabelledFeatures => {
+  let x = normaliseFeatures(s.features, s.count, s.dims, normOptions);
+  if (whitening) x = whitenFeatures(x, s.count, whitening);
+  if (norm.includes('row')) x = normaliseFeatures(x, s.count, s.dims, { rowNorm });
+  return { features: x, labels: s.labels, count: s.count, dims: s.dims };
 };
-const prepare = (s: CachedSet): LabelledFeatures => ({
-  features: normaliseFeatures(s.features, s.count, s.dims, normOptions),
-  labels: s.labels,
-  count: s.count,
-  dims: s.dims,
-});
 console.log(
-  `normalisation: ${norm}${norm.includes('row') ? ` (row norm ${rowNorm})` : ''}; optimizer ${opt}` +
+  `normalisation: power ${power}, per-stage standardisation ${groups ? 'on' : 'off'}, ${norm}${norm.includes('white') ? ` (shrinkage ${shrink})` : ''}${norm.includes('row') ? ` (row norm ${rowNorm})` : ''}; optimizer ${opt}` +
     `${opt === 'sgd' ? ` (momentum ${momentum})` : ''}, cosine step size, EMA ${ema}`,
 );
 
@@ -125,8 +133,12 @@ async function privateRows(
 }
 
 if (only !== 'pair') {
+  t = performance.now();
   const train = prepare(f.train);
   const test = prepare(f.test);
+  console.log(
+    `normalising 70 000 feature vectors: ${((performance.now() - t) / 1000).toFixed(1)} s, load ${load()}`,
+  );
   if (reference) {
     t = performance.now();
     const acc = await linearProbe(f.train, f.test, { epochs: 20 });

@@ -11,7 +11,14 @@ import { loadBundledMnist } from '../../src-main/data/mnist';
 import { defaultReadout } from '../../src-main/priors/features';
 import { extractFeaturesInParallel } from '../../src-main/priors/features-parallel';
 import { loadPrior, priorsFolder, type LoadedPrior } from '../../src-main/priors/prior-file';
-import { publicFeatureScaling, type FeatureScaling } from '../../src-main/methods/randp/normalise';
+import {
+  publicFeatureScaling,
+  readoutGroups,
+  type FeatureScaling,
+  publicFeatureWhitening,
+  type FeatureWhitening,
+  type PerRecordOptions,
+} from '../../src-main/methods/randp/normalise';
 
 export interface CachedSet {
   features: Float32Array;
@@ -24,9 +31,14 @@ export interface MnistFeatures {
   prior: LoadedPrior;
   train: CachedSet;
   test: CachedSet;
-  scaling: FeatureScaling;
+  /** The public scaling for the given per-record operations (cached). */
+  scalingFor: (perRecord: PerRecordOptions) => Promise<FeatureScaling>;
+  /** The public whitening for the given per-record operations and shrinkage (cached). */
+  whiteningFor: (perRecord: PerRecordOptions, shrink: number) => Promise<FeatureWhitening>;
+  /** Block sizes of the read-out (one per stage). */
+  groups: number[];
   /** Seconds to extract (0 when read from the cache), and whether cached. */
-  seconds: { train: number; test: number; scaling: number };
+  seconds: { train: number; test: number; scaling: number; whitening: number };
 }
 
 function readF32(path: string): Float32Array {
@@ -46,7 +58,7 @@ export async function mnistFeatures(cache = '/tmp/dp2-randp-cache'): Promise<Mni
   const readout = defaultReadout(prior.net);
   const key = prior.manifest.weights.sha256.slice(0, 12);
   const mnist = loadBundledMnist();
-  const seconds = { train: 0, test: 0, scaling: 0 };
+  const seconds = { train: 0, test: 0, scaling: 0, whitening: 0 };
   const set = async (name: 'train' | 'test'): Promise<CachedSet> => {
     const s = mnist[name];
     const path = join(cache, `${key}-mnist-${name}.f32`);
@@ -66,22 +78,24 @@ export async function mnistFeatures(cache = '/tmp/dp2-randp-cache'): Promise<Mni
   };
   const train = await set('train');
   const test = await set('test');
-  const sp = join(cache, `${key}-public-scaling.json`);
-  let scaling: FeatureScaling;
-  if (existsSync(sp)) {
-    const j = JSON.parse(readFileSync(sp, 'utf8')) as {
-      shift: number[];
-      scale: number[];
-      source: string;
-    };
-    scaling = {
-      shift: Float32Array.from(j.shift),
-      scale: Float32Array.from(j.scale),
-      source: j.source,
-    };
-  } else {
+  const scalingFor = async (perRecord: PerRecordOptions): Promise<FeatureScaling> => {
+    const tag = `p${perRecord.power ?? 1}-g${perRecord.groups ? perRecord.groups.length : 0}`;
+    const sp = join(cache, `${key}-public-scaling-${tag}.json`);
+    if (existsSync(sp)) {
+      const j = JSON.parse(readFileSync(sp, 'utf8')) as {
+        shift: number[];
+        scale: number[];
+        source: string;
+      };
+      return {
+        shift: Float32Array.from(j.shift),
+        scale: Float32Array.from(j.scale),
+        source: j.source,
+        perRecord,
+      };
+    }
     const t = performance.now();
-    scaling = await publicFeatureScaling(prior.net, { readout });
+    const scaling = await publicFeatureScaling(prior.net, { readout, perRecord });
     seconds.scaling = (performance.now() - t) / 1000;
     writeFileSync(
       sp,
@@ -91,6 +105,44 @@ export async function mnistFeatures(cache = '/tmp/dp2-randp-cache'): Promise<Mni
         source: scaling.source,
       }),
     );
-  }
-  return { prior, train, test, scaling, seconds };
+    return scaling;
+  };
+  const whiteningFor = async (
+    perRecord: PerRecordOptions,
+    shrink: number,
+  ): Promise<FeatureWhitening> => {
+    const tag = `p${perRecord.power ?? 1}-g${perRecord.groups ? perRecord.groups.length : 0}-s${shrink}`;
+    const base = join(cache, `${key}-public-whitening-${tag}`);
+    if (existsSync(`${base}.json`)) {
+      const j = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as {
+        source: string;
+        dims: number;
+      };
+      const both = readF32(`${base}.f32`);
+      return {
+        mean: both.slice(0, j.dims),
+        factor: both.slice(j.dims),
+        dims: j.dims,
+        source: j.source,
+      };
+    }
+    const t = performance.now();
+    const w = await publicFeatureWhitening(prior.net, { readout, perRecord, shrink });
+    seconds.whitening = (performance.now() - t) / 1000;
+    const both = new Float32Array(w.dims + w.factor.length);
+    both.set(w.mean);
+    both.set(w.factor, w.dims);
+    writeF32(`${base}.f32`, both);
+    writeFileSync(`${base}.json`, JSON.stringify({ source: w.source, dims: w.dims }));
+    return w;
+  };
+  return {
+    prior,
+    train,
+    test,
+    scalingFor,
+    whiteningFor,
+    groups: readoutGroups(prior.net, readout),
+    seconds,
+  };
 }

@@ -12,7 +12,7 @@
  *      so the clipped sum Σ_i g_i·min(1, C/‖g_i‖) is one product
  *      X̃_Sᵀ·diag(c)·(P − Y) — no per-example gradient is materialised
  *   3. ḡ = (clipped sum + N(0, σ²C²I)) / (q·N)  (noise from SecureGaussian)
- *   4. W ← SGD with momentum or Adam on ḡ (post-processing)
+ *   4. W ← SGD with momentum or Adam on ḡ + λ·W (post-processing)
  *
  * Privacy: exactly the 'dpsgd' mechanism of src-main/privacy (Poisson rate
  * q, noise multiplier σ, T steps, add/remove adjacency), since the clipped
@@ -77,6 +77,12 @@ export interface DpLinearOptions {
   momentum?: number;
   /** 'constant' or 'cosine' decay to 0 over T steps (default 'cosine'). */
   lrSchedule?: 'constant' | 'cosine';
+  /**
+   * L2 penalty λ on the weights (not the bias), added to the noisy gradient
+   * as λ·W (post-processing; default 0). It keeps the noise from wandering in
+   * directions the data do not constrain.
+   */
+  weightDecay?: number;
   /** β, the bias feature (default 1). */
   biasFeature?: number;
   /** Decay of the exponential moving average of the iterates, 0 for none (default 0). */
@@ -262,6 +268,8 @@ export async function trainDpLinear(
   const ema = o.emaDecay ?? 0;
   check(ema >= 0 && ema < 1, `the averaging decay must be in [0, 1), not ${ema}`);
   checkData(data, o.classes);
+  const decay = o.weightDecay ?? 0;
+  check(decay >= 0 && Number.isFinite(decay), `the weight decay must be ≥ 0, not ${decay}`);
   const kind = o.optimizer ?? 'sgd';
   const momentum = o.momentum ?? 0.9;
   const schedule = o.lrSchedule ?? 'cosine';
@@ -280,6 +288,7 @@ export async function trainDpLinear(
   const m2 = kind === 'adam' ? new Float32Array(size) : null;
   const scratch = new Float32Array(Math.min(maxRows, data.count) * data.dims);
   const expectedBatch = o.sampleRate * data.count;
+  const biasStart = data.dims * o.classes;
   const [b1, b2, eps] = [0.9, 0.999, 1e-8];
   let t = 0;
   for (; t < o.steps; t++) {
@@ -299,7 +308,9 @@ export async function trainDpLinear(
     noise.fill(noiseVec, o.sigma * o.clip);
     const lr = schedule === 'cosine' ? 0.5 * o.lr * (1 + Math.cos((Math.PI * t) / o.steps)) : o.lr;
     for (let i = 0; i < size; i++) {
-      const g = ((sum[i] as number) + (noiseVec[i] as number)) / expectedBatch;
+      const g =
+        ((sum[i] as number) + (noiseVec[i] as number)) / expectedBatch +
+        (i < biasStart ? decay * (w[i] as number) : 0);
       if (m2) {
         const a = (m1[i] = b1 * (m1[i] as number) + (1 - b1) * g);
         const v = (m2[i] = b2 * (m2[i] as number) + (1 - b2) * g * g);

@@ -13,7 +13,9 @@ import { SeededRng } from '../../../src-main/engine/rng';
 import { linearAccuracy, trainDpLinear } from '../../../src-main/methods/randp/dp-linear';
 import {
   normaliseFeatures,
+  perRecordTransform,
   publicFeatureScaling,
+  readoutGroups,
   type FeatureScaling,
 } from '../../../src-main/methods/randp/normalise';
 import { probeSigma } from '../../../src-main/methods/randp/privacy';
@@ -37,7 +39,7 @@ function twoDigits(
   keep.forEach((i, j) => x.set(set.x.subarray(i * 784, (i + 1) * 784), j * 784));
   return {
     images: { x, count: keep.length, height: 28, width: 28, channels: 1 },
-    labels: keep.map((i) => (set.y[i] === a ? 0 : 1)),
+    labels: keep.map((i): number => (set.y[i] === a ? 0 : 1)),
   };
 }
 
@@ -98,6 +100,39 @@ describe('randp: feature normalisation', () => {
     assert.throws(
       () => normaliseFeatures(x.subarray(0, 5 * (dims - 1)), 5, dims - 1, { scaling }),
       /same prior and read-out/,
+    );
+  });
+
+  it('per-record operations: power, then each stage block standardised within the record', () => {
+    const groups = readoutGroups(prior.net, defaultReadout(prior.net));
+    const dims = groups.reduce((a, b) => a + b, 0);
+    assert.equal(dims, scaling.shift.length);
+    const rng = SeededRng.fromSeed(5, 1);
+    const x = new Float32Array(3 * dims);
+    rng.fillNormal(x, 3);
+    const y = perRecordTransform(x.slice(), 3, dims, { power: 0.5 });
+    const k = dims + 11;
+    assert.ok(
+      Math.abs((y[k] as number) - Math.sign(x[k] as number) * Math.sqrt(Math.abs(x[k] as number))) <
+        1e-6,
+    );
+    const z = perRecordTransform(x.slice(), 3, dims, { groups });
+    for (let i = 0; i < 3; i++) {
+      let start = i * dims;
+      for (const g of groups) {
+        const block = z.subarray(start, start + g);
+        const m = block.reduce((a, b) => a + b, 0) / g;
+        const v = block.reduce((a, b) => a + (b - m) ** 2, 0) / g;
+        assert.ok(
+          Math.abs(m) < 1e-5 && Math.abs(v - 1) < 1e-4,
+          `record ${i}: mean ${m}, variance ${v}`,
+        );
+        start += g;
+      }
+    }
+    assert.throws(
+      () => perRecordTransform(x.slice(), 3, dims, { groups: [1, 2] }),
+      /add up to 3 features/,
     );
   });
 
