@@ -10,11 +10,15 @@ import { after, before, describe, it } from 'node:test';
 import { loadBundledMnist } from '../../../src-main/data/mnist';
 import { selectBackend } from '../../../src-main/engine/backend';
 import { SeededRng } from '../../../src-main/engine/rng';
+import { meanAndCovariance } from '../../../src-main/eval/linalg';
+import { generateFamily, PRIOR_FAMILIES } from '../../../src-main/priors/families';
 import { linearAccuracy, trainDpLinear } from '../../../src-main/methods/randp/dp-linear';
 import {
   normaliseFeatures,
   perRecordTransform,
   publicFeatureScaling,
+  publicFeatureWhitening,
+  whitenFeatures,
   readoutGroups,
   type FeatureScaling,
 } from '../../../src-main/methods/randp/normalise';
@@ -134,6 +138,58 @@ describe('randp: feature normalisation', () => {
       () => perRecordTransform(x.slice(), 3, dims, { groups: [1, 2] }),
       /add up to 3 features/,
     );
+  });
+
+  it('the public whitening makes the public features’ shrunk covariance the identity: A(Σ + λI)Aᵀ = I', async () => {
+    const readout = defaultReadout(prior.net);
+    const perRecord = { power: 0.5, groups: readoutGroups(prior.net, readout) };
+    const shrink = 0.2;
+    const w = await publicFeatureWhitening(prior.net, {
+      readout,
+      perRecord,
+      perFamily: 24,
+      shrink,
+    });
+    const again = await publicFeatureWhitening(prior.net, {
+      readout,
+      perRecord,
+      perFamily: 24,
+      shrink,
+    });
+    assert.deepEqual(again.factor, w.factor);
+    const d = w.dims;
+    for (let i = 0; i < d; i++) {
+      assert.ok((w.factor[i * d + i] as number) > 0);
+      for (let j = i + 1; j < d; j++) assert.equal(w.factor[i * d + j], 0);
+    }
+    // The same public features, made here the way the whitening made them.
+    const rows: Float32Array[] = [];
+    for (const family of PRIOR_FAMILIES) {
+      const images = generateFamily({ family, seed: 7, count: 24, size: 28, channels: 1 });
+      const f = await extractFeatures(prior.net, images, { readout });
+      rows.push(perRecordTransform(f.features, images.count, d, perRecord));
+    }
+    const n = rows.length * 24;
+    const x = new Float32Array(n * d);
+    rows.forEach((r, k) => x.set(r, k * 24 * d));
+    const { cov } = meanAndCovariance(x, n, d);
+    let tr = 0;
+    for (let i = 0; i < d; i++) tr += cov[i * d + i] as number;
+    const lambda = (shrink * tr) / d;
+    const white = whitenFeatures(x, n, w);
+    const { cov: cw } = meanAndCovariance(white, n, d);
+    // Σ_w + λ·A·Aᵀ should be I.
+    let worst = 0;
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) {
+        let aat = 0;
+        for (let k = 0; k < d; k++)
+          aat += (w.factor[i * d + k] as number) * (w.factor[j * d + k] as number);
+        const v = (cw[i * d + j] as number) + lambda * aat;
+        worst = Math.max(worst, Math.abs(v - (i === j ? 1 : 0)));
+      }
+    }
+    assert.ok(worst < 2e-3, `largest deviation from the identity ${worst}`);
   });
 
   it('phase 2 on the tiny prior’s features of MNIST 0 vs 1 beats the majority class at ε = 8', async () => {
