@@ -8,11 +8,11 @@
  * of two digits) against the majority class.
  *
  *   DP2_FEATURE_WORKERS=1 node --import tsx bench/randp-probe.ts
- *     [--eps 1,8] [--power 0.5] [--groups 1|0] [--norm white|white+row|public|public+row|row|none] [--shrink 0.1] [--rownorm 1]
- *     [--batch 3000] [--epochs 20] [--clip 1] [--lr 0.3] [--opt sgd|adam]
+ *     [--eps 0.5,1,3,8] [--lr 0.3,0.3,0.5,1] [--epochs 20,20,20,40] (per ε) [--power 0.5] [--groups 1|0] [--norm white|white+row|public|public+row|row|none] [--shrink 0.1] [--rownorm 1]
+ *     [--batch 3000] [--clip 1] [--opt sgd|adam]
  *     [--momentum 0.9] [--ema 0.99] [--accountant rdp|pld] [--repeat 1]
  *     [--pair 3,5] [--pair-n 4000] [--pair-eps 1] [--pair-batch 2000]
- *     [--pair-epochs 40] [--reference 1] [--only mnist|pair]
+ *     [--pair-epochs 40] [--pair-lr 0.3] [--reference 1] [--only mnist|pair]
  *
  * Prints figures only; never fails on a time or an accuracy.
  */
@@ -40,16 +40,19 @@ const arg = (name: string, fallback: string): string => {
 };
 const num = (name: string, fallback: number): number => Number(arg(name, String(fallback)));
 const DELTA = 1e-5;
-const epsilons = arg('eps', '1,8').split(',').map(Number);
+const epsilons = arg('eps', '0.5,1,3,8').split(',').map(Number);
 const norm = arg('norm', 'white');
 const shrink = num('shrink', 0.1);
 const rowNorm = num('rownorm', 1);
 const power = num('power', 0.5);
 const groups = num('groups', 1) === 1;
 const batch = num('batch', 3000);
-const epochs = num('epochs', 20);
+/** Comma lists, one value per ε (the last repeats): the measured settings differ by ε. */
+const perEps = (name: string, fallback: string): number[] =>
+  arg(name, fallback).split(',').map(Number);
+const epochsList = perEps('epochs', '20,20,20,40');
 const clip = num('clip', 1);
-const lr = num('lr', 0.3);
+const lrList = perEps('lr', '0.3,0.3,0.5,1');
 const opt = arg('opt', 'sgd') as 'sgd' | 'adam';
 const momentum = num('momentum', 0.9);
 const ema = num('ema', 0.99);
@@ -59,7 +62,8 @@ const pair = arg('pair', '3,5').split(',').map(Number) as [number, number];
 const pairN = num('pair-n', 4000);
 const pairEps = arg('pair-eps', '1').split(',').map(Number);
 const pairBatch = num('pair-batch', 2000);
-const pairEpochs = num('pair-epochs', 40);
+const pairEpochs = perEps('pair-epochs', '40');
+const pairLr = perEps('pair-lr', '0.3');
 const reference = num('reference', 1) === 1;
 const only = arg('only', '');
 const load = (): string => loadavg()[0]!.toFixed(2);
@@ -96,12 +100,15 @@ async function privateRows(
   test: LabelledFeatures,
   eps: number[],
   expectedBatch: number,
-  passes: number,
+  passesList: number[],
+  lrs: number[],
   classes: number,
 ): Promise<void> {
   const q = Math.min(1, expectedBatch / train.count);
-  const steps = Math.max(1, Math.round(passes / q));
-  for (const e of eps) {
+  for (const [k, e] of eps.entries()) {
+    const passes = passesList[Math.min(k, passesList.length - 1)] as number;
+    const lr = lrs[Math.min(k, lrs.length - 1)] as number;
+    const steps = Math.max(1, Math.round(passes / q));
     const { sigma } = probeSigma(
       { sampleRate: q, steps, accountant },
       { epsilon: e, delta: DELTA },
@@ -146,7 +153,7 @@ if (only !== 'pair') {
       `MNIST non-private probe (eval/linear-probe, standardised, Adam, 20 epochs): ${acc.toFixed(2)} % in ${((performance.now() - t) / 1000).toFixed(1)} s, load ${load()}`,
     );
   }
-  await privateRows('MNIST', train, test, epsilons, batch, epochs, 10);
+  await privateRows('MNIST', train, test, epsilons, batch, epochsList, lrList, 10);
 }
 
 if (only !== 'mnist') {
@@ -181,6 +188,7 @@ if (only !== 'mnist') {
     pairEps,
     pairBatch,
     pairEpochs,
+    pairLr,
     2,
   );
 }
