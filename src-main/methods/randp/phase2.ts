@@ -5,8 +5,14 @@
  * settings, with σ calibrated for a target (ε, δ). The defaults are the ones
  * measured in bench/randp-probe.ts (docs/classifier.md).
  */
+import { UserError } from '../../contract/errors';
 import type { FeatureReadout, FoldedNet } from '../../priors/network/feature-net';
-import { trainDpLinear, type DpLinearOptions, type LabelledFeatures } from './dp-linear';
+import {
+  trainDpLinear,
+  type DpLinearOptions,
+  type LabelledFeatures,
+  type LinearModel,
+} from './dp-linear';
 import {
   perRecordTransform,
   publicFeatureWhitening,
@@ -129,4 +135,39 @@ export async function trainPhase2(
     ...rest,
   });
   return { ...result, schedule };
+}
+
+/**
+ * The classifier on whitened features rewritten as one on the per-record
+ * features before whitening (W = Aᵀ·W', bias − Wᵀμ/β): the same logits, but
+ * predicting a set costs n·d·K instead of the n·d² of whitening it.
+ */
+export function foldWhitening(model: LinearModel, whitening: FeatureWhitening): LinearModel {
+  const { dims: d, classes: k, biasFeature: beta } = model;
+  if (whitening.dims !== d) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `The whitening is for ${whitening.dims} features, the classifier for ${d}. Use the feature map the classifier was trained with.`,
+    );
+  }
+  const a = whitening.factor;
+  const weights = new Float32Array((d + 1) * k);
+  const w = new Float64Array(d * k);
+  // A is lower triangular: (Aᵀ·W')[i, c] = Σ_{j ≥ i} A[j, i]·W'[j, c].
+  for (let j = 0; j < d; j++) {
+    for (let i = 0; i <= j; i++) {
+      const aji = a[j * d + i] as number;
+      if (aji === 0) continue;
+      for (let c = 0; c < k; c++) {
+        w[i * k + c] = (w[i * k + c] as number) + aji * (model.weights[j * k + c] as number);
+      }
+    }
+  }
+  for (let c = 0; c < k; c++) {
+    let shift = 0;
+    for (let i = 0; i < d; i++) shift += (w[i * k + c] as number) * (whitening.mean[i] as number);
+    weights[d * k + c] = (model.weights[d * k + c] as number) - shift / beta;
+  }
+  for (let i = 0; i < d * k; i++) weights[i] = w[i] as number;
+  return { weights, dims: d, classes: k, biasFeature: beta };
 }

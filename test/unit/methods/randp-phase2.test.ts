@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadBundledMnist } from '../../../src-main/data/mnist';
 import { selectBackend } from '../../../src-main/engine/backend';
-import { linearAccuracy } from '../../../src-main/methods/randp/dp-linear';
+import { linearAccuracy, linearLogits } from '../../../src-main/methods/randp/dp-linear';
+import { perRecordTransform } from '../../../src-main/methods/randp/normalise';
 import { probeEpsilon } from '../../../src-main/methods/randp/privacy';
 import {
   applyFeatureMap,
+  foldWhitening,
   phase2FeatureMap,
   phase2Schedule,
   trainPhase2,
@@ -43,6 +45,8 @@ describe('randp: phase 2 end to end', () => {
     const mnist = loadBundledMnist();
     const readout = defaultReadout(prior.net);
     const map = await phase2FeatureMap(prior.net, readout, { perFamily: 24 });
+    // The raw features of the last set taken (the test set), for the folding check.
+    let rawTest: Float32Array = new Float32Array(0);
     const take = async (set: typeof mnist.train, n: number) => {
       const keep: number[] = [];
       for (let i = 0; i < set.count && keep.length < n; i++) {
@@ -52,6 +56,7 @@ describe('randp: phase 2 end to end', () => {
       keep.forEach((i, j) => x.set(set.x.subarray(i * 784, (i + 1) * 784), j * 784));
       const images = { x, count: keep.length, height: 28, width: 28, channels: 1 };
       const { features, dims } = await extractFeatures(prior.net, images, { readout });
+      rawTest = features;
       return {
         features: applyFeatureMap(map, features, keep.length),
         labels: keep.map((i): number => (set.y[i] === 2 ? 0 : 1)),
@@ -72,5 +77,13 @@ describe('randp: phase 2 end to end', () => {
     assert.equal(r.stepsTaken, r.schedule.steps);
     const acc = linearAccuracy(r.averaged!, test);
     assert.ok(acc > majority + 25, `accuracy ${acc} % vs majority ${majority} %`);
+    // Folded into the weights, the whitening gives the same logits on the unwhitened features.
+    const folded = foldWhitening(r.averaged!, map.whitening);
+    const raw = perRecordTransform(rawTest.slice(), test.count, test.dims, map.perRecord);
+    const a = linearLogits(r.averaged!, test.features, test.count);
+    const b = linearLogits(folded, raw, test.count);
+    let worst = 0;
+    a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - (b[i] as number)))));
+    assert.ok(worst < 1e-3 * Math.max(1, ...Array.from(a, Math.abs)), `logits differ by ${worst}`);
   });
 });
