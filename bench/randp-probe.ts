@@ -12,7 +12,7 @@
  *     [--batch 3000] [--clip 1] [--opt sgd|adam]
  *     [--momentum 0.9] [--ema 0.99] [--accountant rdp|pld] [--repeat 1]
  *     [--pair 3,5] [--pair-n 4000] [--pair-eps 1] [--pair-batch 2000]
- *     [--pair-epochs 40] [--pair-lr 0.3] [--reference 1] [--only mnist|pair]
+ *     [--pair-epochs 40] [--pair-lr 0.3] [--cache /tmp/dp2-randp-cache] [--reference 1] [--only mnist|pair]
  *
  * Prints figures only; never fails on a time or an accuracy.
  */
@@ -71,7 +71,7 @@ const load = (): string => loadavg()[0]!.toFixed(2);
 const backend = await selectBackend({ prefer: 'wasm' });
 console.log(`backend ${backend.name}; load average at start ${load()}`);
 let t = performance.now();
-const f = await mnistFeatures();
+const f = await mnistFeatures(arg('cache', '/tmp/dp2-randp-cache'));
 const fmt = (s: number): string => (s === 0 ? 'cached' : `${s.toFixed(1)} s`);
 console.log(
   `features (${f.train.dims} per image): train 60 000 ${fmt(f.seconds.train)}, test 10 000 ${fmt(f.seconds.test)}; ready in ${((performance.now() - t) / 1000).toFixed(1)} s`,
@@ -81,7 +81,9 @@ const perRecord = { power: power === 1 ? undefined : power, groups: groups ? f.g
 const scaling = norm.includes('public') ? await f.scalingFor(perRecord) : undefined;
 if (scaling) console.log(`public scaling: ${scaling.source}; ${fmt(f.seconds.scaling)}`);
 const whitening = norm.includes('white') ? await f.whiteningFor(perRecord, shrink) : undefined;
-if (whitening) console.log(`public whitening: ${whitening.source}; ${fmt(f.seconds.whitening)}`);
+if (whitening) {
+  console.log(`public whitening: ${whitening.source}; ${fmt(f.seconds.whitening)}, load ${load()}`);
+}
 const normOptions: NormaliseOptions = { ...perRecord, scaling };
 const prepare = (s: CachedSet): LabelledFeatures => {
   let x = normaliseFeatures(s.features, s.count, s.dims, normOptions);
