@@ -1,16 +1,17 @@
 /**
  * Feature normalisation for the private linear probe of DP-RandP (phase 2),
- * using nothing computed from the private data: either per-record operations
- * (each record's own feature vector, scaled to a fixed L2 norm), or per-feature
- * statistics of PUBLIC images — the prior's own procedurally generated
- * families (src-main/priors/families), which contain no real data, so their
- * mean and spread are data-independent constants of the prior.
+ * using nothing computed from the private data: per-record operations (each
+ * record's own feature vector: power, per-stage standardisation, a fixed L2
+ * norm), and per-feature statistics or the covariance of PUBLIC images — the
+ * prior's own procedurally generated families (src-main/priors/families),
+ * which contain no real data, so their mean, spread and covariance are
+ * data-independent constants of the prior.
  *
  * Why normalise at all: DP-SGD clips each record's gradient to C and adds
- * noise of the same scale to every coordinate; features on very different
- * scales make some weights learn at a rate the noise swamps. A fixed scale per
- * feature (public) and a fixed norm per record (per-record) equalise this
- * without looking at the private records.
+ * noise of the same scale to every coordinate, and it has few steps to spend;
+ * badly scaled or correlated features make some directions learn at a rate
+ * the noise swamps. The measured best (docs/classifier.md) is power 0.5, the
+ * per-stage standardisation, then whitening by the public covariance.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../contract/errors';
