@@ -14,6 +14,7 @@ import { probeEpsilon } from '../../../src-main/methods/randp/privacy';
 import {
   applyFeatureMap,
   foldWhitening,
+  measuredSettings,
   phase2FeatureMap,
   phase2Schedule,
   trainPhase2,
@@ -39,6 +40,10 @@ describe('randp: phase 2 end to end', () => {
     assert.equal(s.steps, 400);
     assert.ok(s.epsilon <= 1);
     assert.ok(probeEpsilon({ ...s }, 1e-5) <= 1);
+    // The measured settings: larger steps and more epochs as ε grows.
+    assert.deepEqual(measuredSettings(1), { lr: 0.3, epochs: 20 });
+    assert.deepEqual(measuredSettings(3), { lr: 0.5, epochs: 20 });
+    assert.deepEqual(measuredSettings(8), { lr: 1, epochs: 40 });
   });
 
   it('learns MNIST 2 vs 7 from a tiny prior’s features at ε = 8, well above the majority class', async () => {
