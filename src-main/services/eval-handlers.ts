@@ -121,8 +121,7 @@ async function releasePrivacy(
   const { blocks, sample_rate: sampleRate, sigma, steps, delta } = cert;
   // The mechanism, not the method, says how ε composes (DP-SGD and per-record DP²-VAE share
   // one; a one-shot release is the same mechanism at sampling rate 1, one step).
-  const dpsgd =
-    cert.mechanism === DPSGD_CERT_MECHANISM || cert.mechanism === MEPF_CERT_MECHANISM;
+  const dpsgd = cert.mechanism === DPSGD_CERT_MECHANISM || cert.mechanism === MEPF_CERT_MECHANISM;
   if (
     (dpsgd ? typeof sampleRate !== 'number' : typeof blocks !== 'number') ||
     typeof sigma !== 'number' ||
