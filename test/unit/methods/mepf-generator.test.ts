@@ -157,6 +157,40 @@ describe('mepf: the generator', () => {
     resumed.dispose();
   });
 
+  it('the unbiased estimator drops the within-class spread that the plain batch mean counts', () => {
+    // Step 1 sees the same images under either estimator (one seed); the
+    // moving average starts at the batch mean, so its loss is the plain
+    // Σ p̃‖mean − m̃‖², which exceeds the U-statistic by Σ p̃ (1 − ‖mean‖²)/(n − 1) > 0
+    // for rows of norm 1.
+    const options = { arch, seed: 3, steps: 30, batchSize: 8, learningRate: 1e-2 };
+    const plain = new GeneratorTrainer(embedding, target, options);
+    const unbiased = new GeneratorTrainer(embedding, target, { ...options, estimator: 'unbiased' });
+    const lp = plain.trainStep();
+    const lu = unbiased.trainStep();
+    assert.ok(lu < lp, `unbiased ${lu} < plain ${lp}`);
+    const losses = [lu];
+    while (unbiased.step < options.steps) losses.push(unbiased.trainStep());
+    const head = losses.slice(0, 5).reduce((a, b) => a + b, 0) / 5;
+    const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+    assert.ok(tail < head, `loss ${head.toExponential(3)} → ${tail.toExponential(3)}`);
+    plain.dispose();
+    unbiased.dispose();
+  });
+
+  it('the cosine schedule runs the step size from its value down to 0', () => {
+    const t = new GeneratorTrainer(embedding, target, {
+      arch,
+      seed: 0,
+      steps: 10,
+      learningRate: 0.02,
+      schedule: 'cosine',
+    });
+    assert.equal(t.learningRateAt(0), 0.02);
+    assert.ok(Math.abs(t.learningRateAt(5) - 0.01) < 1e-12);
+    assert.ok(t.learningRateAt(10) < 1e-12);
+    t.dispose();
+  });
+
   it('refuses a release made with other settings, in plain words', () => {
     assert.throws(
       () =>
