@@ -10,8 +10,8 @@
  *        [--lr 1e-3] [--alpha 0.1]
  *        [--estimator moving-average|unbiased] [--schedule constant|cosine] [--layers stage1,stage2,stage3]
  *        [--moments both|first] [--grid 4|full] [--blur 1] [--norm blocks|whole] [--train 60000]
- *        [--synthetic 10000] [--classifiers cnn,lr] [--fidelity] [--seed 0]
- *        [--count-weight W] [--frequencies 5000] [--length-scale L]
+ *        [--synthetic 10000] [--classifiers cnn,lr] [--fidelity] [--seed 0] [--filter]
+ *        [--count-weight W] [--frequencies 5000] [--length-scale L[,L2…]]
  *        [--priors DIR] [--stand-in] [--png PREFIX] [--cache FILE]
  *        (--source prior+rff: combinedEmbedding of both)
  *   node --import tsx bench/mepf.ts --part weights   (the count weight w: error of the means)
@@ -103,13 +103,20 @@ async function makeEmbedding(): Promise<Embedding> {
     normalisation: arg('norm', 'blocks') as 'blocks' | 'whole',
     blur: Number(arg('blur', '1')),
   };
-  const ls = arg('length-scale', '');
-  const rff = (): Embedding =>
+  // Several length scales (comma-separated): one rff embedding per scale,
+  // combined (a sum of Gaussian kernels).
+  const scales =
+    arg('length-scale', '') === '' ? [] : arg('length-scale', '').split(',').map(Number);
+  const rffAt = (ls: number | undefined, i: number): Embedding =>
     rffEmbedding(image, {
       frequencies: Number(arg('frequencies', '5000')),
-      ...(ls === '' ? {} : { lengthScale: Number(ls) }),
-      seed,
+      ...(ls === undefined ? {} : { lengthScale: ls }),
+      seed: seed + i,
     });
+  const rff = (): Embedding =>
+    scales.length > 1
+      ? combinedEmbedding(scales.map((ls, i) => rffAt(ls, i)))
+      : rffAt(scales[0], 0);
   if (source === 'rff') return rff();
   if (source === 'prior+rff') {
     const prior = loadPrior(undefined, arg('priors', priorsFolder()));
@@ -310,6 +317,48 @@ for (const epsilon of epsilons) {
     return out;
   }
 
+  /**
+   * `--filter`: 3·count candidates of class k, kept in order of the margin of
+   * the released means' kernel classifier (score_j(x) = φ(x)·m̃_j, k's score
+   * minus the best other): images that the release itself places in another
+   * class go last. Post-processing of the release only.
+   */
+  function filtered(weights: Float32Array[], k: number, count: number, s: number): Uint8Array {
+    const pool = 3 * count;
+    const cand = fastImages(weights, k, pool, s);
+    const margins = new Float32Array(pool);
+    const means = tf.tensor2d(target.means, [classes, target.dims]);
+    for (let at = 0; at < pool; at += 500) {
+      const m = Math.min(500, pool - at);
+      const mg = tf.tidy(() => {
+        const x = tf.div(
+          tf.tensor4d(Float32Array.from(cand.subarray(at * 784, (at + m) * 784)), [m, 28, 28, 1]),
+          255,
+        ) as tf.Tensor4D;
+        const scores = tf.matMul(embedding.embed(x), means, false, true);
+        const mine = tf.slice(scores, [0, k], [m, 1]);
+        const mask = tf.mul(tf.oneHot(tf.fill([m], k, 'int32') as tf.Tensor1D, classes), 1e9);
+        const others = tf.max(tf.sub(scores, mask), 1, true);
+        return tf.reshape(tf.sub(mine, others), [m]);
+      });
+      margins.set(mg.dataSync() as Float32Array, at);
+      mg.dispose();
+    }
+    means.dispose();
+    const order = Array.from(margins.keys()).sort(
+      (a, b) => (margins[b] as number) - (margins[a] as number),
+    );
+    const wrong = margins.reduce((n, v) => n + (v < 0 ? 1 : 0), 0);
+    console.log(
+      `  class ${k}: ${wrong} of ${pool} candidates placed in another class by the release`,
+    );
+    const out = new Uint8Array(count * 784);
+    order
+      .slice(0, count)
+      .forEach((i, j) => out.set(cand.subarray(i * 784, (i + 1) * 784), j * 784));
+    return out;
+  }
+
   async function evaluate(weights: Float32Array[], atStep: number): Promise<void> {
     // Synthetic set: labels from p̃ (largest remainders), class-major.
     t0 = now();
@@ -325,7 +374,11 @@ for (const epsilon of epsilons) {
     for (let k = 0; k < classes; k++) {
       if ((per[k] as number) === 0) continue;
       const count = per[k] as number;
-      xs.push(fastImages(weights, k, count, seed + 1000 * k));
+      xs.push(
+        flag('filter')
+          ? filtered(weights, k, count, seed + 1000 * k)
+          : fastImages(weights, k, count, seed + 1000 * k),
+      );
       for (let i = 0; i < count; i++) ys.push(k);
     }
     const x = new Uint8Array(xs.reduce((a, b) => a + b.length, 0));

@@ -348,7 +348,6 @@ export class GeneratorTrainer {
     return Int32Array.from({ length: batchSize }, (_, i) => (start + i) % k);
   }
 
-  /** One Adam step; returns its loss L (module comment). */
   /** Adam's step size at step t (0-based) under the schedule. */
   learningRateAt(t: number): number {
     const { learningRate, schedule, steps } = this.options;
@@ -356,6 +355,7 @@ export class GeneratorTrainer {
     return 0.5 * learningRate * (1 + Math.cos((Math.PI * Math.min(t, steps)) / steps));
   }
 
+  /** One Adam step; returns its loss L (module comment). */
   trainStep(): number {
     const { arch, batchSize, movingAverage, beta1, estimator } = this.options;
     const learningRate = this.learningRateAt(this.taken);
