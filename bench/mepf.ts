@@ -46,6 +46,7 @@ import {
   GeneratorTrainer,
   generatorPixels,
   matchTarget,
+  releaseMargins,
   type GeneratorEstimator,
   type LearningRateSchedule,
 } from '../src-main/methods/mepf/generator';
@@ -327,24 +328,17 @@ for (const epsilon of epsilons) {
     const pool = 3 * count;
     const cand = fastImages(weights, k, pool, s);
     const margins = new Float32Array(pool);
-    const means = tf.tensor2d(target.means, [classes, target.dims]);
     for (let at = 0; at < pool; at += 500) {
       const m = Math.min(500, pool - at);
-      const mg = tf.tidy(() => {
-        const x = tf.div(
+      const x = tf.tidy(() =>
+        tf.div(
           tf.tensor4d(Float32Array.from(cand.subarray(at * 784, (at + m) * 784)), [m, 28, 28, 1]),
           255,
-        ) as tf.Tensor4D;
-        const scores = tf.matMul(embedding.embed(x), means, false, true);
-        const mine = tf.slice(scores, [0, k], [m, 1]);
-        const mask = tf.mul(tf.oneHot(tf.fill([m], k, 'int32') as tf.Tensor1D, classes), 1e9);
-        const others = tf.max(tf.sub(scores, mask), 1, true);
-        return tf.reshape(tf.sub(mine, others), [m]);
-      });
-      margins.set(mg.dataSync() as Float32Array, at);
-      mg.dispose();
+        ),
+      ) as tf.Tensor4D;
+      margins.set(releaseMargins(embedding, target, x, new Int32Array(m).fill(k)), at);
+      x.dispose();
     }
-    means.dispose();
     const order = Array.from(margins.keys()).sort(
       (a, b) => (margins[b] as number) - (margins[a] as number),
     );

@@ -522,3 +522,42 @@ export async function trainGenerator(
     trainer.dispose();
   }
 }
+
+/**
+ * How firmly the release itself places each image in its label's class: for
+ * images x [N, H, W, C] in [0, 1] with labels y, the score of class j is
+ * φ(x)ᵀm̃_j − ½‖m̃_j‖² (nearest released mean in feature space: without the
+ * second term a tightly clustered class, whose mean embedding is longer,
+ * claims every image) and the margin is y's score minus the best other's. Post-processing of the
+ * release only (no privacy cost). Used to order a generator's candidates of
+ * a class and keep the firmest (measured on MNIST at ε = 1: CNN 68 → 81 %
+ * when the best third of three times as many candidates is kept, because the
+ * generator of a class also paints neighbouring classes' digits; see docs/methods.md).
+ */
+export function releaseMargins(
+  embedding: Embedding,
+  target: MatchTarget,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+): Float32Array {
+  const n = x.shape[0];
+  if (labels.length !== n) throw new RangeError('One label per image is needed.');
+  if (embedding.dims !== target.dims) {
+    throw new RangeError('The embedding is not the one the release was made with.');
+  }
+  const margins = tf.tidy(() => {
+    const means = tf.tensor2d(target.means, [target.classes, target.dims]);
+    // Nearest released mean: −½‖φ − m̃_j‖² up to a term common to all j.
+    const scores = tf.sub(
+      tf.matMul(embedding.embed(x), means, false, true),
+      tf.mul(tf.reshape(tf.sum(tf.square(means), 1), [1, target.classes]), 0.5),
+    );
+    const own = tf.oneHot(tf.tensor1d(labels, 'int32'), target.classes);
+    const mine = tf.sum(tf.mul(scores, own), 1);
+    const others = tf.max(tf.sub(scores, tf.mul(own, 1e9)), 1);
+    return tf.sub(mine, others);
+  });
+  const out = Float32Array.from(margins.dataSync() as Float32Array);
+  margins.dispose();
+  return out;
+}

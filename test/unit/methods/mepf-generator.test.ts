@@ -19,6 +19,7 @@ import {
   GeneratorTrainer,
   generatorPixels,
   matchTarget,
+  releaseMargins,
   trainGenerator,
   type MatchTarget,
 } from '../../../src-main/methods/mepf/generator';
@@ -175,6 +176,23 @@ describe('mepf: the generator', () => {
     assert.ok(tail < head, `loss ${head.toExponential(3)} → ${tail.toExponential(3)}`);
     plain.dispose();
     unbiased.dispose();
+  });
+
+  it('the release places real images in their own class (margins), and not in the other', () => {
+    const data = madeImages(20);
+    const x = tf.tidy(() =>
+      tf.div(tf.tensor4d(Float32Array.from(data.x), [data.count, SIDE, SIDE, 1]), 255),
+    ) as tf.Tensor4D;
+    const own = Int32Array.from(data.y);
+    const swapped = own.map((k) => 1 - k);
+    const right = releaseMargins(embedding, target, x, own);
+    const wrong = releaseMargins(embedding, target, x, swapped);
+    x.dispose();
+    assert.equal(right.length, data.count);
+    right.forEach((m, i) => {
+      assert.ok(m > 0, `image ${i}: margin ${m}`);
+      assert.ok(Math.abs((wrong[i] as number) + m) < 1e-5, 'two classes: the margins are opposite');
+    });
   });
 
   it('the cosine schedule runs the step size from its value down to 0', () => {
