@@ -6,12 +6,14 @@
  * and LR by default, one seed; Fréchet distance with `--fidelity`).
  *
  *   node --import tsx bench/mepf.ts [--source prior|random-net|rff] [--eps 1,10]
- *        [--delta 1e-5] [--accountant rdp|pld] [--steps 1000] [--batch 100]
- *        [--lr 1e-3] [--alpha 0.1] [--layers stage1,stage2,stage3]
+ *        [--delta 1e-5] [--accountant rdp|pld] [--steps 1000] [--eval-at 250,500] [--batch 100]
+ *        [--lr 1e-3] [--alpha 0.1]
+ *        [--estimator moving-average|unbiased] [--schedule constant|cosine] [--layers stage1,stage2,stage3]
  *        [--moments both|first] [--grid 4|full] [--blur 1] [--norm blocks|whole] [--train 60000]
- *        [--synthetic 10000] [--classifiers cnn,lr] [--fidelity] [--seed 0]
- *        [--count-weight W] [--frequencies 5000] [--length-scale L]
- *        [--priors DIR] [--stand-in] [--png PREFIX]
+ *        [--synthetic 10000] [--classifiers cnn,lr] [--fidelity] [--seed 0] [--filter]
+ *        [--count-weight W] [--frequencies 5000] [--length-scale L[,L2…]]
+ *        [--priors DIR] [--stand-in] [--png PREFIX] [--cache FILE]
+ *        (--source prior+rff: combinedEmbedding of both)
  *   node --import tsx bench/mepf.ts --part weights   (the count weight w: error of the means)
  *
  * `--stand-in` uses the default network at random initialisation in place
@@ -22,13 +24,16 @@
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { loadBundledMnist } from '../src-main/data/mnist';
+import { parameterSpecs } from '../src-main/engine/architecture';
+import { SeededRng } from '../src-main/engine/rng';
 import { selectBackend } from '../src-main/engine/backend';
 import { generateImages, grid } from '../src-main/engine/generate';
 import { encodePng } from '../src-main/data/png';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { evalWorkerCount, evaluateInParallel } from '../src-main/eval/parallel';
 import type { ClassifierKind } from '../src-main/eval';
 import {
+  combinedEmbedding,
   networkEmbedding,
   priorEmbedding,
   randomInitNetwork,
@@ -38,8 +43,12 @@ import {
 } from '../src-main/methods/mepf/embedding';
 import {
   defaultGeneratorArchitecture,
+  GeneratorTrainer,
+  generatorPixels,
   matchTarget,
-  trainGenerator,
+  releaseMargins,
+  type GeneratorEstimator,
+  type LearningRateSchedule,
 } from '../src-main/methods/mepf/generator';
 import {
   calibrateReleaseSigma,
@@ -65,7 +74,7 @@ const load = (): string =>
     .join(' ');
 const now = (): number => performance.now() / 1000;
 
-const source = arg('source', 'prior') as FeatureSource;
+const source = arg('source', 'prior') as FeatureSource | 'prior+rff';
 const delta = Number(arg('delta', '1e-5'));
 const accountant = arg('accountant', 'rdp') as 'rdp' | 'pld';
 const seed = Number(arg('seed', '0'));
@@ -95,13 +104,24 @@ async function makeEmbedding(): Promise<Embedding> {
     normalisation: arg('norm', 'blocks') as 'blocks' | 'whole',
     blur: Number(arg('blur', '1')),
   };
-  if (source === 'rff') {
-    const ls = arg('length-scale', '');
-    return rffEmbedding(image, {
+  // Several length scales (comma-separated): one rff embedding per scale,
+  // combined (a sum of Gaussian kernels).
+  const scales =
+    arg('length-scale', '') === '' ? [] : arg('length-scale', '').split(',').map(Number);
+  const rffAt = (ls: number | undefined, i: number): Embedding =>
+    rffEmbedding(image, {
       frequencies: Number(arg('frequencies', '5000')),
-      ...(ls === '' ? {} : { lengthScale: Number(ls) }),
-      seed,
+      ...(ls === undefined ? {} : { lengthScale: ls }),
+      seed: seed + i,
     });
+  const rff = (): Embedding =>
+    scales.length > 1
+      ? combinedEmbedding(scales.map((ls, i) => rffAt(ls, i)))
+      : rffAt(scales[0], 0);
+  if (source === 'rff') return rff();
+  if (source === 'prior+rff') {
+    const prior = loadPrior(undefined, arg('priors', priorsFolder()));
+    return combinedEmbedding([priorEmbedding(prior, image, networkOptions), rff()]);
   }
   if (source === 'random-net' || flag('stand-in')) {
     const spec = flag('stand-in')
@@ -156,9 +176,42 @@ console.log(
   `feature source ${source}${flag('stand-in') ? ' (stand-in)' : ''}: φ has ${embedding.dims} numbers; ${JSON.stringify(embedding.description)}`,
 );
 
-// Private phase: φ of every training image, summed per class.
+// Private phase: φ of every training image, summed per class. `--cache FILE`
+// keeps the exact statistic of public MNIST between bench runs (a bench
+// convenience only: the app never writes it).
 let t0 = now();
-const stat = await classStatistic(embedding, train, { classes });
+const cache = arg('cache', '');
+let stat: ClassStatistic;
+if (cache !== '' && existsSync(cache)) {
+  const saved = JSON.parse(readFileSync(cache, 'utf8')) as {
+    description: string;
+    n: number;
+    sums: number[];
+    counts: number[];
+  };
+  if (saved.description !== JSON.stringify(embedding.description) || saved.n !== n) {
+    throw new Error(`${cache} holds the statistic of another embedding; delete it.`);
+  }
+  stat = {
+    classes,
+    dims: embedding.dims,
+    sums: Float64Array.from(saved.sums),
+    counts: Float64Array.from(saved.counts),
+  };
+} else {
+  stat = await classStatistic(embedding, train, { classes });
+  if (cache !== '') {
+    writeFileSync(
+      cache,
+      JSON.stringify({
+        description: JSON.stringify(embedding.description),
+        n,
+        sums: Array.from(stat.sums),
+        counts: Array.from(stat.counts),
+      }),
+    );
+  }
+}
 const featureSeconds = now() - t0;
 console.log(
   `features + class sums of ${n} images: ${featureSeconds.toFixed(1)} s (load ${load()})`,
@@ -190,94 +243,176 @@ for (const epsilon of epsilons) {
   );
 
   const arch = defaultGeneratorArchitecture(image, classes);
-  t0 = now();
-  let last = now();
-  const trained = await trainGenerator(
-    embedding,
-    target,
-    {
-      arch,
-      seed,
-      steps,
-      batchSize: Number(arg('batch', '100')),
-      learningRate: Number(arg('lr', '1e-3')),
-      movingAverage: Number(arg('alpha', '0.1')),
-    },
-    {
-      onStep: (step, total, loss) => {
-        if (step === 1 || step === total || now() - last > 60) {
-          last = now();
-          console.log(
-            `  step ${step}/${total} loss ${loss.toExponential(3)} (${(now() - t0).toFixed(0)} s, load ${load()})`,
-          );
-        }
-      },
-    },
-  );
-  const trainSeconds = now() - t0;
-  console.log(
-    `generator (${arch.kind}, ${trained.steps} steps): ${trainSeconds.toFixed(0)} s, ` +
-      `${((1000 * trainSeconds) / trained.steps).toFixed(0)} ms/step (load ${load()})`,
-  );
-
-  // Synthetic set: labels from p̃ (largest remainders), class-major.
-  t0 = now();
-  const raw = target.proportions.map((p) => p * syntheticCount);
-  const per = raw.map(Math.floor);
-  const order = Array.from(raw.keys()).sort(
-    (a, b) => (raw[b] as number) - (per[b] as number) - ((raw[a] as number) - (per[a] as number)),
-  );
-  for (let i = 0; per.reduce((a, b) => a + b, 0) < syntheticCount; i++)
-    per[order[i % classes] as number]! += 1;
-  const xs: Uint8Array[] = [];
-  const ys: number[] = [];
-  for (let k = 0; k < classes; k++) {
-    if ((per[k] as number) === 0) continue;
-    const batch = generateImages(arch, trained.weights, {
-      perClass: per[k] as number,
-      seed: seed + 1000 * k,
-      classes: [k],
-    });
-    xs.push(batch.x);
-    for (let i = 0; i < batch.count; i++) ys.push(k);
-  }
-  const x = new Uint8Array(xs.reduce((a, b) => a + b.length, 0));
-  let off = 0;
-  for (const part of xs) {
-    x.set(part, off);
-    off += part.length;
-  }
-  const synthetic = { x, y: ys, count: ys.length, height: 28, width: 28 };
-  const png = arg('png', '');
-  if (png !== '') {
-    const g = grid(generateImages(arch, trained.weights, { perClass: 10, seed: seed + 7 }), 10, 10);
-    writeFileSync(
-      `${png}-eps${epsilon}.png`,
-      encodePng({ width: g.width, height: g.height, channels: 1, data: g.data }),
-    );
-  }
-  console.log(`generated ${synthetic.count} images in ${(now() - t0).toFixed(1)} s`);
-
-  t0 = now();
-  const result = await evaluateInParallel({
-    synthetic,
-    realTest: mnist.test,
-    realTrain: mnist.train,
-    seeds: [0],
-    classifiers,
-    fidelity: flag('fidelity'),
-    workers: evalWorkerCount(),
+  const evalAt = (arg('eval-at', '') === '' ? [steps] : arg('eval-at', '').split(',').map(Number))
+    .filter((s) => s > 0 && s <= steps)
+    .sort((a, b) => a - b);
+  if (evalAt[evalAt.length - 1] !== steps) evalAt.push(steps);
+  const trainer = new GeneratorTrainer(embedding, target, {
+    arch,
+    seed,
+    steps,
+    ...(arg('batch', '') === '' ? {} : { batchSize: Number(arg('batch', '')) }),
+    ...(arg('lr', '') === '' ? {} : { learningRate: Number(arg('lr', '')) }),
+    ...(arg('alpha', '') === '' ? {} : { movingAverage: Number(arg('alpha', '')) }),
+    ...(arg('estimator', '') === ''
+      ? {}
+      : { estimator: arg('estimator', '') as GeneratorEstimator }),
+    ...(arg('schedule', '') === ''
+      ? {}
+      : { schedule: arg('schedule', '') as LearningRateSchedule }),
   });
-  const scores = classifiers
-    .map((k) => `${k.toUpperCase()} ${result[k]?.mean.toFixed(2)} %`)
-    .join(', ');
-  const f = result.fidelity;
-  console.log(
-    `ε = ${epsilon}: ${scores}` +
-      (f
-        ? `; Fréchet distance ${f.fld.toFixed(4)} (real vs real ${f.reference?.fld.toFixed(4)})`
-        : '') +
-      `; evaluation ${(now() - t0).toFixed(0)} s (load ${load()})`,
-  );
-  console.log(`  tensors alive ${tf.memory().numTensors}`);
+  console.log(`generator options ${JSON.stringify({ ...trainer.options, arch: arch.kind })}`);
+  let trainSeconds = 0;
+  for (const stop of evalAt) {
+    t0 = now();
+    let last = now();
+    let loss = NaN;
+    while (trainer.step < stop) {
+      loss = trainer.trainStep();
+      if (trainer.step === 1 || now() - last > 60) {
+        last = now();
+        console.log(
+          `  step ${trainer.step}/${steps} loss ${loss.toExponential(3)} (${(trainSeconds + now() - t0).toFixed(0)} s, load ${load()})`,
+        );
+      }
+    }
+    trainSeconds += now() - t0;
+    console.log(
+      `generator (${arch.kind}, ${trainer.step} steps): ${trainSeconds.toFixed(0)} s, ` +
+        `${((1000 * trainSeconds) / trainer.step).toFixed(0)} ms/step, loss ${loss.toExponential(3)} (load ${load()})`,
+    );
+    await evaluate(trainer.decoderWeights(), trainer.step);
+  }
+  trainer.dispose();
+
+  /**
+   * `count` images of class k through generatorPixels (the trainer's fast
+   * transposed convolutions; the app's generateImages goes through tfjs's
+   * and took 47 s for 10 000 images): the same decoder, own draws of z.
+   */
+  function fastImages(weights: Float32Array[], k: number, count: number, s: number): Uint8Array {
+    const specs = parameterSpecs(arch, 'decoder');
+    const params = weights.map((a, i) => tf.tensor(a, [1, ...(specs[i]?.shape ?? [])]));
+    const z = new Float32Array(count * arch.latent);
+    SeededRng.fromSeed(s, 0x67656e).fillNormal(z);
+    const out = new Uint8Array(count * 784);
+    for (let at = 0; at < count; at += 500) {
+      const m = Math.min(500, count - at);
+      const pix = tf.tidy(() =>
+        tf.round(
+          tf.mul(
+            generatorPixels(
+              arch,
+              params,
+              tf.tensor2d(z.subarray(at * arch.latent, (at + m) * arch.latent), [m, arch.latent]),
+              tf.oneHot(tf.fill([m], k, 'int32') as tf.Tensor1D, classes).toFloat() as tf.Tensor2D,
+            ),
+            255,
+          ),
+        ),
+      );
+      out.set(pix.dataSync() as Float32Array, at * 784);
+      pix.dispose();
+    }
+    for (const p of params) p.dispose();
+    return out;
+  }
+
+  /**
+   * `--filter`: 3·count candidates of class k, kept in order of the margin of
+   * the released means' kernel classifier (score_j(x) = φ(x)·m̃_j, k's score
+   * minus the best other): images that the release itself places in another
+   * class go last. Post-processing of the release only.
+   */
+  function filtered(weights: Float32Array[], k: number, count: number, s: number): Uint8Array {
+    const pool = 3 * count;
+    const cand = fastImages(weights, k, pool, s);
+    const margins = new Float32Array(pool);
+    for (let at = 0; at < pool; at += 500) {
+      const m = Math.min(500, pool - at);
+      const x = tf.tidy(() =>
+        tf.div(
+          tf.tensor4d(Float32Array.from(cand.subarray(at * 784, (at + m) * 784)), [m, 28, 28, 1]),
+          255,
+        ),
+      ) as tf.Tensor4D;
+      margins.set(releaseMargins(embedding, target, x, new Int32Array(m).fill(k)), at);
+      x.dispose();
+    }
+    const order = Array.from(margins.keys()).sort(
+      (a, b) => (margins[b] as number) - (margins[a] as number),
+    );
+    const wrong = margins.reduce((n, v) => n + (v < 0 ? 1 : 0), 0);
+    console.log(
+      `  class ${k}: ${wrong} of ${pool} candidates placed in another class by the release`,
+    );
+    const out = new Uint8Array(count * 784);
+    order
+      .slice(0, count)
+      .forEach((i, j) => out.set(cand.subarray(i * 784, (i + 1) * 784), j * 784));
+    return out;
+  }
+
+  async function evaluate(weights: Float32Array[], atStep: number): Promise<void> {
+    // Synthetic set: labels from p̃ (largest remainders), class-major.
+    t0 = now();
+    const raw = target.proportions.map((p) => p * syntheticCount);
+    const per = raw.map(Math.floor);
+    const order = Array.from(raw.keys()).sort(
+      (a, b) => (raw[b] as number) - (per[b] as number) - ((raw[a] as number) - (per[a] as number)),
+    );
+    for (let i = 0; per.reduce((a, b) => a + b, 0) < syntheticCount; i++)
+      per[order[i % classes] as number]! += 1;
+    const xs: Uint8Array[] = [];
+    const ys: number[] = [];
+    for (let k = 0; k < classes; k++) {
+      if ((per[k] as number) === 0) continue;
+      const count = per[k] as number;
+      xs.push(
+        flag('filter')
+          ? filtered(weights, k, count, seed + 1000 * k)
+          : fastImages(weights, k, count, seed + 1000 * k),
+      );
+      for (let i = 0; i < count; i++) ys.push(k);
+    }
+    const x = new Uint8Array(xs.reduce((a, b) => a + b.length, 0));
+    let off = 0;
+    for (const part of xs) {
+      x.set(part, off);
+      off += part.length;
+    }
+    const synthetic = { x, y: ys, count: ys.length, height: 28, width: 28 };
+    const png = arg('png', '');
+    if (png !== '') {
+      const g = grid(generateImages(arch, weights, { perClass: 10, seed: seed + 7 }), 10, 10);
+      writeFileSync(
+        `${png}-eps${epsilon}-step${atStep}.png`,
+        encodePng({ width: g.width, height: g.height, channels: 1, data: g.data }),
+      );
+    }
+    console.log(`generated ${synthetic.count} images in ${(now() - t0).toFixed(1)} s`);
+
+    t0 = now();
+    const result = await evaluateInParallel({
+      synthetic,
+      realTest: mnist.test,
+      realTrain: mnist.train,
+      seeds: [0],
+      classifiers,
+      fidelity: flag('fidelity'),
+      workers: evalWorkerCount(),
+    });
+    const scores = classifiers
+      .map((k) => `${k.toUpperCase()} ${result[k]?.mean.toFixed(2)} %`)
+      .join(', ');
+    const f = result.fidelity;
+    console.log(
+      `ε = ${epsilon}, step ${atStep}: ${scores}` +
+        (f
+          ? `; Fréchet distance ${f.fld.toFixed(4)} (real vs real ${f.reference?.fld.toFixed(4)})`
+          : '') +
+        `; evaluation ${(now() - t0).toFixed(0)} s (load ${load()})`,
+    );
+    console.log(`  tensors alive ${tf.memory().numTensors}`);
+  }
 }

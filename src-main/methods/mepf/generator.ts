@@ -85,7 +85,23 @@ export interface GeneratorOptions {
   beta1?: number;
   /** Weight α of the newest batch in the moving average of generated features (default 0.1; 1 = none). */
   movingAverage?: number;
+  /**
+   * How the loss estimates ‖E φ(G) − m̃_k‖² from a batch (module comment):
+   * `moving-average` (DP-MEPF's ḡ_k, weight {@link movingAverage}) or
+   * `unbiased` (the U-statistic: the batch's pairs i ≠ j only, so the loss
+   * is unbiased and rewards no sameness; needs ≥ 2 images of a class in a
+   * batch, else that class falls back to its plain batch mean).
+   */
+  estimator?: GeneratorEstimator;
+  /** Step size over the run: `constant`, or `cosine` from learningRate down to 0 at `steps`. */
+  schedule?: LearningRateSchedule;
 }
+
+/** {@link GeneratorOptions.estimator}. */
+export type GeneratorEstimator = 'moving-average' | 'unbiased';
+
+/** {@link GeneratorOptions.schedule}. */
+export type LearningRateSchedule = 'constant' | 'cosine';
 
 /** Defaults of {@link GeneratorOptions}. */
 export const GENERATOR_DEFAULTS = {
@@ -93,6 +109,8 @@ export const GENERATOR_DEFAULTS = {
   learningRate: 1e-3,
   beta1: 0.5,
   movingAverage: 0.1,
+  estimator: 'moving-average',
+  schedule: 'constant',
 } as const;
 
 type ResolvedOptions = Required<GeneratorOptions>;
@@ -118,6 +136,8 @@ function resolve(o: GeneratorOptions, embedding: Embedding, target: MatchTarget)
     learningRate: o.learningRate ?? GENERATOR_DEFAULTS.learningRate,
     beta1: o.beta1 ?? GENERATOR_DEFAULTS.beta1,
     movingAverage: o.movingAverage ?? GENERATOR_DEFAULTS.movingAverage,
+    estimator: o.estimator ?? GENERATOR_DEFAULTS.estimator,
+    schedule: o.schedule ?? GENERATOR_DEFAULTS.schedule,
   };
   const bad = (what: string, v: unknown, want: string): never => {
     throw new UserError(
@@ -137,6 +157,10 @@ function resolve(o: GeneratorOptions, embedding: Embedding, target: MatchTarget)
   if (!(r.beta1 >= 0 && r.beta1 < 1)) bad('β₁', r.beta1, 'in [0, 1)');
   if (!(r.movingAverage > 0 && r.movingAverage <= 1))
     bad('moving-average weight', r.movingAverage, 'in (0, 1]');
+  if (r.estimator !== 'moving-average' && r.estimator !== 'unbiased')
+    bad('estimator', r.estimator, "'moving-average' or 'unbiased'");
+  if (r.schedule !== 'constant' && r.schedule !== 'cosine')
+    bad('learning-rate schedule', r.schedule, "'constant' or 'cosine'");
   const { image, classes } = r.arch;
   const e = embedding.image;
   if (image.height !== e.height || image.width !== e.width || image.channels !== e.channels) {
@@ -324,9 +348,17 @@ export class GeneratorTrainer {
     return Int32Array.from({ length: batchSize }, (_, i) => (start + i) % k);
   }
 
+  /** Adam's step size at step t (0-based) under the schedule. */
+  learningRateAt(t: number): number {
+    const { learningRate, schedule, steps } = this.options;
+    if (schedule === 'constant' || steps === 0) return learningRate;
+    return 0.5 * learningRate * (1 + Math.cos((Math.PI * Math.min(t, steps)) / steps));
+  }
+
   /** One Adam step; returns its loss L (module comment). */
   trainStep(): number {
-    const { arch, batchSize, movingAverage, learningRate, beta1 } = this.options;
+    const { arch, batchSize, movingAverage, beta1, estimator } = this.options;
+    const learningRate = this.learningRateAt(this.taken);
     const { classes, latent } = arch;
     const t = this.taken;
     const labels = this.labels(t);
@@ -349,12 +381,15 @@ export class GeneratorTrainer {
       const a = tf.tensor2d(alpha, [classes, 1]);
       const loss = (...p: tf.Tensor[]): tf.Scalar => {
         const phi = this.embedding.embed(generatorPixels(arch, p, zt, yHot));
-        const batchMean = tf.mul(tf.matMul(yHot, phi, true, false), invCounts);
+        const batchSum = tf.matMul(yHot, phi, true, false) as tf.Tensor2D;
+        const batchMean = tf.mul(batchSum, invCounts);
         const mixed = tf.add(
           this.average,
           tf.mul(a, tf.sub(batchMean, this.average)),
         ) as tf.Tensor2D;
+        // Kept under either estimator, so a checkpoint has the same shape.
         mixedKept = tf.keep(mixed);
+        if (estimator === 'unbiased') return this.unbiasedLoss(phi, yHot, batchSum, counts);
         const diff = tf.sub(mixed, this.targetMeans);
         return tf.sum(tf.mul(this.weights, tf.sum(tf.square(diff), 1, true)));
       };
@@ -375,6 +410,45 @@ export class GeneratorTrainer {
     value.dispose();
     this.taken = t + 1;
     return l;
+  }
+
+  /**
+   * Σ_k p̃_k · (U_k − 2 m̄_kᵀm̃_k + ‖m̃_k‖²) over the classes in the batch,
+   * U_k = (‖Σφ_i‖² − Σ‖φ_i‖²) / (n_k(n_k − 1)) the unbiased estimate of
+   * ‖E φ‖² from the pairs i ≠ j of class k (n_k = 1: ‖φ_i‖², the plain
+   * estimate). Its expectation is the population loss, so no gradient
+   * rewards images of a class for being alike.
+   */
+  private unbiasedLoss(
+    phi: tf.Tensor2D,
+    yHot: tf.Tensor2D,
+    batchSum: tf.Tensor2D,
+    counts: Float32Array,
+  ): tf.Scalar {
+    const n = Array.from(counts);
+    const present = tf.tensor2d(
+      n.map((c) => (c > 0 ? 1 : 0)),
+      [n.length, 1],
+    );
+    const pairs = tf.tensor2d(
+      n.map((c) => (c > 1 ? 1 / (c * (c - 1)) : c === 1 ? 1 : 0)),
+      [n.length, 1],
+    );
+    const self = tf.tensor2d(
+      n.map((c) => (c > 1 ? 1 : 0)),
+      [n.length, 1],
+    );
+    const inv = tf.tensor2d(
+      n.map((c) => (c > 0 ? 1 / c : 0)),
+      [n.length, 1],
+    );
+    // Σ_{i in k} ‖φ_i‖², per class.
+    const squares = tf.matMul(yHot, tf.sum(tf.square(phi), 1, true), true, false);
+    const u = tf.mul(tf.sub(tf.sum(tf.square(batchSum), 1, true), tf.mul(self, squares)), pairs);
+    const cross = tf.sum(tf.mul(tf.mul(batchSum, inv), this.targetMeans), 1, true);
+    const target = tf.sum(tf.square(this.targetMeans), 1, true);
+    const perClass = tf.mul(present, tf.add(tf.sub(u, tf.mul(cross, 2)), target));
+    return tf.sum(tf.mul(this.weights, perClass));
   }
 
   /** The decoder's parameters, one array per parameter (architecture order), for decoder-file.ts. */
@@ -447,4 +521,43 @@ export async function trainGenerator(
   } finally {
     trainer.dispose();
   }
+}
+
+/**
+ * How firmly the release itself places each image in its label's class: for
+ * images x [N, H, W, C] in [0, 1] with labels y, the score of class j is
+ * φ(x)ᵀm̃_j − ½‖m̃_j‖² (nearest released mean in feature space: without the
+ * second term a tightly clustered class, whose mean embedding is longer,
+ * claims every image) and the margin is y's score minus the best other's. Post-processing of the
+ * release only (no privacy cost). Used to order a generator's candidates of
+ * a class and keep the firmest (measured on MNIST at ε = 1: CNN 68 → 81 %
+ * when the best third of three times as many candidates is kept, because the
+ * generator of a class also paints neighbouring classes' digits; see docs/methods.md).
+ */
+export function releaseMargins(
+  embedding: Embedding,
+  target: MatchTarget,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+): Float32Array {
+  const n = x.shape[0];
+  if (labels.length !== n) throw new RangeError('One label per image is needed.');
+  if (embedding.dims !== target.dims) {
+    throw new RangeError('The embedding is not the one the release was made with.');
+  }
+  const margins = tf.tidy(() => {
+    const means = tf.tensor2d(target.means, [target.classes, target.dims]);
+    // Nearest released mean: −½‖φ − m̃_j‖² up to a term common to all j.
+    const scores = tf.sub(
+      tf.matMul(embedding.embed(x), means, false, true),
+      tf.mul(tf.reshape(tf.sum(tf.square(means), 1), [1, target.classes]), 0.5),
+    );
+    const own = tf.oneHot(tf.tensor1d(labels, 'int32'), target.classes);
+    const mine = tf.sum(tf.mul(scores, own), 1);
+    const others = tf.max(tf.sub(scores, tf.mul(own, 1e9)), 1);
+    return tf.sub(mine, others);
+  });
+  const out = Float32Array.from(margins.dataSync() as Float32Array);
+  margins.dispose();
+  return out;
 }

@@ -19,6 +19,7 @@ import {
   GeneratorTrainer,
   generatorPixels,
   matchTarget,
+  releaseMargins,
   trainGenerator,
   type MatchTarget,
 } from '../../../src-main/methods/mepf/generator';
@@ -155,6 +156,57 @@ describe('mepf: the generator', () => {
     assert.deepEqual(resumed.decoderWeights(), a.weights);
     assert.deepEqual(losses, a.losses.slice(2));
     resumed.dispose();
+  });
+
+  it('the unbiased estimator drops the within-class spread that the plain batch mean counts', () => {
+    // Step 1 sees the same images under either estimator (one seed); the
+    // moving average starts at the batch mean, so its loss is the plain
+    // Σ p̃‖mean − m̃‖², which exceeds the U-statistic by Σ p̃ (1 − ‖mean‖²)/(n − 1) > 0
+    // for rows of norm 1.
+    const options = { arch, seed: 3, steps: 30, batchSize: 8, learningRate: 1e-2 };
+    const plain = new GeneratorTrainer(embedding, target, options);
+    const unbiased = new GeneratorTrainer(embedding, target, { ...options, estimator: 'unbiased' });
+    const lp = plain.trainStep();
+    const lu = unbiased.trainStep();
+    assert.ok(lu < lp, `unbiased ${lu} < plain ${lp}`);
+    const losses = [lu];
+    while (unbiased.step < options.steps) losses.push(unbiased.trainStep());
+    const head = losses.slice(0, 5).reduce((a, b) => a + b, 0) / 5;
+    const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+    assert.ok(tail < head, `loss ${head.toExponential(3)} → ${tail.toExponential(3)}`);
+    plain.dispose();
+    unbiased.dispose();
+  });
+
+  it('the release places real images in their own class (margins), and not in the other', () => {
+    const data = madeImages(20);
+    const x = tf.tidy(() =>
+      tf.div(tf.tensor4d(Float32Array.from(data.x), [data.count, SIDE, SIDE, 1]), 255),
+    ) as tf.Tensor4D;
+    const own = Int32Array.from(data.y);
+    const swapped = own.map((k) => 1 - k);
+    const right = releaseMargins(embedding, target, x, own);
+    const wrong = releaseMargins(embedding, target, x, swapped);
+    x.dispose();
+    assert.equal(right.length, data.count);
+    right.forEach((m, i) => {
+      assert.ok(m > 0, `image ${i}: margin ${m}`);
+      assert.ok(Math.abs((wrong[i] as number) + m) < 1e-5, 'two classes: the margins are opposite');
+    });
+  });
+
+  it('the cosine schedule runs the step size from its value down to 0', () => {
+    const t = new GeneratorTrainer(embedding, target, {
+      arch,
+      seed: 0,
+      steps: 10,
+      learningRate: 0.02,
+      schedule: 'cosine',
+    });
+    assert.equal(t.learningRateAt(0), 0.02);
+    assert.ok(Math.abs(t.learningRateAt(5) - 0.01) < 1e-12);
+    assert.ok(t.learningRateAt(10) < 1e-12);
+    t.dispose();
   });
 
   it('refuses a release made with other settings, in plain words', () => {
