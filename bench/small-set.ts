@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fingerprintImages, loadBundledMnist, writeDatasetFiles } from '../src-main/data';
+import { selectBackend } from '../src-main/engine/backend';
 import { readDecoderFile } from '../src-main/engine/decoder-file';
 import { generateImages } from '../src-main/engine/generate';
 import type { ClassifierKind } from '../src-main/eval';
@@ -57,6 +58,7 @@ function twoClasses(set: { x: Uint8Array; y: Uint8Array; count: number }, limit:
 }
 
 async function main(): Promise<void> {
+  await selectBackend();
   const mnist = loadBundledMnist();
   const train = twoClasses(mnist.train, trainCount);
   const test = twoClasses(mnist.test, Infinity);

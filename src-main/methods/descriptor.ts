@@ -5,6 +5,7 @@
  * services and the CLI only read it.
  */
 import type { ImageShape, Architecture } from '../engine/architecture';
+import type { ImageBatch } from '../engine/generate';
 import type { RunNoise } from '../jobs/budget';
 import type { RunPlan, WorkerConfig } from '../jobs/protocol';
 import type { TrainingContext } from '../jobs/training-context';
@@ -66,6 +67,19 @@ export interface MethodDescriptor<P extends RunPlan = RunPlan> {
     plan: P,
     data: { classes: readonly string[]; counts: readonly number[] },
   ): { notes: string[]; confirm: string | null };
+  /**
+   * Draws images from a released decoder the method's own way (post-processing
+   * of what it released: the decoder and, where it made one, its release
+   * file); absent: the decoder's plain draw.
+   */
+  sample?(input: {
+    arch: Architecture;
+    weights: Float32Array[];
+    plan: P;
+    perClass: number;
+    seed: number;
+    release: string | null;
+  }): Promise<ImageBatch>;
   /** The training loop, run inside the worker process against a small context. */
   train(config: WorkerConfig, plan: P, ctx: TrainingContext): Promise<void>;
 }

@@ -7,6 +7,8 @@ import type { PreparedImages } from '../data';
 import { generateImages, grid, selectBackend } from '../engine';
 import type { ImageBatch } from '../engine';
 import { readDecoderFile } from '../engine/decoder-file';
+import { RunPlan } from '../jobs/protocol';
+import { methodOfPlan } from '../methods/registry';
 import { getDataset, getRun, listArtifacts, registerArtifact } from '../store';
 import type { ArtifactKind, Store } from '../store';
 
@@ -43,9 +45,28 @@ export async function sampleRun(
   const { decoderDir } = releasedOf(store, runId);
   const { arch, weights } = await readDecoderFile(decoderDir);
   await selectBackend();
-  const images = generateImages(arch, weights, { perClass, seed });
-  const dataset = getDataset(store, getRun(store, runId).datasetId, { includeDeleted: true });
+  const run = getRun(store, runId);
+  const stored = RunPlan.safeParse((run.hyperparameters as { plan?: unknown } | null)?.plan);
+  const method = stored.success ? methodOfPlan(stored.data) : null;
+  const images =
+    stored.success && method?.sample
+      ? await method.sample({
+          arch,
+          weights,
+          plan: stored.data,
+          perClass,
+          seed,
+          release: releaseFileOf(store, method.sourceRun?.(stored.data) ?? runId),
+        })
+      : generateImages(arch, weights, { perClass, seed });
+  const dataset = getDataset(store, run.datasetId, { includeDeleted: true });
   return { ...images, classes: dataset.classNames };
+}
+
+/** The releasable release file a run made (a one-shot method's), or null. */
+function releaseFileOf(store: Store, runId: number): string | null {
+  const [release] = listArtifacts(store, { runId, kind: 'release', visibility: 'releasable' });
+  return release && existsSync(release.path) ? release.path : null;
 }
 
 /**

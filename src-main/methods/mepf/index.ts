@@ -12,6 +12,7 @@ import { readPriorManifest } from '../../priors/prior-file';
 import { buildMepfCertificate } from '../../privacy/certificate';
 import { defineMethod } from '../descriptor';
 import { mepfCard } from './card';
+import { generateImages } from '../../engine/generate';
 import { defaultGeneratorArchitecture } from './generator';
 import { mepfClassNotes, mepfNoise, resolveMepfPlan } from './plan';
 import type { MepfPlan } from './plan-schema';
@@ -84,6 +85,10 @@ export const mepf = defineMethod<MepfPlan>({
     };
   },
   classNotes: mepfClassNotes,
+  sample: async ({ release, ...input }) =>
+    release === null
+      ? generateImages(input.arch, input.weights, input)
+      : (await import('./sample')).sampleByRelease({ ...input, release }),
   // Loaded only in the worker: the engine's training code stays out of the main process.
   train: async (config, plan, ctx) => (await import('./train')).trainMepf(config, plan, ctx),
 });

@@ -30,45 +30,20 @@ import {
 import type { WorkerConfig } from '../../jobs/protocol';
 import type { TrainingContext } from '../../jobs/training-context';
 import { DEFAULT_FEATURE_NET } from '../../priors/network/architecture';
-import { loadPrior, type LoadedPrior } from '../../priors/prior-file';
-import {
-  embeddingFromDescription,
-  priorEmbedding,
-  randomNetEmbedding,
-  rffEmbedding,
-  type Embedding,
-  type EmbeddingDescription,
-} from './embedding';
+import { priorEmbedding, randomNetEmbedding, rffEmbedding, type Embedding } from './embedding';
 import { GeneratorTrainer, matchTarget } from './generator';
 import {
   deserializeGeneratorCheckpoint,
   serializeGeneratorCheckpoint,
 } from './generator-checkpoint';
 import { mepfNoise } from './plan';
+import { planPrior, readRelease } from './release-file';
 import type { MepfPlan } from './plan-schema';
-import {
-  classStatistic,
-  releaseFromJson,
-  releaseStatistic,
-  releaseToJson,
-  type MepfRelease,
-} from './release';
+import { classStatistic, releaseStatistic, releaseToJson, type MepfRelease } from './release';
 
 /** Where a run keeps its own release (releasable: the output of the Gaussian mechanism). */
 export function releasePath(runDir: string): string {
   return join(runDir, 'release', 'release.json');
-}
-
-/** The installed prior, refused in plain words when it is not the one the plan was made with. */
-function planPrior(plan: MepfPlan): LoadedPrior {
-  const prior = loadPrior();
-  if (plan.priorSha256 && prior.manifest.weights.sha256 !== plan.priorSha256) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `This run was planned with another random-process prior (SHA-256 ${plan.priorSha256.slice(0, 12)}…) than the one installed now. Start a new run.`,
-    );
-  }
-  return prior;
 }
 
 /** φ of a new release: the plan's feature source for the data set's image shape. */
@@ -84,35 +59,6 @@ async function newEmbedding(
     case 'rff':
       return rffEmbedding(image, { seed: plan.seed });
   }
-}
-
-/** A release file read back, with its φ rebuilt. */
-async function readRelease(
-  path: string,
-  plan: MepfPlan,
-): Promise<{ release: MepfRelease; embedding: Embedding }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new UserError(
-      'NOT_FOUND',
-      `The release ${path} is missing, so no generator can be trained from it. Start a new run.`,
-    );
-  }
-  const { release, embedding: description } = releaseFromJson(text);
-  if (release.sigma !== plan.sigma || release.countWeight !== plan.countWeight) {
-    throw new UserError(
-      'CORRUPT_DATA',
-      `The release ${path} was not made with this run's settings (σ, count weight); it is not used.`,
-    );
-  }
-  const prior = usesPrior(description) ? planPrior(plan) : undefined;
-  return { release, embedding: await embeddingFromDescription(description, prior) };
-}
-
-function usesPrior(d: EmbeddingDescription): boolean {
-  return d.source === 'prior' || (d.source === 'combined' && d.parts.some(usesPrior));
 }
 
 /** Thrown out of the release's progress callback when the analyst cancels. */

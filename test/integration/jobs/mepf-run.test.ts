@@ -21,6 +21,7 @@ import {
   type WorkerChannel,
 } from '../../../src-main/jobs/runner';
 import { releaseEpsilon, releaseFromJson } from '../../../src-main/methods/mepf/release';
+import { sampleRun } from '../../../src-main/services/samples';
 import type { MepfCertificate } from '../../../src-main/privacy/certificate';
 import { readPriorManifest } from '../../../src-main/priors/prior-file';
 import {
@@ -158,6 +159,13 @@ test('a mepf run: one paid release, registered releasable; a generator; a certif
   assert.equal(cert2.epsilon, cert.epsilon);
   assert.equal(cert2.sigma, cert.sigma);
   assert.equal(listArtifacts(store, { runId: again.runId, kind: 'release' }).length, 0);
+
+  // Images are drawn by the release each generator was trained on (its own, or its source's).
+  for (const runId of [first.runId, again.runId]) {
+    const drawn = await sampleRun(store, { runId, perClass: 3, seed: 2 });
+    assert.equal(drawn.count, 30);
+    assert.deepEqual(drawn.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  }
 
   // A run to train from that made no release, or that does not exist: refused, nothing written.
   const runsBefore = listRuns(store).length;
