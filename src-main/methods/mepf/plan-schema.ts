@@ -38,6 +38,10 @@ export const MepfPlan = z.strictObject({
   generatorBatch: z.number().int().min(1),
   /** The generator's Adam step size. */
   lr: z.number().positive().finite(),
+  /** Its schedule over the generator's steps (generator.ts). */
+  lrSchedule: z.enum(['constant', 'cosine']),
+  /** How a step estimates the generated class means (generator.ts). */
+  estimator: z.enum(['moving-average', 'unbiased']),
   /** Seed of the data-independent streams (the generator's weights and latents, the φ of `random-net`/`rff`). */
   seed: z
     .number()

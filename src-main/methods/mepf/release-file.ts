@@ -7,7 +7,17 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../contract/errors';
 import { loadPrior, type LoadedPrior } from '../../priors/prior-file';
-import { embeddingFromDescription, type Embedding, type EmbeddingDescription } from './embedding';
+import { DEFAULT_FEATURE_NET } from '../../priors/network/architecture';
+import {
+  combinedEmbedding,
+  embeddingFromDescription,
+  priorEmbedding,
+  randomNetEmbedding,
+  rffEmbedding,
+  type Embedding,
+  type EmbeddingDescription,
+} from './embedding';
+import { RFF_SCALES } from './plan';
 import type { MepfPlan } from './plan-schema';
 import { releaseFromJson, type MepfRelease } from './release';
 
@@ -50,4 +60,25 @@ export async function readRelease(
 
 function usesPrior(d: EmbeddingDescription): boolean {
   return d.source === 'prior' || (d.source === 'combined' && d.parts.some(usesPrior));
+}
+
+/** φ of a new release: the plan's feature source for the data set's image shape. */
+export async function newEmbedding(
+  plan: MepfPlan,
+  image: { height: number; width: number; channels: number },
+): Promise<Embedding> {
+  switch (plan.features) {
+    case 'prior':
+      return priorEmbedding(planPrior(plan), image);
+    case 'random-net':
+      return randomNetEmbedding(DEFAULT_FEATURE_NET, plan.seed, image);
+    case 'rff': {
+      const root = Math.sqrt(image.height * image.width * image.channels);
+      return combinedEmbedding(
+        RFF_SCALES.map((scale, i) =>
+          rffEmbedding(image, { seed: plan.seed + i, lengthScale: scale * root }),
+        ),
+      );
+    }
+  }
 }

@@ -29,36 +29,20 @@ import {
 } from '../../jobs/private-stage';
 import type { WorkerConfig } from '../../jobs/protocol';
 import type { TrainingContext } from '../../jobs/training-context';
-import { DEFAULT_FEATURE_NET } from '../../priors/network/architecture';
-import { priorEmbedding, randomNetEmbedding, rffEmbedding, type Embedding } from './embedding';
+import type { Embedding } from './embedding';
 import { GeneratorTrainer, matchTarget } from './generator';
 import {
   deserializeGeneratorCheckpoint,
   serializeGeneratorCheckpoint,
 } from './generator-checkpoint';
 import { mepfNoise } from './plan';
-import { planPrior, readRelease } from './release-file';
+import { newEmbedding, readRelease } from './release-file';
 import type { MepfPlan } from './plan-schema';
 import { classStatistic, releaseStatistic, releaseToJson, type MepfRelease } from './release';
 
 /** Where a run keeps its own release (releasable: the output of the Gaussian mechanism). */
 export function releasePath(runDir: string): string {
   return join(runDir, 'release', 'release.json');
-}
-
-/** φ of a new release: the plan's feature source for the data set's image shape. */
-async function newEmbedding(
-  plan: MepfPlan,
-  image: { height: number; width: number; channels: number },
-): Promise<Embedding> {
-  switch (plan.features) {
-    case 'prior':
-      return priorEmbedding(planPrior(plan), image);
-    case 'random-net':
-      return randomNetEmbedding(DEFAULT_FEATURE_NET, plan.seed, image);
-    case 'rff':
-      return rffEmbedding(image, { seed: plan.seed });
-  }
 }
 
 /** Thrown out of the release's progress callback when the analyst cancels. */
@@ -164,6 +148,7 @@ export async function trainMepf(
     batchSize: plan.generatorBatch,
     learningRate: plan.lr,
   };
+  const how = { schedule: plan.lrSchedule, estimator: plan.estimator };
   const target = matchTarget(release);
   let trainer: GeneratorTrainer;
   if (config.resume) {
@@ -174,9 +159,9 @@ export async function trainMepf(
       [cp.settings.batchSize, settings.batchSize],
       [cp.settings.learningRate, settings.learningRate],
     ]);
-    trainer = new GeneratorTrainer(embedding, target, { arch, ...settings }, cp.checkpoint);
+    trainer = new GeneratorTrainer(embedding, target, { arch, ...settings, ...how }, cp.checkpoint);
   } else {
-    trainer = new GeneratorTrainer(embedding, target, { arch, ...settings });
+    trainer = new GeneratorTrainer(embedding, target, { arch, ...settings, ...how });
   }
   const checkpointsDir = join(config.runDir, 'checkpoints');
   await mkdir(checkpointsDir, { recursive: true });

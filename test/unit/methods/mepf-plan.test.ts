@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { buildRunCertificate } from '../../../src-main/jobs/certificates';
 import { ownEpsilon } from '../../../src-main/jobs/budget';
 import { mepf } from '../../../src-main/methods/mepf';
-import { priorEmbedding, rffEmbedding } from '../../../src-main/methods/mepf/embedding';
+import { priorEmbedding } from '../../../src-main/methods/mepf/embedding';
+import { newEmbedding } from '../../../src-main/methods/mepf/release-file';
 import {
   CONFIRM_NOISE_RATIO,
   featureDims,
@@ -131,10 +132,18 @@ test('the certificate states one Gaussian mechanism, its sensitivity and the pri
   ]);
 });
 
-test('φ’s length is known before any image is read: it matches the built maps', () => {
+test('φ’s length is known before any image is read: it matches the built maps', async () => {
   const image = { height: 28, width: 28, channels: 1 };
-  const rff = rffEmbedding(image, { seed: 1 });
+  const plan = resolveMepfPlan({
+    preset: 'quick',
+    overrides: { features: 'rff', seed: 1 },
+    datasetSize: 100,
+    targetEpsilon: 1,
+    delta: 1e-5,
+  }).plan;
+  const rff = await newEmbedding(plan, image);
   assert.equal(featureDims('rff'), rff.dims);
+  assert.equal(rff.description.source, 'combined');
   rff.dispose();
   for (const shape of [image, { height: 64, width: 64, channels: 3 }]) {
     const e = priorEmbedding(loadPrior(), shape);

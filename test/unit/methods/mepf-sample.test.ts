@@ -53,6 +53,8 @@ test('images kept by the release: the firmest of three candidates per image, cla
     generatorSteps: 1,
     generatorBatch: 10,
     lr: 1e-3,
+    lrSchedule: 'constant',
+    estimator: 'moving-average',
     seed: 5,
   } satisfies MepfPlan;
   const arch = defaultGeneratorArchitecture(image, 10);
