@@ -4,8 +4,8 @@
  * MNIST's test set), trained by each method at ε through the real runner (a
  * temporary data home, the real worker process, write-ahead ledger), then
  * judged by the app's evaluation: classifiers trained on images drawn from
- * the released decoder (balanced over the classes, as `dp2 eval --run`
- * does), tested on the real test images, beside the majority-class rate.
+ * the released decoder as the app draws them (balanced over the classes,
+ * as `dp2 eval --run` does; a mepf generator's by its release), tested on the real test images, beside the majority-class rate.
  *
  *   node --import tsx bench/small-set.ts [--classes 3,5] [--train 4000] [--eps 1]
  *        [--methods mepf,dpsgd] [--preset quick] [--generator-steps S]
@@ -19,11 +19,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fingerprintImages, loadBundledMnist, writeDatasetFiles } from '../src-main/data';
 import { selectBackend } from '../src-main/engine/backend';
-import { readDecoderFile } from '../src-main/engine/decoder-file';
-import { generateImages } from '../src-main/engine/generate';
 import type { ClassifierKind } from '../src-main/eval';
 import { evalWorkerCount, evaluateInParallel } from '../src-main/eval/parallel';
 import { startTraining } from '../src-main/jobs/runner';
+import { sampleRun } from '../src-main/services/samples';
 import type { MethodId } from '../src-main/methods/catalog';
 import { closeStore, insertDataset, openStore } from '../src-main/store';
 
@@ -126,10 +125,8 @@ async function main(): Promise<void> {
           );
           continue;
         }
-        const { arch, weights } = await readDecoderFile(
-          join(home, 'runs', String(handle.runId), 'decoder'),
-        );
-        const drawn = generateImages(arch, weights, { perClass, seed: 1 });
+        // As the app draws them (a method may choose its images, e.g. mepf by its release).
+        const drawn = await sampleRun(store, { runId: handle.runId, perClass, seed: 1 });
         const synthetic = {
           x: drawn.x,
           y: Array.from(drawn.y),

@@ -9,7 +9,7 @@ export const mepfCard = {
   description:
     'Privacy is spent once, on noisy class summaries of image features; a generator then learns from that release alone, as long and as often as you like.',
   releases: 'generator',
-  needs: ['the random-process prior shipped with the app (for the default features)'],
+  needs: [],
   measured: [
     { preset: 'quick', epsilon: 1, cnnAccuracy: [58.1, 62.9], minutes: 10 },
     { preset: 'quick', epsilon: 10, cnnAccuracy: [57.2, 63.0], minutes: 10 },

@@ -9,9 +9,9 @@ export const mepfSettings = {
     flag: { name: 'features', value: 'prior|random-net|rff' },
     schema: z.enum(['prior', 'random-net', 'rff']),
     label: 'Features',
-    help: 'What the one private release summarises: the features of the random-process prior shipped with the app (default), the same network untrained, or random Fourier features of the pixels.',
+    help: 'What the one private release summarises: random Fourier features of the pixels (default, measured best), the features of the random-process prior shipped with the app, or the same network untrained.',
     kind: 'choice',
-    choices: ['prior', 'random-net', 'rff'],
+    choices: ['rff', 'prior', 'random-net'],
   },
   generatorSteps: {
     flag: { name: 'generator-steps', value: 'S' },

@@ -36,7 +36,7 @@ import {
 } from '../../../src-main/store';
 import { mnistDataset, mnistSubset, recorder, SMALL_SCHEDULE, tempHome } from './helpers';
 
-const GENERATOR = { generatorSteps: 6, generatorBatch: 20, seed: 3 } as const;
+const GENERATOR = { features: 'prior', generatorSteps: 6, generatorBatch: 20, seed: 3 } as const;
 
 async function certificateOf(store: Store, runId: number): Promise<MepfCertificate> {
   const path = listArtifacts(store, { runId, kind: 'certificate' })[0]!.path;

@@ -38,19 +38,24 @@ const plan = (overrides = {}, targetEpsilon = 1) =>
 
 test('the plan: σ of one release within the target, the shipped prior recorded, one noisy step', () => {
   for (const target of [0.2, 1, 10]) {
-    const r = plan({ seed: 1 }, target);
+    const r = plan({ seed: 1, features: 'prior' }, target);
     assert.equal(r.plan.method, 'mepf');
     assert.equal(r.plan.steps, 1);
     assert.equal(r.plan.features, 'prior');
+    assert.equal(r.plan.lr, 1e-3);
     assert.ok(r.epsilon <= target && r.epsilon > 0.99 * target, `${r.epsilon} at ${target}`);
     assert.equal(r.epsilon, releaseEpsilon({ sigma: r.plan.sigma, delta: 1e-5 }).epsilon);
     assert.equal(r.plan.priorSha256, readPriorManifest().weights.sha256);
     assert.ok(methodOfPlan(r.plan) === mepf);
   }
   assert.ok(plan({}, 0.2).plan.sigma > plan({}, 1).plan.sigma);
-  const rff = plan({ features: 'rff', generatorSteps: 50 }).plan;
+  // The default features: random Fourier features, with their own measured optimiser.
+  const rff = plan({ generatorSteps: 50 }).plan;
+  assert.equal(rff.features, 'rff');
   assert.equal(rff.priorSha256, undefined);
   assert.equal(rff.generatorSteps, 50);
+  assert.deepEqual([rff.lr, rff.lrSchedule, rff.estimator], [5e-3, 'cosine', 'unbiased']);
+  assert.equal(plan({ lr: 2e-3 }).plan.lr, 2e-3, 'a given step size wins');
 });
 
 test('the plan refuses other methods’ settings and a given σ that would pass the target, in words', () => {
@@ -88,7 +93,7 @@ test('the ledger records the release as DP-SGD at rate 1 for one step, whose ε 
 });
 
 test('the certificate states one Gaussian mechanism, its sensitivity and the prior; ε recomputed', () => {
-  const p = plan({ seed: 3 }).plan;
+  const p = plan({ seed: 3, features: 'prior' }).plan;
   const cert = buildRunCertificate({
     plan: p,
     steps: 1,
