@@ -249,7 +249,7 @@ test('deleting a data set deletes the evaluations of its runs (private figures)'
 test('migration from schema 2: data kept, evaluations table added, version bumped', (t) => {
   const home = tempHome(t);
   const path = join(home, 'dp2.sqlite');
-  assert.equal(SCHEMA_VERSION, 7);
+  assert.equal(SCHEMA_VERSION, 8);
   const old = openStore({ path, migrations: MIGRATIONS.slice(0, 2) });
   const dataset = insertOldDataset(old, datasetInput(old));
   // A run row as schema 2 had it (createRun writes today's columns).
