@@ -273,7 +273,7 @@ test('migration from schema 2: data kept, evaluations table added, version bumpe
 
   const store = openStore({ path });
   t.after(() => closeStore(store));
-  assert.equal(store.db.pragma('user_version', { simple: true }), 7);
+  assert.equal(store.db.pragma('user_version', { simple: true }), 8);
   assert.deepEqual(getRun(store, run.id).hyperparameters, { blocks: 10 });
   const saved = saveEvaluation(store, evaluation(run.id));
   assert.equal(latestEvaluation(store, run.id)?.id, saved.id);
