@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { UserError } from '../../contract/errors';
 import { readDatasetFiles } from '../../data';
 import { parseArchitecture, selectBackend } from '../../engine';
-import { runPrivateSteps } from '../../engine/private-steps';
+import { runPrivateSteps, type PrivateStepHooks } from '../../engine/private-steps';
 import { ownEpsilon } from '../../jobs/budget';
 import {
   memory,
@@ -115,6 +115,31 @@ async function features(
     }
     throw err;
   }
+}
+
+/**
+ * Drives the stepper through the private loop: before each step the abort
+ * signal, T and the target ε are checked and the step is paid for
+ * (`hooks.beforeNoisyUpdate`, write-ahead); only then are its sample and
+ * noise drawn (`takeStep`). No loss is reported: a linear probe's loss on
+ * the sample would be a private figure of no use here.
+ */
+export function runStepper(
+  stepper: DpLinearStepper,
+  limits: { steps: number; target: number | null },
+  hooks: PrivateStepHooks<{ recon: number; kl: number }>,
+  onBatch: (size: number) => void = () => {},
+) {
+  return runPrivateSteps({
+    taken: stepper.step,
+    steps: limits.steps,
+    target: limits.target,
+    hooks,
+    takeStep: () => {
+      onBatch(stepper.takeStep().batchSize);
+      return { recon: 0, kl: 0 };
+    },
+  });
 }
 
 /** `randp`: features (no privacy cost), then the private classifier, then its release. */
@@ -220,20 +245,15 @@ export async function trainRandp(
         get step() {
           return stepper.step;
         },
-        // Each step: the abort signal, T and the target ε checked, the step paid for
-        // (write-ahead), and only then its sample and noise drawn.
         run: async (hooks) => {
-          const r = await runPrivateSteps({
-            taken: stepper.step,
-            steps: plan.steps,
-            target: config.targetEpsilon,
+          const r = await runStepper(
+            stepper,
+            { steps: plan.steps, target: config.targetEpsilon },
             hooks,
-            takeStep: () => {
-              lastBatch = stepper.takeStep().batchSize;
-              // No loss curve: a linear probe's loss on the sample would be a private figure of no use here.
-              return { recon: 0, kl: 0 };
+            (b) => {
+              lastBatch = b;
             },
-          });
+          );
           return { stoppedBy: r.stoppedBy };
         },
         checkpoint: async (meta) => ({
