@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import {
   fingerprintImages,
   loadBundledMnist,
@@ -25,7 +25,15 @@ import {
 import { writeNpz } from '../../../src-main/data/npz';
 import { selectBackend } from '../../../src-main/engine/backend';
 import { disposeNet } from '../../../src-main/priors/network/feature-net';
-import { TEST_ACCURACY, startTraining, type RunEvent } from '../../../src-main/jobs/runner';
+import {
+  forkWorker,
+  resumeTraining,
+  startTraining,
+  TEST_ACCURACY,
+  type RunEvent,
+  type RunHandle,
+  type WorkerChannel,
+} from '../../../src-main/jobs/runner';
 import {
   CLASSIFIER_WEIGHTS,
   MODEL_CARD,
@@ -36,6 +44,7 @@ import { DEFAULT_PRIOR, readPriorManifest } from '../../../src-main/priors/prior
 import {
   getMetrics,
   insertDataset,
+  latestCheckpoint,
   ledgerEntries,
   listArtifacts,
   stepsSpent,
@@ -88,8 +97,8 @@ async function twoClassDataset(store: Store, n: number, test: number) {
   });
 }
 
-test('a randp run: steps paid write-ahead, a releasable classifier with its certificate and model card; dp2 export and dp2 predict; an altered folder is refused', async (t) => {
-  // The worker inherits the environment: both sides use the tiny prior.
+/** The tiny prior as the installed one, for this process and the workers it forks. */
+async function tinyPriorInstalled(t: TestContext): Promise<string> {
   const priors = mkdtempSync(join(tmpdir(), 'dp2-priors-'));
   const saved = process.env.DP2_PRIORS_DIR;
   process.env.DP2_PRIORS_DIR = priors;
@@ -100,7 +109,11 @@ test('a randp run: steps paid write-ahead, a releasable classifier with its cert
   });
   await selectBackend();
   disposeNet((await makeTinyPrior(priors, DEFAULT_PRIOR)).net);
-  const priorSha = readPriorManifest().weights.sha256;
+  return readPriorManifest().weights.sha256;
+}
+
+test('a randp run: steps paid write-ahead, a releasable classifier with its certificate and model card; dp2 export and dp2 predict; an altered folder is refused', async (t) => {
+  const priorSha = await tinyPriorInstalled(t);
 
   const { store, home } = tempHome(t);
   const ds = await twoClassDataset(store, 500, 100);
@@ -173,9 +186,7 @@ test('a randp run: steps paid write-ahead, a releasable classifier with its cert
   assert.equal(card.privacy.steps, 24);
   assert.ok(Math.abs(card.privacy.epsilon - cert.epsilon) < 1e-9 * cert.epsilon);
   const keys = (v: unknown): string[] =>
-    v && typeof v === 'object'
-      ? Object.entries(v).flatMap(([k, x]) => [k, ...keys(x)])
-      : [];
+    v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => [k, ...keys(x)]) : [];
   assert.deepEqual(
     keys(JSON.parse(cardText)).filter((k) => /accura|count$|counts|loss|^n$|size$/i.test(k)),
     [],
@@ -264,4 +275,56 @@ test('a randp run: steps paid write-ahead, a releasable classifier with its cert
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /SHA-256 differs/);
   assert.equal(existsSync(alteredOut), false, 'nothing written');
+});
+
+test('a randp run killed mid-way resumes from its checkpoint: every step paid, the certificate an uninterrupted run’s', async (t) => {
+  await tinyPriorInstalled(t);
+  const { store, home } = tempHome(t);
+  await twoClassDataset(store, 300, 50);
+  const T = 20;
+  let channel: WorkerChannel | null = null;
+  const launcher = (): WorkerChannel => (channel = forkWorker());
+  const steps: number[][] = [];
+  const life = (killAt: number | null) => {
+    const seen: number[] = [];
+    steps.push(seen);
+    return (e: RunEvent): void => {
+      if (e.type !== 'progress' || e.stage !== 'stage2') return;
+      seen.push(e.step);
+      if (killAt !== null && e.step === killAt) channel?.kill('SIGKILL');
+    };
+  };
+  let handle: RunHandle = await startTraining({
+    store,
+    dataHome: home,
+    datasetName: 'pair',
+    method: 'randp',
+    targetEpsilon: 4,
+    preset: 'quick',
+    overrides: { steps: T, publicPerFamily: 30 },
+    schedule: { ...SMALL_SCHEDULE, checkpointEvery: 7, reserveChunk: 5 },
+    onEvent: life(9),
+    launcher,
+  });
+  const first = await handle.done;
+  assert.equal(first.status, 'interrupted', JSON.stringify(first));
+  assert.equal(latestCheckpoint(store, handle.runId)?.step, 7);
+  assert.ok(stepsSpent(store, handle.runId) >= Math.max(...steps[0]!));
+  handle = await resumeTraining({
+    store,
+    dataHome: home,
+    runId: handle.runId,
+    onEvent: life(null),
+    launcher,
+  });
+  const second = await handle.done;
+  assert.equal(second.status, 'completed', JSON.stringify(second.error));
+  assert.equal(steps[1]![0], 8, 'resumed right after the checkpoint');
+  const taken = steps[0]!.length + steps[1]!.length;
+  assert.ok(stepsSpent(store, handle.runId) >= taken, 'every noisy update paid for');
+  const [certArtifact] = listArtifacts(store, { runId: handle.runId, kind: 'certificate' });
+  const cert = JSON.parse(await readFile(certArtifact!.path, 'utf8')) as DpsgdCertificate;
+  assert.equal(cert.steps, T, 'the released trajectory’s steps, as uninterrupted');
+  assert.ok(cert.epsilon <= 4 + 1e-9);
+  assert.equal(listArtifacts(store, { runId: handle.runId, kind: 'classifier' }).length, 1);
 });
