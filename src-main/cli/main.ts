@@ -16,6 +16,7 @@ import {
 } from './commands/datasets';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { FEATURES_USAGE, featuresCommand } from './commands/features';
+import { PREDICT_USAGE, predictCommand } from './commands/predict';
 import { PRIORS_USAGE, priorsCommand } from './commands/priors';
 import {
   EXPORT_USAGE,
@@ -57,7 +58,11 @@ const COMMANDS: Record<string, Command> = {
     usage: LEDGER_USAGE,
     run: ledgerCommand,
   },
-  train: { summary: 'train a DP²-VAE generator', usage: TRAIN_USAGE, run: trainCommand },
+  train: {
+    summary: 'train a private generator (or a private classifier: --method randp)',
+    usage: TRAIN_USAGE,
+    run: trainCommand,
+  },
   runs: { summary: 'list and show training runs', usage: RUNS_USAGE, run: runsCommand },
   generate: {
     summary: 'synthetic images from a released decoder',
@@ -68,6 +73,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'utility, fidelity and membership audit of synthetic images',
     usage: EVAL_USAGE,
     run: evalCommand,
+  },
+  predict: {
+    summary: 'classes of images from a released private classifier',
+    usage: PREDICT_USAGE,
+    run: predictCommand,
   },
   export: {
     summary: 'a run’s releasable artifacts into a folder',

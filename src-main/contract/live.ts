@@ -70,7 +70,10 @@ export const MethodsResponse = z.array(
       z.strictObject({
         preset: z.string(),
         epsilon: z.number(),
-        cnnAccuracy: z.tuple([z.number(), z.number()]),
+        /** A generator's: CNN trained on its synthetic images, on the real test split. */
+        cnnAccuracy: z.tuple([z.number(), z.number()]).optional(),
+        /** A classifier's: the released classifier itself on the real test split. */
+        testAccuracy: z.tuple([z.number(), z.number()]).optional(),
         minutes: z.number(),
       }),
     ),

@@ -82,6 +82,13 @@ export const RunDto = z.strictObject({
   finishedAt: z.string().nullable(),
   durationMs: z.number(),
   error: z.string().nullable(),
+  /**
+   * A released classifier's accuracy (%) on the data set's held-out test
+   * split, and on how many images (null: not a classifier, or not measured).
+   * Computed on private images without noise: shown in the app only, never
+   * exported.
+   */
+  testAccuracy: z.strictObject({ accuracy: z.number(), images: z.number() }).nullable().optional(),
 });
 
 export const GenerateRequest = z.strictObject({
@@ -111,9 +118,18 @@ export const ExportRequest = z.strictObject({
       grids: z.boolean(),
       /** The noisy release a `mepf` run made (skipped for a run without one). */
       release: z.boolean(),
+      /** The classifier a `randp` run released (skipped for a run without one). */
+      classifier: z.boolean(),
     })
     .partial()
-    .default({ decoder: true, samplesNpz: true, certificate: true, grids: true, release: true }),
+    .default({
+      decoder: true,
+      samplesNpz: true,
+      certificate: true,
+      grids: true,
+      release: true,
+      classifier: true,
+    }),
   /** Samples to generate first when the run has none yet (per class). */
   perClass: z.number().int().min(1).max(100_000).default(1000),
 });

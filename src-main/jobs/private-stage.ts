@@ -139,8 +139,22 @@ export interface PrivateTrainer {
   checkpoint(
     meta: Record<string, unknown>,
   ): Promise<{ bytes: Uint8Array; commit: () => Promise<void> }>;
-  decoderWeights(): Float32Array[];
+  /** The released decoder's weights (grids are drawn from it); absent for a trainer that releases another model. */
+  decoderWeights?(): Float32Array[];
+  /**
+   * For a trainer whose release is not a decoder (a classifier): writes its
+   * releasable model under the run's folder once training ends (not when
+   * cancelled) and says what it wrote. No grids are drawn for such a trainer.
+   */
+  release?(runDir: string): Promise<ReleasedModel>;
   dispose(): void;
+}
+
+/** A releasable model a trainer wrote itself (its folder and the bytes of its weights). */
+export interface ReleasedModel {
+  kind: 'classifier';
+  dir: string;
+  weightsBytes: number;
 }
 
 /**
@@ -243,10 +257,14 @@ export async function privateStage(
       }
     };
 
+    const decoderWeights = trainer.decoderWeights?.bind(trainer);
     const drawGrid = (step: number): void => {
-      const images = generateImages(arch, trainer.decoderWeights(), {
+      // A trainer without a decoder (a classifier) has nothing to draw.
+      if (!decoderWeights) return;
+      const seed = 'seed' in plan ? plan.seed : 0;
+      const images = generateImages(arch, decoderWeights(), {
         perClass: schedule.gridPerClass,
-        seed: (plan.seed + GRID_SEED_OFFSET) % 2 ** 31,
+        seed: (seed + GRID_SEED_OFFSET) % 2 ** 31,
       });
       const g = grid(images, arch.classes, schedule.gridPerClass);
       const png = encodePng({
@@ -377,9 +395,24 @@ export async function privateStage(
       return;
     }
     sendEpsilon(trainer.step);
+    if (trainer.release) {
+      const model = await trainer.release(runDir);
+      send({
+        type: 'done',
+        steps,
+        epsilon: epsilonAfter(trainer.step),
+        stoppedBy,
+        requestedAt: null,
+        decoder: null,
+        model,
+      });
+      return;
+    }
+    if (!decoderWeights)
+      throw new Error('A private trainer released neither a decoder nor a model.');
     drawGrid(trainer.step);
     const decoderDir = join(runDir, 'decoder');
-    const weightsBytes = await writeDecoder(decoderDir, arch, trainer.decoderWeights());
+    const weightsBytes = await writeDecoder(decoderDir, arch, decoderWeights());
     send({
       type: 'done',
       steps,

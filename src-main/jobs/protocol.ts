@@ -227,8 +227,24 @@ export const ChildMessage = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('resumed'), stage: Stage, step: Count }),
   /**
-   * Stage 2 ended. For every reason but 'cancelled' the released decoder is
-   * written: `<runDir>/decoder/weights.bin` and `architecture.json`.
+   * The accuracy of a released classifier on the data set's held-out test
+   * split (`randp`), computed in the worker after release. Computed on
+   * private images WITHOUT noise: the runner keeps it among the run's private
+   * metrics, shown inside the app only, never in a model card, certificate
+   * or export.
+   */
+  z.strictObject({
+    type: z.literal('test-accuracy'),
+    step: Count,
+    /** In %. */
+    accuracy: Finite.min(0).max(100),
+    images: Count,
+  }),
+  /**
+   * Stage 2 ended. For every reason but 'cancelled' the released model is
+   * written: the decoder (`<runDir>/decoder/weights.bin` and
+   * `architecture.json`), or, for a method that releases another model, that
+   * model (`model`: its kind and folder; `decoder` is then null).
    */
   z.strictObject({
     type: z.literal('done'),
@@ -238,6 +254,9 @@ export const ChildMessage = z.discriminatedUnion('type', [
     /** Stage steps taken when a cancel arrived (null when not cancelled). */
     requestedAt: Count.nullable(),
     decoder: z.strictObject({ dir: z.string(), weightsBytes: Count }).nullable(),
+    model: z
+      .strictObject({ kind: z.literal('classifier'), dir: z.string(), weightsBytes: Count })
+      .optional(),
   }),
   /**
    * Sign of life, from a timer (heartbeat.ts): `longestStallMs` is the longest

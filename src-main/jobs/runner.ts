@@ -235,6 +235,12 @@ interface StoredHyperparameters {
   notes: string[];
 }
 
+/**
+ * The metric name of a released classifier's accuracy (%) on the data set's
+ * test split: private (no noise), shown inside the app only.
+ */
+export const TEST_ACCURACY = 'test_accuracy';
+
 const METRIC_FLUSH_ROWS = 500;
 const METRIC_FLUSH_MS = 2000;
 
@@ -624,12 +630,17 @@ function launch(
       };
       return;
     }
-    if (!m.decoder) throw new Error('The worker finished without writing the decoder.');
+    const released = m.model
+      ? { kind: m.model.kind, dir: m.model.dir, bytes: m.model.weightsBytes }
+      : m.decoder
+        ? { kind: 'decoder' as const, dir: m.decoder.dir, bytes: m.decoder.weightsBytes }
+        : null;
+    if (!released) throw new Error('The worker finished without writing the released model.');
     const paid = stepsSpent(store, methodOfPlan(config.plan).sourceRun?.(config.plan) ?? runId);
     if (paid < m.steps) {
       // Never certify steps the ledger does not hold.
       throw new Error(
-        `The ledger holds ${paid} steps of run ${runId} but the decoder took ${m.steps}; it is not released.`,
+        `The ledger holds ${paid} steps of run ${runId} but the ${released.kind} took ${m.steps}; it is not released.`,
       );
     }
     const runDir = config.runDir;
@@ -643,12 +654,7 @@ function launch(
     });
     const certPath = join(runDir, 'certificate.json');
     await writeJsonDurable(certPath, certificate);
-    registerOnce(store, {
-      kind: 'decoder',
-      runId,
-      path: m.decoder.dir,
-      bytes: m.decoder.weightsBytes,
-    });
+    registerOnce(store, { kind: released.kind, runId, path: released.dir, bytes: released.bytes });
     registerOnce(store, { kind: 'certificate', runId, path: certPath });
     setStatus('completed');
     finished = {
@@ -705,6 +711,11 @@ function launch(
       }
       case 'release':
         registerOnce(store, { kind: 'release', runId, path: m.path, bytes: m.bytes });
+        return;
+      case 'test-accuracy':
+        // Private (computed on the test images without noise): a metric of the run, never exported.
+        metricRows.push({ stage: 'stage2', step: m.step, name: TEST_ACCURACY, value: m.accuracy });
+        flushMetrics();
         return;
       case 'grid':
         recordSampleGrid(store, {

@@ -7,15 +7,30 @@
 import type { z } from 'zod';
 import type { Setting } from './settings';
 
-/** A measured result of a method's preset (MNIST, evaluation protocol v2; docs/methods.md). */
-export interface MeasuredFigure {
+interface FigureBase {
   preset: string;
   epsilon: number;
-  /** Accuracy of a CNN trained on synthetic images, tested on the real test split: its range in %. */
-  cnnAccuracy: readonly [number, number];
   /** Wall time on a 2-core laptop-class CPU, in minutes (≈). */
   minutes: number;
 }
+
+/** A generator's measured result (MNIST, evaluation protocol v2; docs/methods.md). */
+export interface GeneratorFigure extends FigureBase {
+  /** Accuracy of a CNN trained on synthetic images, tested on the real test split: its range in %. */
+  cnnAccuracy: readonly [number, number];
+}
+
+/** A classifier's measured result (MNIST; docs/classifier.md). */
+export interface ClassifierFigure extends FigureBase {
+  /** Accuracy of the released classifier itself on the real test split: its range in %. */
+  testAccuracy: readonly [number, number];
+}
+
+/**
+ * A measured result of a method's preset. A generator's and a classifier's
+ * figures measure different things and are never compared.
+ */
+export type MeasuredFigure = GeneratorFigure | ClassifierFigure;
 
 /** A stage of a method, as the analyst sees it. */
 export interface StageCard {
@@ -55,7 +70,17 @@ export interface MethodCard<Id extends string = string, Plan extends z.ZodType =
   planSchema: Plan;
 }
 
-/** A method's best measured CNN accuracy (the lower end of its range), for ordering. */
+/**
+ * A method's best measured figure (the lower end of its range), for ordering
+ * methods of the same kind: CNN accuracy on synthetic images for a
+ * generator, test accuracy of the released model for a classifier.
+ */
 export function bestMeasured(card: MethodCard): number {
-  return Math.max(-Infinity, ...card.measured.map((f) => f.cnnAccuracy[0]));
+  return Math.max(
+    -Infinity,
+    ...card.measured.map((f) => ('cnnAccuracy' in f ? f.cnnAccuracy[0] : f.testAccuracy[0])),
+  );
 }
+
+/** The order in which the kinds of result are offered: generators first (the app's default task). */
+export const RELEASE_ORDER = ['generator', 'classifier', 'embedding'] as const;

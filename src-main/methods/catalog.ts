@@ -4,32 +4,41 @@
  * this list is the part the contract, the CLI help and the screens read, and
  * it is free of Node and of the engine so the sandboxed preload may bundle it.
  *
- * Methods are listed best-measured first; the first is the default of
- * `dp2 train` and of New run.
+ * Methods are listed by the kind of result they release (generators first),
+ * then best-measured first within a kind (a classifier's test accuracy and a
+ * generator's CNN-on-synthetic accuracy are not comparable). The first
+ * generator is the default of `dp2 train` and of New run.
  */
 import { z } from 'zod';
-import { bestMeasured, type MethodCard } from './card';
+import { bestMeasured, RELEASE_ORDER, type MethodCard } from './card';
 import type { Setting } from './settings';
 import { dp2vaeCard } from './dp2vae/card';
 import { perRecordCard } from './dp2vae-per-record/card';
 import { dpsgdCard } from './dpsgd/card';
 import { mepfCard } from './mepf/card';
+import { randpCard } from './randp/card';
 
-const CARDS = [dpsgdCard, perRecordCard, dp2vaeCard, mepfCard] as const;
+const CARDS = [dpsgdCard, perRecordCard, dp2vaeCard, mepfCard, randpCard] as const;
 
 /** A training method's identifier. */
 export type MethodId = (typeof CARDS)[number]['id'];
 
-/** The cards, best measured first (ties keep the listed order). */
+/** The cards by kind of release (generators first), best measured first within a kind (ties keep the listed order). */
 export const METHOD_CARDS: readonly MethodCard<MethodId>[] = [...CARDS].sort(
-  (a, b) => bestMeasured(b) - bestMeasured(a),
+  (a, b) =>
+    RELEASE_ORDER.indexOf(a.releases) - RELEASE_ORDER.indexOf(b.releases) ||
+    bestMeasured(b) - bestMeasured(a),
 );
 
 /** The identifiers, best measured first. */
 export const METHOD_IDS = METHOD_CARDS.map((c) => c.id) as [MethodId, ...MethodId[]];
 
-/** The method that measures best: the default wherever a method is not named. */
-export const DEFAULT_METHOD: MethodId = METHOD_IDS[0];
+/**
+ * The generator that measures best: the default wherever a method is not
+ * named (a classifier answers another question, so it is never the default).
+ */
+export const DEFAULT_METHOD: MethodId = (METHOD_CARDS.find((c) => c.releases === 'generator') ??
+  METHOD_CARDS[0])!.id;
 
 /** The method identifier as the contract validates it. */
 export const MethodIdSchema = z.enum(METHOD_IDS);

@@ -8,7 +8,11 @@
 import { randomInt } from 'node:crypto';
 import { UserError } from '../contract/errors';
 import { calibrateSigma } from '../privacy';
-import { buildDpsgdCertificate, type PoissonMethod } from '../privacy/certificate';
+import {
+  buildDpsgdCertificate,
+  type CertificatePrior,
+  type PoissonMethod,
+} from '../privacy/certificate';
 import type { CertificateContext } from './descriptor';
 import { ownEpsilon, type RunNoise } from '../jobs/budget';
 import {
@@ -158,9 +162,11 @@ export function poissonCertificate(
   method: PoissonMethod,
   plan: { sampleRate: number; sigma: number; clip: number; accountant?: 'rdp' | 'pld' | undefined },
   c: CertificateContext,
+  prior?: CertificatePrior,
 ) {
   return buildDpsgdCertificate({
     method,
+    ...(prior ? { prior } : {}),
     sampleRate: plan.sampleRate,
     sigma: plan.sigma,
     clip: plan.clip,

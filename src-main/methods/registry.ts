@@ -15,12 +15,14 @@ import { dp2vae } from './dp2vae';
 import { dp2vaePerRecord } from './dp2vae-per-record';
 import { dpsgd } from './dpsgd';
 import { mepf } from './mepf';
+import { randp } from './randp';
 
 const METHODS: Readonly<Record<MethodId, MethodDescriptor>> = {
   dpsgd,
   'dp2vae-per-record': dp2vaePerRecord,
   dp2vae,
   mepf,
+  randp,
 };
 
 export { isMethodId };

@@ -76,8 +76,19 @@ export interface Certificate extends CertificateCommon {
 /** What a DP-SGD certificate's `mechanism` field names. */
 export const DPSGD_CERT_MECHANISM = 'poisson-subsampled-gaussian-per-example-clipping';
 
-/** The methods whose decoder is certified as the Poisson-subsampled Gaussian on per-example gradients. */
-export type PoissonMethod = 'dpsgd' | 'dp2vae-per-record';
+/**
+ * The methods whose release is certified as the Poisson-subsampled Gaussian
+ * on per-example gradients: two generators (their decoder) and a classifier
+ * (`randp`: a linear model on the random-process prior's features).
+ */
+export type PoissonMethod = 'dpsgd' | 'dp2vae-per-record' | 'randp';
+
+/** The public prior a release was computed with (shipped with the app; made without any real image). */
+export interface CertificatePrior {
+  name: string;
+  weights_sha256: string;
+  statement: string;
+}
 
 /**
  * The certificate of a decoder trained by DP-SGD: σ·C is the noise on the
@@ -93,6 +104,8 @@ export interface DpsgdCertificate extends CertificateCommon {
   blocks: null;
   /** q: each record joined each step's batch independently with this probability. */
   sample_rate: number;
+  /** For a classifier on the prior's features (`randp`): the prior. */
+  prior?: CertificatePrior;
 }
 
 /** What a `mepf` certificate's `mechanism` field names. */
@@ -211,6 +224,8 @@ const PUBLIC_FOR_EVERY_METHOD = [
 export interface DpsgdCertificateInput {
   /** The method (default 'dpsgd'). */
   method?: PoissonMethod;
+  /** The public prior the model's features come from (`randp`), named in the certificate. */
+  prior?: CertificatePrior;
   /** q: the Poisson sampling rate of each step. */
   sampleRate: number;
   sigma: number;
@@ -244,6 +259,7 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
     adjacency: 'add-remove',
     blocks: null,
     sample_rate: sampleRate,
+    ...(input.prior ? { prior: input.prior } : {}),
     sigma,
     clip,
     steps,
@@ -253,6 +269,9 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
     dataset_id: input.datasetId,
     public: [
       'the number of training images N (the sampling rate q was set from it)',
+      ...(input.prior
+        ? ['the random-process prior and the feature map (made from procedural images only)']
+        : []),
       ...PUBLIC_FOR_EVERY_METHOD,
     ],
     backend: input.backend,
@@ -326,6 +345,7 @@ const CERTIFICATE_KEYS = new Set([
   'count_weight',
   'sensitivity',
   'features',
+  'prior',
   'sigma',
   'clip',
   'steps',
@@ -380,7 +400,7 @@ export function reissueCertificate(
     created: Number.isNaN(created.getTime()) ? new Date() : created,
   };
   const cert =
-    old.method === 'dpsgd' || old.method === 'dp2vae-per-record'
+    old.method === 'dpsgd' || old.method === 'dp2vae-per-record' || old.method === 'randp'
       ? buildDpsgdCertificate({ ...common, method: old.method, sampleRate: n('sample_rate') })
       : buildCertificate({ ...common, blocks: n('blocks') });
   return {
@@ -417,6 +437,7 @@ function publicInWords(cert: AnyCertificate): string {
 }
 
 function dpsgdInWords(cert: DpsgdCertificate): string[] {
+  if (cert.method === 'randp') return classifierInWords(cert);
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   const pld = cert.accountant.startsWith('dp2-pld/');
   const perRecord = cert.method === 'dp2vae-per-record';
@@ -427,6 +448,23 @@ function dpsgdInWords(cert: DpsgdCertificate): string[] {
     perRecord
       ? 'Only the generator (the decoder) and images drawn from it are released. Each image had its own encoder (its posterior), refined without noise from that image and the generators of earlier steps alone: it enters training only through that image’s own clipped gradient, so it needs no noise of its own, and it stays on this computer with the checkpoints and training losses.'
       : 'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
+    publicInWords(cert),
+    `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
+  ];
+}
+
+function classifierInWords(cert: DpsgdCertificate): string[] {
+  const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
+  const pld = cert.accountant.startsWith('dp2-pld/');
+  const prior = cert.prior
+    ? `the random-process prior “${cert.prior.name}” (SHA-256 of its weights ${cert.prior.weights_sha256}; ${cert.prior.statement})`
+    : 'the random-process prior shipped with DP² Studio';
+  return [
+    `This classifier was trained with DP-RandP (a linear classifier trained with DP-SGD on the features of ${prior}), a differentially private method, on the data set with identifier ${cert.dataset_id} (a random label made at import; it says nothing about the images).`,
+    `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
+    `How: every image was described by the prior’s features and a fixed map made from procedural images only. In each of ${cert.steps} training steps, every image joined the step independently with probability ${num(cert.sample_rate)}; each image's gradient was clipped to length ${num(cert.clip)}, and Gaussian noise of size ${num(cert.sigma)} × ${num(cert.clip)} was added to their sum before the classifier learned from it.`,
+    'Only the classifier (its weights and model card) is released. The images’ features, checkpoints and any accuracy measured on the images stay on this computer.',
     publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,

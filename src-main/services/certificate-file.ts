@@ -7,8 +7,7 @@ import {
   type AnyCertificate,
 } from '../privacy/certificate';
 import { writeWholeFile } from '../io/whole-file';
-import { getDataset, getRun, type Store } from '../store';
-import { releasedOf } from './samples';
+import { getDataset, getRun, listArtifacts, type Store } from '../store';
 import { appVersion } from './version';
 
 /** A run's certificate as it stands on disk now, and what (if anything) was done to it. */
@@ -17,6 +16,23 @@ export interface CurrentCertificate {
   certificate: AnyCertificate;
   /** Set once, when an older certificate was re-issued by this call. */
   notice: string | null;
+}
+
+/** The path of a released run's certificate (a generator's or a classifier's), or a plain refusal. */
+function certificatePathOf(store: Store, runId: number): string {
+  const run = getRun(store, runId);
+  const [certificate] = listArtifacts(store, {
+    runId,
+    kind: 'certificate',
+    visibility: 'releasable',
+  });
+  if (!certificate) {
+    throw new UserError(
+      'NOT_FOUND',
+      `Run ${runId} has released nothing yet (its status is ${run.status}). Finish its training first.`,
+    );
+  }
+  return certificate.path;
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -41,7 +57,7 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
  * random identifier. The notice says so the one time it happens.
  */
 export async function currentCertificate(store: Store, runId: number): Promise<CurrentCertificate> {
-  const path = releasedOf(store, runId).certificate;
+  const path = certificatePathOf(store, runId);
   const found = await readJson(path);
   if (isCurrentCertificate(found)) {
     return { path, certificate: found as unknown as AnyCertificate, notice: null };

@@ -9,12 +9,13 @@ const PRESET_LABELS = {
   paper: 'Paper setting',
   'high-privacy': 'High privacy',
 } as const;
-import { resumeTraining, startTraining, withSource } from '../jobs/runner';
+import { resumeTraining, startTraining, TEST_ACCURACY, withSource } from '../jobs/runner';
 import { planClassNotes } from '../jobs/class-notes';
 import type { RunHandle, RunOutcome } from '../jobs/runner';
 import {
   exportRun,
   getDataset,
+  getMetrics,
   getRun,
   ledgerEntries,
   ledgerEntriesByFingerprint,
@@ -25,7 +26,7 @@ import type { Run } from '../store';
 import type { ServiceContext } from './context';
 import { ledgerSpecs, noiseSpec } from '../jobs/budget';
 import { DEFAULT_METHOD, METHOD_CARDS } from '../methods/catalog';
-import { methodOf, planNoise } from '../methods/registry';
+import { isMethodId, methodOf, planNoise } from '../methods/registry';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
 import { estimateDuration, type PlannedWork } from './estimate';
@@ -83,6 +84,22 @@ function outcomeDto(o: RunOutcome) {
   };
 }
 
+/** Whether a run's method releases a classifier (no decoder, samples or grids). */
+function releasesClassifier(ctx: ServiceContext, runId: number): boolean {
+  const method = getRun(ctx.store, runId).method;
+  return isMethodId(method) && methodOf(method).card.releases === 'classifier';
+}
+
+/** A classifier run's private test accuracy (the last measured), or null. */
+function testAccuracyOf(ctx: ServiceContext, run: Run) {
+  if (!isMethodId(run.method) || methodOf(run.method).card.releases !== 'classifier') return null;
+  const rows = getMetrics(ctx.store, run.id, { stage: 'stage2', name: TEST_ACCURACY });
+  const last = rows[rows.length - 1];
+  if (!last || last.value === null) return null;
+  const dataset = getDataset(ctx.store, run.datasetId, { includeDeleted: true });
+  return { accuracy: last.value, images: dataset.testCount };
+}
+
 function runDto(ctx: ServiceContext, run: Run) {
   const dataset = getDataset(ctx.store, run.datasetId, { includeDeleted: true });
   const own = ledgerEntries(ctx.store, run.datasetId).filter((e) => e.runId === run.id);
@@ -102,6 +119,7 @@ function runDto(ctx: ServiceContext, run: Run) {
     finishedAt: run.finishedAt,
     durationMs: run.durationMs,
     error: run.errorMessage,
+    testAccuracy: testAccuracyOf(ctx, run),
   };
 }
 
@@ -227,7 +245,11 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         name: c.name,
         description: c.description,
         releases: c.releases,
-        measured: c.measured.map((f) => ({ ...f, cnnAccuracy: [...f.cnnAccuracy] })),
+        measured: c.measured.map((f) =>
+          'cnnAccuracy' in f
+            ? { ...f, cnnAccuracy: [...f.cnnAccuracy] as [number, number] }
+            : { ...f, testAccuracy: [...f.testAccuracy] as [number, number] },
+        ),
         verdict: c.verdict,
         fields: Object.entries(c.settings)
           .filter(([, f]) => !f.cliOnly && !f.internal)
@@ -268,7 +290,11 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
       return { ...written, count: images.count, notice };
     },
 
-    'runs.export': async ({ runId, outDir, include, perClass }) => {
+    'runs.export': async ({ runId, outDir, include: asked, perClass }) => {
+      // A classifier run has no decoder, samples or grids: its model and certificate go.
+      const include = releasesClassifier(ctx, runId)
+        ? { classifier: true, certificate: asked.certificate ?? true }
+        : asked;
       const wantsSamples = include.samplesNpz || include.samplesPng || include.grids;
       if (wantsSamples && listArtifacts(ctx.store, { runId, kind: 'samples' }).length === 0) {
         await storeRunSamples(ctx.store, { runId, perClass, seed: 0 });

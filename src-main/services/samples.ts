@@ -24,6 +24,12 @@ export function releasedOf(
     kind: 'certificate',
     visibility: 'releasable',
   });
+  if (!decoder && listArtifacts(store, { runId, kind: 'classifier' }).length > 0) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `Run ${runId} released a classifier, not a generator: it makes no images. Apply it to images with "dp2 predict --model FOLDER/classifier" after "dp2 export --run ${runId} --out FOLDER".`,
+    );
+  }
   if (!decoder || !certificate) {
     throw new UserError(
       'NOT_FOUND',

@@ -39,6 +39,8 @@ export interface ExportInclude {
   grids?: boolean;
   /** A method's noisy release (`mepf`), where the run made one. */
   release?: boolean;
+  /** A released classifier's model folder (`randp`), where the run made one. */
+  classifier?: boolean;
   /** Specific artifacts by id (each must be a releasable artifact of the run). */
   artifactIds?: readonly number[];
 }
@@ -60,9 +62,17 @@ export interface ExportResult {
   files: { artifactId: number; kind: ArtifactKind; name: string }[];
 }
 
-const FLAGS = ['decoder', 'samplesNpz', 'samplesPng', 'certificate', 'grids', 'release'] as const;
+const FLAGS = [
+  'decoder',
+  'samplesNpz',
+  'samplesPng',
+  'certificate',
+  'grids',
+  'release',
+  'classifier',
+] as const;
 /** Flags that select what only some runs have: asked of a run without it, nothing is added. */
-const WHERE_PRESENT: readonly Flag[] = ['release'];
+const WHERE_PRESENT: readonly Flag[] = ['release', 'classifier'];
 type Flag = (typeof FLAGS)[number];
 const PRIVATE_WORDS = [
   'encoder',
@@ -92,6 +102,8 @@ function flagOf(a: Artifact): Flag | undefined {
       return 'grids';
     case 'release':
       return 'release';
+    case 'classifier':
+      return 'classifier';
     case 'samples':
       return a.path.toLowerCase().endsWith('.npz') ? 'samplesNpz' : 'samplesPng';
     default:

@@ -46,7 +46,7 @@ export const RUN_STATUSES = [
 ] as const;
 
 /** Training methods (the ids of src-main/methods/catalog.ts; a test checks both agree). */
-export const RUN_METHODS = ['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf'] as const;
+export const RUN_METHODS = ['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf', 'randp'] as const;
 
 /** The downstream classifiers of an evaluation, in the order of DP²-VAE's Table 1. */
 export const EVAL_CLASSIFIERS = ['lr', 'mlp', 'cnn'] as const;
@@ -350,6 +350,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER artifacts_private_stays_private BEFORE UPDATE OF visibility ON artifacts
   WHEN OLD.visibility = 'private' AND NEW.visibility <> 'private'
   BEGIN SELECT RAISE(ABORT, 'a private artifact can never become releasable'); END;
+  `,
+  // v8: method `randp` (a private classifier; its model is the releasable
+  // kind 'classifier' of v7): new triggers only.
+  `
+  DROP TRIGGER runs_method_known;
+  DROP TRIGGER runs_method_kept;
+  ${methodTriggers(['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf', 'randp'])}
   `,
 ];
 

@@ -89,7 +89,7 @@ function looksLikeImages(a: NpyArray): boolean {
  * The image array to use and its name: `--array` when given, else the first
  * of {@link IMAGE_ARRAYS} present, else the one array shaped like images.
  */
-function pickImageArray(
+export function pickImageArray(
   arrays: Record<string, NpyArray>,
   path: string,
   chosen: string | undefined,
@@ -129,7 +129,7 @@ function pickImageArray(
 }
 
 /** The arrays of a .npz or .npy file, read with a bounded amount of memory. */
-async function readArrays(path: string): Promise<Record<string, NpyArray>> {
+export async function readArrays(path: string): Promise<Record<string, NpyArray>> {
   let read;
   try {
     read = await readFileLimited(path, DEFAULT_MAX_ARRAY_BYTES);
@@ -180,7 +180,7 @@ async function readArrays(path: string): Promise<Record<string, NpyArray>> {
 }
 
 /** A scan context for imagesFromArray: only its problem log is used here. */
-function scanContext(path: string): ScanContext {
+export function scanContext(path: string): ScanContext {
   return {
     path,
     target: { size: 28, channels: 1 },

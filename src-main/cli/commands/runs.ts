@@ -23,8 +23,11 @@ export const EXPORT_USAGE = `Usage:
 
 Writes a run's releasable artifacts into a new folder DIR: the decoder, the
 synthetic samples (.npz; --samples-png adds a PNG folder), sample grids,
-certificate.json, and for a one-shot (mepf) run its noisy release. Private artifacts (images, encoders, checkpoints) are never
-exported. The folder is written whole or not at all.`;
+certificate.json, and for a one-shot (mepf) run its noisy release. For a
+private classifier (randp) run: classifier/ (model-card.json, weights.bin) and
+certificate.json. Private artifacts (images, encoders, checkpoints, accuracies
+measured on your images) are never exported. The folder is written whole or
+not at all.`;
 
 function describeRun(r: ResponseOf<'runs.show'>): string {
   const target = r.targetEpsilon === null ? '' : ` (target ${formatNumber(r.targetEpsilon)})`;
@@ -56,7 +59,13 @@ export async function runsCommand(argv: string[], io: CliIo, handlers: Handlers)
     if (!id || !/^\d+$/.test(id)) throw new UsageError('dp2 runs show needs a run id');
     const run = unwrap(await dispatch(handlers, 'runs.show', { runId: Number(id) }));
     if (flags.json) return io.stdout(JSON.stringify(run) + '\n');
-    io.stdout(describeRun(run) + `  hyperparameters: ${JSON.stringify(run.hyperparameters)}\n`);
+    io.stdout(
+      describeRun(run) +
+        `  hyperparameters: ${JSON.stringify(run.hyperparameters)}\n` +
+        (run.testAccuracy
+          ? `  accuracy on the ${run.testAccuracy.images} held-out test images: ${formatNumber(run.testAccuracy.accuracy)} % (private: computed on your images without noise; never exported)\n`
+          : ''),
+    );
     return;
   }
   throw new UsageError(`unknown action "${action}" (list or show)`);
@@ -113,6 +122,7 @@ export async function exportCommand(argv: string[], io: CliIo, handlers: Handler
         certificate: true,
         grids: true,
         release: true,
+        classifier: true,
       },
       perClass: numberFlag(flags, 'per-class') ?? 1000,
     }),

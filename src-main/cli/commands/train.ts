@@ -68,7 +68,8 @@ export const TRAIN_USAGE = `Usage:
 ${SHARED_FLAGS}${OWN_FLAGS}
   dp2 train --resume RUN_ID [--out DIR] [--json]
 
-Methods, best measured first (MNIST, docs/methods.md):
+Methods: generators, best measured first (MNIST, docs/methods.md), then
+classifiers (docs/classifier.md):
 ${METHOD_HELP}
 DP-SGD samples every image independently with probability Q at each step
 (Poisson sampling), clips each image's gradient to C and adds noise σ·C to
@@ -84,6 +85,10 @@ release alone for --generator-steps S steps, at no further privacy cost.
 --from-release RUN trains another generator from the release of mepf run
 RUN (same data set) and spends nothing. When a class has too few images for
 the noise, the plan says so and the run starts only with --confirm.
+randp releases a classifier instead of images: the prior's features of every
+image (no privacy cost), then a linear classifier trained with DP-SGD as
+above (--momentum, --ema: its optimiser and the averaging of its steps).
+Use it with "dp2 predict --model DIR/classifier --in X.npz --out P.npz".
 The run stops at the target ε, at the data set's budget cap, or after T steps,
 whichever comes first, and never spends past them. σ is calibrated from ε
 unless given.
@@ -92,7 +97,8 @@ DP²-VAE's partition into blocks). It does not fix the sampling, the noise of
 the mechanism or the VAE's per-image noise: those come from the operating
 system's secure generator, so no two runs are the same.
 --dataset mnist imports the bundled MNIST first if it is not there yet.
---out DIR writes decoder/, samples.npz, grid.png and certificate.json.
+--out DIR writes decoder/, samples.npz, grid.png and certificate.json; for
+randp, classifier/ (model-card.json, weights.bin) and certificate.json.
 --resume continues an interrupted run from its last checkpoint.
 Ctrl-C cancels the run (the privacy already spent stays in the ledger).`;
 
@@ -271,6 +277,7 @@ export async function trainCommand(
             certificate: true,
             grids: true,
             release: true,
+            classifier: true,
           },
         }),
       ).files;
@@ -286,10 +293,16 @@ export async function trainCommand(
       );
       return;
     }
+    const accuracy = unwrap(
+      await dispatch(handlers, 'runs.show', { runId: started.runId }),
+    ).testAccuracy;
     io.stdout(
       (source === undefined
         ? `Run ${started.runId} completed: ${outcome.steps} private steps, ε = ${formatNumber(outcome.epsilon)} (stopped by ${outcome.stoppedBy}).\n`
         : `Run ${started.runId} completed from the release of run ${source}: no privacy spent, the data set's ledger is unchanged; the generator carries that release's ε = ${formatNumber(outcome.epsilon)}.\n`) +
+        (accuracy
+          ? `Accuracy on the data set's ${accuracy.images} held-out test images: ${formatNumber(accuracy.accuracy)} % (computed on your images without noise: for you only, never exported).\n`
+          : '') +
         (typeof flags.out === 'string' ? `Released to ${flags.out}: ${exported.join(', ')}\n` : ''),
     );
   } finally {

@@ -235,18 +235,20 @@ export function zeroModel(dims: number, classes: number, biasFeature = 1): Linea
   return { weights: new Float32Array((dims + 1) * classes), dims, classes, biasFeature };
 }
 
-/**
- * Trains the classifier with DP-SGD (module comment) for `steps` steps,
- * starting from zero weights. (ε, δ) are those of the 'dpsgd' mechanism
- * with (q, σ, T) — see {@link dpLinearEpsilon} — when the defaults for the
- * sampler and the noise are kept.
- * @throws UserError INVALID_INPUT for bad settings or data.
- */
-export async function trainDpLinear(
-  data: LabelledFeatures,
-  options: DpLinearOptions,
-): Promise<DpLinearResult> {
-  const o = options;
+/** The whole state of a {@link DpLinearStepper} after `t` steps (a checkpoint resumes it exactly). */
+export interface DpLinearState {
+  /** Noisy steps taken. */
+  t: number;
+  weights: Float32Array;
+  /** SGD momentum, or Adam's first moment. */
+  m1: Float32Array;
+  /** Adam's second moment (null for SGD). */
+  m2: Float32Array | null;
+  /** The EMA of the iterates (null without averaging). */
+  averaged: Float32Array | null;
+}
+
+function checkOptions(o: DpLinearOptions): void {
   check(
     Number.isInteger(o.classes) && o.classes >= 2,
     `it needs at least 2 classes, not ${o.classes}`,
@@ -267,46 +269,115 @@ export async function trainDpLinear(
   check(o.lr > 0 && Number.isFinite(o.lr), `the step size must be above 0, not ${o.lr}`);
   const ema = o.emaDecay ?? 0;
   check(ema >= 0 && ema < 1, `the averaging decay must be in [0, 1), not ${ema}`);
-  checkData(data, o.classes);
   const decay = o.weightDecay ?? 0;
   check(decay >= 0 && Number.isFinite(decay), `the weight decay must be ≥ 0, not ${decay}`);
-  const kind = o.optimizer ?? 'sgd';
-  const momentum = o.momentum ?? 0.9;
-  const schedule = o.lrSchedule ?? 'cosine';
-  const maxRows = o.maxRows ?? 8192;
-  const sampler = o.sampler ?? securePoissonSample;
-  const noise = o.noise ?? new SecureGaussian();
+}
 
-  const model = zeroModel(data.dims, o.classes, o.biasFeature ?? 1);
-  const w = model.weights;
-  const size = w.length;
-  const averaged = ema > 0 ? zeroModel(data.dims, o.classes, model.biasFeature) : null;
-  const norms = rowNormsSquared(data);
-  const sum = new Float32Array(size);
-  const noiseVec = new Float32Array(size);
-  const m1 = new Float32Array(size);
-  const m2 = kind === 'adam' ? new Float32Array(size) : null;
-  const scratch = new Float32Array(Math.min(maxRows, data.count) * data.dims);
-  const expectedBatch = o.sampleRate * data.count;
-  const biasStart = data.dims * o.classes;
-  const [b1, b2, eps] = [0.9, 0.999, 1e-8];
-  let t = 0;
-  for (; t < o.steps; t++) {
-    const sample = sampler(data.count, o.sampleRate);
+/**
+ * DP-SGD on the linear classifier one noisy step at a time (module comment),
+ * so that a caller can pay for each step before its sample and noise are
+ * drawn (the write-ahead ledger) and checkpoint between steps: the state
+ * ({@link DpLinearStepper.state}) resumes the same trajectory exactly, given
+ * the same samples and noise.
+ */
+export class DpLinearStepper {
+  private readonly o: DpLinearOptions;
+  private readonly data: LabelledFeatures;
+  private readonly model: LinearModel;
+  private readonly avg: LinearModel | null;
+  private readonly m1: Float32Array;
+  private readonly m2: Float32Array | null;
+  private readonly norms: Float32Array;
+  private readonly sum: Float32Array;
+  private readonly noiseVec: Float32Array;
+  private readonly scratch: Float32Array;
+  private readonly sampler: PoissonSampler;
+  private readonly noise: NoiseSource;
+  private t = 0;
+
+  /**
+   * @param state a state from {@link DpLinearStepper.state} of a stepper with the same options and data; absent: zero weights.
+   * @throws UserError INVALID_INPUT for bad settings, data or state.
+   */
+  constructor(data: LabelledFeatures, options: DpLinearOptions, state?: DpLinearState) {
+    checkOptions(options);
+    checkData(data, options.classes);
+    this.o = options;
+    this.data = data;
+    this.model = zeroModel(data.dims, options.classes, options.biasFeature ?? 1);
+    const size = this.model.weights.length;
+    const ema = options.emaDecay ?? 0;
+    this.avg = ema > 0 ? zeroModel(data.dims, options.classes, this.model.biasFeature) : null;
+    this.m1 = new Float32Array(size);
+    this.m2 = (options.optimizer ?? 'sgd') === 'adam' ? new Float32Array(size) : null;
+    if (state) {
+      const fits = (a: Float32Array | null, want: boolean): boolean =>
+        want ? a !== null && a.length === size : a === null;
+      check(
+        Number.isInteger(state.t) &&
+          state.t >= 0 &&
+          state.t <= options.steps &&
+          state.weights.length === size &&
+          state.m1.length === size &&
+          fits(state.m2, this.m2 !== null) &&
+          fits(state.averaged, this.avg !== null),
+        'the saved state does not fit these settings and features',
+      );
+      this.t = state.t;
+      this.model.weights.set(state.weights);
+      this.m1.set(state.m1);
+      if (this.m2 && state.m2) this.m2.set(state.m2);
+      if (this.avg && state.averaged) this.avg.weights.set(state.averaged);
+    }
+    this.norms = rowNormsSquared(data);
+    this.sum = new Float32Array(size);
+    this.noiseVec = new Float32Array(size);
+    this.scratch = new Float32Array(Math.min(options.maxRows ?? 8192, data.count) * data.dims);
+    this.sampler = options.sampler ?? securePoissonSample;
+    this.noise = options.noise ?? new SecureGaussian();
+  }
+
+  /** Noisy steps taken. */
+  get step(): number {
+    return this.t;
+  }
+
+  /**
+   * One noisy step: Poisson sample, clipped sum, Gaussian noise, update. The
+   * caller must have paid for step `step + 1` before calling.
+   * @throws Error when the step budget T is spent.
+   */
+  takeStep(): DpLinearStep {
+    const o = this.o;
+    if (this.t >= o.steps)
+      throw new Error(`The private linear probe has taken its ${o.steps} steps.`);
+    const { data, sum, noiseVec } = this;
+    const w = this.model.weights;
+    const size = w.length;
+    const maxRows = o.maxRows ?? 8192;
+    const sample = this.sampler(data.count, o.sampleRate);
     sum.fill(0);
     for (let s = 0; s < sample.length; s += maxRows) {
       addClippedGradientSum(
-        model,
+        this.model,
         data,
-        norms,
+        this.norms,
         sample.subarray(s, s + maxRows),
         o.clip,
         sum,
-        scratch,
+        this.scratch,
       );
     }
-    noise.fill(noiseVec, o.sigma * o.clip);
+    this.noise.fill(noiseVec, o.sigma * o.clip);
+    const t = this.t;
+    const schedule = o.lrSchedule ?? 'cosine';
     const lr = schedule === 'cosine' ? 0.5 * o.lr * (1 + Math.cos((Math.PI * t) / o.steps)) : o.lr;
+    const expectedBatch = o.sampleRate * data.count;
+    const biasStart = data.dims * o.classes;
+    const decay = o.weightDecay ?? 0;
+    const momentum = o.momentum ?? 0.9;
+    const { m1, m2 } = this;
+    const [b1, b2, eps] = [0.9, 0.999, 1e-8];
     for (let i = 0; i < size; i++) {
       const g =
         ((sum[i] as number) + (noiseVec[i] as number)) / expectedBatch +
@@ -322,20 +393,62 @@ export async function trainDpLinear(
         w[i] = (w[i] as number) - lr * v;
       }
     }
-    if (averaged) {
+    if (this.avg) {
       // Bias-corrected EMA: early on it is the plain mean of the iterates so far.
-      const a = Math.min(ema, t / (t + 10));
-      const aw = averaged.weights;
+      const a = Math.min(o.emaDecay ?? 0, t / (t + 10));
+      const aw = this.avg.weights;
       for (let i = 0; i < size; i++) aw[i] = a * (aw[i] as number) + (1 - a) * (w[i] as number);
     }
-    const go = o.onStep?.({ step: t + 1, batchSize: sample.length });
-    if (t % 16 === 15) await new Promise((r) => setImmediate(r));
-    if (go === false) {
-      t++;
-      break;
-    }
+    this.t = t + 1;
+    return { step: this.t, batchSize: sample.length };
   }
-  return { model, averaged, stepsTaken: t };
+
+  /** A copy of the last iterate. */
+  last(): LinearModel {
+    return { ...this.model, weights: this.model.weights.slice() };
+  }
+
+  /** A copy of the averaged iterate (null without averaging). */
+  averaged(): LinearModel | null {
+    return this.avg ? { ...this.avg, weights: this.avg.weights.slice() } : null;
+  }
+
+  /** The model to release: the averaged iterate when there is one, else the last. */
+  released(): LinearModel {
+    return this.averaged() ?? this.last();
+  }
+
+  /** A copy of the whole state (for a checkpoint). */
+  state(): DpLinearState {
+    return {
+      t: this.t,
+      weights: this.model.weights.slice(),
+      m1: this.m1.slice(),
+      m2: this.m2 ? this.m2.slice() : null,
+      averaged: this.avg ? this.avg.weights.slice() : null,
+    };
+  }
+}
+
+/**
+ * Trains the classifier with DP-SGD (module comment) for `steps` steps,
+ * starting from zero weights. (ε, δ) are those of the 'dpsgd' mechanism
+ * with (q, σ, T) — see {@link dpLinearEpsilon} — when the defaults for the
+ * sampler and the noise are kept.
+ * @throws UserError INVALID_INPUT for bad settings or data.
+ */
+export async function trainDpLinear(
+  data: LabelledFeatures,
+  options: DpLinearOptions,
+): Promise<DpLinearResult> {
+  const stepper = new DpLinearStepper(data, options);
+  while (stepper.step < options.steps) {
+    const report = stepper.takeStep();
+    const go = options.onStep?.(report);
+    if (stepper.step % 16 === 0) await new Promise((r) => setImmediate(r));
+    if (go === false) break;
+  }
+  return { model: stepper.last(), averaged: stepper.averaged(), stepsTaken: stepper.step };
 }
 
 /** Class scores [count × classes] of the model on feature vectors. */

@@ -28,11 +28,26 @@ test('the catalog and the registry list the same methods, in the same order', ()
   }
 });
 
-test('methods are ordered by what they measure; the best is the default everywhere', () => {
-  const scores = METHOD_CARDS.map(bestMeasured);
+test('generators come first, ordered by what they measure; the best generator is the default everywhere; classifiers follow', () => {
+  const kinds = METHOD_CARDS.map((c) => c.releases);
+  const firstClassifier = kinds.indexOf('classifier');
+  assert.ok(firstClassifier > 0, 'a classifier is offered, after the generators');
+  assert.ok(kinds.slice(0, firstClassifier).every((k) => k === 'generator'));
+  assert.ok(kinds.slice(firstClassifier).every((k) => k !== 'generator'));
+  // A generator's figures score a CNN trained on its synthetic images; a classifier's, itself: never compared.
+  for (const card of METHOD_CARDS) {
+    for (const f of card.measured) {
+      assert.equal('cnnAccuracy' in f, card.releases === 'generator', `${card.id}'s figures`);
+    }
+  }
+  const scores = METHOD_CARDS.filter((c) => c.releases === 'generator').map(bestMeasured);
   assert.deepEqual(
     scores,
     [...scores].sort((a, b) => b - a),
+  );
+  assert.ok(
+    bestMeasured(METHOD_CARDS.find((c) => c.id === 'randp')!) > scores[0]!,
+    'the classifier measures higher on its own scale, and still is not the default',
   );
   assert.equal(DEFAULT_METHOD, 'dp2vae-per-record');
   assert.equal(
@@ -83,7 +98,7 @@ test('a stored plan finds its method; plans stored before methods had ids are DP
     (err: unknown) =>
       err instanceof UserError &&
       err.code === 'UNSUPPORTED' &&
-      /dpsgd or mepf or dp2vae/.test(err.message),
+      /dpsgd or mepf or dp2vae or randp/.test(err.message),
   );
 });
 
@@ -100,18 +115,26 @@ test('a setting means the same in every method that has it; the contract accepts
     }
   }
   const offered = [...seen.keys()].filter((k) => !internal.has(k)).sort();
-  assert.deepEqual([...internal].sort(), ['countWeight', 'pretrainClip', 'pretrainLr', 'refineLr']);
+  assert.deepEqual([...internal].sort(), [
+    'countWeight',
+    'pretrainClip',
+    'pretrainLr',
+    'publicPerFamily',
+    'refineLr',
+  ]);
   assert.deepEqual(Object.keys(RunOverrides.shape).sort(), offered);
   assert.deepEqual(offered, [
     'accountant',
     'batchSize',
     'blocks',
     'clip',
+    'emaDecay',
     'features',
     'fromRelease',
     'generatorBatch',
     'generatorSteps',
     'lr',
+    'momentum',
     'optimizer',
     'pretrainEpochs',
     'refineSteps',
@@ -137,10 +160,12 @@ test('dp2 train offers a flag for every setting of every method, and names whose
     }
   }
   // Flags every method takes come first, then each method's own.
+  assert.match(TRAIN_USAGE, /\n {12}\[--sigma S\] \[--accountant rdp\|pld\] \[--lr η\]\n/);
   assert.match(
     TRAIN_USAGE,
-    /\n {12}\[--sigma S\] \[--accountant rdp\|pld\] \[--lr η\] \[--seed N\]\n/,
+    /\n {12}randp: \[--batch B\] \[--sample-rate Q\] \[--steps T\] \[--clip C\] \[--momentum M\] \[--ema D\]\n/,
   );
+  assert.doesNotMatch(TRAIN_USAGE, /randp: .*--seed /, 'nothing of a randp run is seeded');
   assert.match(
     TRAIN_USAGE,
     /\n {12}dp2vae: \[--batch B\] .*\[--blocks K\] \[--pretrain-epochs E\]\n/,
@@ -152,7 +177,7 @@ test('dp2 train offers a flag for every setting of every method, and names whose
   );
   assert.match(
     TRAIN_USAGE,
-    /\n {12}mepf: \[--features prior\|random-net\|rff\] \[--generator-steps S\]/,
+    /\n {12}mepf: \[--seed N\] \[--features prior\|random-net\|rff\] \[--generator-steps S\]/,
   );
   assert.doesNotMatch(TRAIN_USAGE, /mepf: .*--(clip|batch|steps) /);
 });
