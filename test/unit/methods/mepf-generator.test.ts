@@ -76,7 +76,9 @@ describe('mepf: the generator', () => {
     const prior = await makeTinyPrior(dir.path);
     embedding = priorEmbedding(prior, arch.image, { grid: 1, blur: 0 });
     const stat = await classStatistic(embedding, madeImages(60), { classes: 2 });
-    target = matchTarget(releaseStatistic(stat, { sigma: 0.5 }));
+    // Almost no noise: the release's noise comes from the secure generator and would make the
+    // target (and so the loss curve) differ from run to run; these tests are about the generator.
+    target = matchTarget(releaseStatistic(stat, { sigma: 1e-4 }));
   });
   after(() => dir.cleanup());
 
