@@ -11,11 +11,12 @@ export const mepfCard = {
   releases: 'generator',
   needs: [],
   measured: [
-    { preset: 'quick', epsilon: 1, cnnAccuracy: [58.1, 62.9], minutes: 10 },
-    { preset: 'quick', epsilon: 10, cnnAccuracy: [57.2, 63.0], minutes: 10 },
+    { preset: 'quick', epsilon: 1, cnnAccuracy: [81.8, 81.8], minutes: 9 },
+    { preset: 'quick', epsilon: 0.2, cnnAccuracy: [81.1, 81.1], minutes: 9 },
+    { preset: 'quick', epsilon: 10, cnnAccuracy: [80.4, 80.4], minutes: 9 },
   ],
   verdict:
-    'Measured on MNIST: CNN 58–63 % at ε = 1 and at ε = 10 — the noise barely matters, the generator’s training does. Behind DP-SGD on large data sets; its release does not weaken with few images per step, so it suits small data sets and small ε.',
+    'Measured on MNIST: CNN 81–82 % at ε = 0.2, 1 and 10 alike — the noise of its one release barely matters. On a two-class set of 4 000 images at ε = 1: CNN 83 % (DP-SGD 69 %, majority class 53 %).',
   stages: {
     stage1: {
       title: 'Private release (features of every image, summed per class, noised once)',
