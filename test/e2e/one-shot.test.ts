@@ -131,3 +131,36 @@ test('one-shot release: confirm the small classes, one paid release, a second ge
   );
   assert.deepEqual(harness.blockedRequests, []);
 });
+
+test('private classifier: chosen in New run, trained under the ledger, its held-out accuracy shown only in the app', async () => {
+  const { page } = harness;
+  await page.getByRole('button', { name: 'New run' }).click();
+  await page.getByRole('heading', { name: 'New run', level: 1 }).waitFor();
+  await page.getByRole('radio', { name: /^Private classifier/ }).check();
+  await page.getByRole('button', { name: /Standard · ε 10/ }).click();
+  const startButton = page.getByRole('button', { name: 'Start training' });
+  await page.waitForFunction(
+    () =>
+      !(document.querySelector('button.primary') as HTMLButtonElement | null)?.disabled &&
+      document.querySelector('[data-testid="plan-sigma"]') !== null,
+  );
+  await startButton.click();
+  await page.getByRole('heading', { name: new RegExp(`Run \\d+ · ${NAME}`) }).waitFor();
+  await page.getByTestId('classifier-result').waitFor();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="run-status"]')?.textContent === 'Finished',
+    undefined,
+    { timeout: 300_000 },
+  );
+  const accuracy = page.getByTestId('classifier-accuracy');
+  await accuracy.waitFor({ timeout: 30_000 });
+  assert.match((await accuracy.textContent()) ?? '', /^\d+(\.\d+)? %$/);
+  await harness.screenshot('classifier-run');
+  // No synthetic images to evaluate, no gallery: the result is the classifier.
+  assert.equal(await page.getByTestId('grid').count(), 0);
+  const runs = await page.evaluate(() => window.dp2.runs.list({}));
+  assert.ok(runs.ok);
+  const mine = runs.value.find((r) => r.method === 'randp');
+  assert.ok(mine && mine.stepsPaid > 0, 'its steps were paid in the ledger');
+  assert.deepEqual(harness.blockedRequests, []);
+});
