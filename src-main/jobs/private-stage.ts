@@ -126,6 +126,29 @@ export async function readCheckpointFile(path: string): Promise<Uint8Array> {
   }
 }
 
+/**
+ * A `(done, total)` callback that reports a stage's progress from the time it
+ * is made: records per second and the time left, as the progress event says.
+ */
+export function stageProgress(
+  send: TrainingContext['send'],
+  stage: 'stage1' | 'stage2',
+): (done: number, total: number) => void {
+  const started = performance.now();
+  return (done, total) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    send({
+      type: 'progress',
+      stage,
+      step: done,
+      totalSteps: total,
+      samplesPerSecond: rate,
+      etaSeconds: rate > 0 ? (total - done) / rate : null,
+    });
+  };
+}
+
 /** What the private stage needs of a trainer (DP²-VAE's stage 2 or DP-SGD). */
 export interface PrivateTrainer {
   readonly step: number;

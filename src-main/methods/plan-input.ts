@@ -66,6 +66,27 @@ export function checkOverrides(overrides: unknown): PlanOverrides {
   );
 }
 
+/**
+ * Refuses, in plain words, the overrides a method does not have (another
+ * method's settings): `why` says what the method does instead.
+ * @throws UserError INVALID_INPUT naming them and the method's own settings.
+ */
+export function refuseForeignSettings(
+  overrides: PlanOverrides,
+  settings: Readonly<Record<string, unknown>>,
+  method: { name: string; why: string },
+): void {
+  const foreign = Object.keys(overrides).filter(
+    (k) => overrides[k as keyof PlanOverrides] !== undefined && !(k in settings),
+  );
+  if (foreign.length > 0) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `${foreign.join(', ')} ${foreign.length === 1 ? 'does' : 'do'} not apply to ${method.name} runs: ${method.why} Its settings: ${Object.keys(settings).join(', ')}.`,
+    );
+  }
+}
+
 /** N, the target ε and δ of a request, checked. */
 export function checkTarget(input: ResolvePlanInput): { n: number; target: number; delta: number } {
   const n = input.datasetSize;

@@ -12,6 +12,7 @@ import {
   checkOverrides,
   checkPresetName,
   checkTarget,
+  refuseForeignSettings,
   type ResolvePlanInput,
   type ResolvedRunPlan,
 } from '../plan-input';
@@ -60,15 +61,10 @@ export function mepfNoise(plan: MepfPlan): RunNoise {
 export function resolveMepfPlan(input: ResolvePlanInput): ResolvedRunPlan<MepfPlan> {
   const preset = MEPF_PRESETS[checkPresetName(input.preset)];
   const o = checkOverrides(input.overrides);
-  const foreign = Object.keys(o).filter(
-    (k) => o[k as keyof typeof o] !== undefined && !(k in mepfSettings),
-  );
-  if (foreign.length > 0) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `${foreign.join(', ')} ${foreign.length === 1 ? 'does' : 'do'} not apply to mepf runs: they release once (no private steps, batches or clipping) and then train a generator without further privacy cost. Its settings: ${Object.keys(mepfSettings).join(', ')}.`,
-    );
-  }
+  refuseForeignSettings(o, mepfSettings, {
+    name: 'mepf',
+    why: 'they release once (no private steps, batches or clipping) and then train a generator without further privacy cost.',
+  });
   const { target, delta } = checkTarget(input);
   const accountant = o.accountant ?? 'rdp';
   const sigma = o.sigma ?? calibrateReleaseSigma({ epsilon: target, delta, accountant }).sigma;

@@ -26,6 +26,7 @@ import {
   privateStage,
   readCheckpointFile,
   requireMatchingCheckpoint,
+  stageProgress,
 } from '../../jobs/private-stage';
 import type { WorkerConfig } from '../../jobs/protocol';
 import type { TrainingContext } from '../../jobs/training-context';
@@ -73,23 +74,14 @@ async function makeRelease(
     width: data.width,
     channels: data.channels,
   });
-  const started = performance.now();
+  const report = stageProgress(send, 'stage1');
   let stat;
   try {
     stat = await classStatistic(embedding, data, {
       classes,
       onProgress: (done, total) => {
         if (control.cancelled) throw new Cancelled();
-        const seconds = (performance.now() - started) / 1000;
-        const rate = seconds > 0 ? done / seconds : 0;
-        send({
-          type: 'progress',
-          stage: 'stage1',
-          step: done,
-          totalSteps: total,
-          samplesPerSecond: rate,
-          etaSeconds: rate > 0 ? (total - done) / rate : null,
-        });
+        report(done, total);
       },
     });
   } catch (err) {

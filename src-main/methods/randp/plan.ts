@@ -6,13 +6,13 @@
  * method shares (../poisson-plan.ts); the prior's identity is recorded so
  * that the worker trains on the prior the plan was made with.
  */
-import { UserError } from '../../contract/errors';
 import type { RunNoise } from '../../jobs/budget';
 import { readPriorManifest } from '../../priors/prior-file';
 import {
   checkOverrides,
   checkPresetName,
   checkTarget,
+  refuseForeignSettings,
   type ResolvePlanInput,
   type ResolvedRunPlan,
 } from '../plan-input';
@@ -36,15 +36,10 @@ export function randpNoise(plan: RandpPlan): RunNoise {
 export function resolveRandpPlan(input: ResolvePlanInput): ResolvedRunPlan<RandpPlan> {
   const preset = RANDP_PRESETS[checkPresetName(input.preset)];
   const o = checkOverrides(input.overrides);
-  const foreign = Object.keys(o).filter(
-    (k) => o[k as keyof typeof o] !== undefined && !(k in randpSettings),
-  );
-  if (foreign.length > 0) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `${foreign.join(', ')} ${foreign.length === 1 ? 'does' : 'do'} not apply to randp runs: they train a linear classifier on the prior’s fixed features (no generator, encoder or blocks). Its settings: ${Object.keys(randpSettings).join(', ')}.`,
-    );
-  }
+  refuseForeignSettings(o, randpSettings, {
+    name: 'randp',
+    why: 'they train a linear classifier on the prior’s fixed features (no generator, encoder or blocks).',
+  });
   const { n, target } = checkTarget(input);
   const measured = preset.schedule(target);
   // A small data set: half of it per step, the passes measured on 4 000 images.

@@ -28,6 +28,7 @@ import {
   privateStage,
   readCheckpointFile,
   requireMatchingCheckpoint,
+  stageProgress,
 } from '../../jobs/private-stage';
 import type { WorkerConfig } from '../../jobs/protocol';
 import type { TrainingContext } from '../../jobs/training-context';
@@ -82,7 +83,7 @@ async function features(
 ): Promise<Float32Array | null> {
   const { send, control } = ctx;
   const stop = new AbortController();
-  const started = performance.now();
+  const report = stageProgress(send, 'stage1');
   try {
     const r = await extractFeaturesInParallel(images, {
       prior: prior.manifest.name,
@@ -95,16 +96,7 @@ async function features(
           stop.abort();
           return;
         }
-        const seconds = (performance.now() - started) / 1000;
-        const rate = seconds > 0 ? done / seconds : 0;
-        send({
-          type: 'progress',
-          stage: 'stage1',
-          step: done,
-          totalSteps: total,
-          samplesPerSecond: rate,
-          etaSeconds: rate > 0 ? (total - done) / rate : null,
-        });
+        report(done, total);
       },
     });
     if (control.cancelled) throw new Cancelled();
