@@ -37,6 +37,8 @@ export default defineConfig({
           'eval-worker': resolve(import.meta.dirname, 'src-main/eval/eval-worker.ts'),
           // the prior's feature worker threads (src-main/priors/features-parallel.ts)
           'features-worker': resolve(import.meta.dirname, 'src-main/priors/features-worker.ts'),
+          // the import's decode worker threads (src-main/data/decode-pool.ts)
+          'decode-worker': resolve(import.meta.dirname, 'src-main/data/decode-worker.ts'),
         },
       },
     },

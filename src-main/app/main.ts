@@ -8,6 +8,8 @@ import { ServiceContext } from '../services/context';
 import { dataHome } from '../services/data-home';
 import { applicationMenu } from './app-menu';
 import { CONTENT_SECURITY_POLICY } from './csp';
+import { pickerOptions } from './dialog-options';
+import type { PickPurpose } from './dialog-options';
 import { registerIpc, trustedSenderCheck } from './ipc';
 import { APP_PAGE_URL, APP_SCHEME } from './renderer-request';
 import { APP_SCHEME_PRIVILEGES, rendererResponder } from './renderer-protocol';
@@ -44,22 +46,9 @@ function hardenSession(): void {
 }
 
 /** The system's own file pickers, for the renderer's "Choose…" buttons. */
-async function choosePath(
-  purpose: 'import-folder' | 'import-file' | 'export-folder',
-): Promise<string | null> {
+async function choosePath(purpose: PickPurpose): Promise<string | null> {
   const window = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
-  const options: Electron.OpenDialogOptions =
-    purpose === 'import-file'
-      ? {
-          title: 'Choose a data file to import',
-          properties: ['openFile'],
-          filters: [{ name: 'Image data', extensions: ['zip', 'npz', 'idx3-ubyte', 'ubyte'] }],
-        }
-      : {
-          title:
-            purpose === 'import-folder' ? 'Choose a folder of images' : 'Choose where to export',
-          properties: ['openDirectory', 'createDirectory'],
-        };
+  const options: Electron.OpenDialogOptions = pickerOptions(purpose);
   const result = window
     ? await dialog.showOpenDialog(window, options)
     : await dialog.showOpenDialog(options);

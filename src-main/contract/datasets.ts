@@ -16,12 +16,21 @@ export const PreprocessingRequest = z.strictObject({
     .min(0)
     .max(0.5, 'hold out at most half of the images for testing')
     .default(0.1),
+  /** DICOM grey levels: the file's window (as a viewer shows), each image's full range, or the stored values as they are. */
+  dicomWindow: z.enum(['file', 'full', 'stored']).default('file'),
 });
 
 export const ImportSource = z.strictObject({
   /** A folder, a .zip, a .npz, IDX files, or `mnist` for the bundled MNIST. */
   path: z.string().min(1, 'choose a folder or file to import'),
-  preprocessing: PreprocessingRequest.default({ size: 28, channels: 1, testFraction: 0.1 }),
+  preprocessing: PreprocessingRequest.default({
+    size: 28,
+    channels: 1,
+    testFraction: 0.1,
+    dicomWindow: 'file',
+  }),
+  /** A CSV giving each file its class, when the sub-folders are not the classes. */
+  labels: z.string().min(1, 'choose the labels CSV').optional(),
   /** Skip unreadable image files (reported as warnings) instead of stopping. */
   skipUnreadable: z.boolean().default(false),
 });
@@ -45,6 +54,17 @@ export const ImportPreviewDto = z.strictObject({
   problems: z.array(ImportProblemDto),
   duplicates: z.number(),
   split: z.strictObject({ train: z.number(), test: z.number(), given: z.boolean() }),
+  /** Allow-listed header values and counts of the DICOM files (identifying fields are dropped). */
+  dicom: z
+    .strictObject({
+      files: z.number(),
+      frames: z.number(),
+      withPatientFields: z.number(),
+      modalities: z.array(z.strictObject({ name: z.string(), count: z.number() })),
+      transferSyntaxes: z.array(z.strictObject({ name: z.string(), count: z.number() })),
+      photometric: z.array(z.strictObject({ name: z.string(), count: z.number() })),
+    })
+    .optional(),
 });
 
 export const ImportRequest = ImportSource.extend({

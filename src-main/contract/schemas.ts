@@ -159,6 +159,6 @@ export const Empty = z.strictObject({});
 
 /** Asks the desktop shell for a path with the system's own picker. */
 export const ChoosePathRequest = z.strictObject({
-  purpose: z.enum(['import-folder', 'import-file', 'export-folder']),
+  purpose: z.enum(['import-folder', 'import-file', 'labels-file', 'export-folder']),
 });
 export const ChoosePathResponse = z.strictObject({ path: z.string().nullable() });

@@ -46,8 +46,8 @@ export class ImageCollector {
   private gray = 0;
   private color = 0;
   private readonly seen = new Map<string, { file: string; label: number }>();
-  private readonly x: Uint8Array | undefined;
-  private readonly y: Uint8Array | Uint16Array | undefined;
+  private x: Uint8Array | undefined;
+  private y: Uint8Array | Uint16Array | undefined;
   private readonly per: number;
   private readonly thumbs: { label: number; png: Uint8Array }[] = [];
 
@@ -99,6 +99,7 @@ export class ImageCollector {
     }
 
     if (this.x && this.y) {
+      if (this.count === this.y.length) this.grow(file);
       preprocessInto(img, this.target, this.x, this.count * this.per);
       this.y[this.count] = label;
     }
@@ -114,6 +115,23 @@ export class ImageCollector {
       });
     }
     this.count++;
+  }
+
+  /**
+   * Makes room for more images than planned: a multi-frame file (DICOM)
+   * brings several. Checked against the prepared-size limit first.
+   */
+  private grow(file: string): void {
+    const old = this.y;
+    if (!this.x || !old) return;
+    checkPreparedSize(this.count + 1, this.target, file);
+    const next = Math.min(Math.max(16, old.length * 2), Math.floor(MAX_PREPARED_BYTES / this.per));
+    const x = new Uint8Array(next * this.per);
+    x.set(this.x);
+    const y = old instanceof Uint16Array ? new Uint16Array(next) : new Uint8Array(next);
+    y.set(old);
+    this.x = x;
+    this.y = y;
   }
 
   /** Sizes seen, most frequent first. */

@@ -1,5 +1,7 @@
 import { UserError } from '../contract/errors';
 import type { ImageCollector } from './collector';
+import type { DicomWindowing } from './dicom';
+import type { DicomTally } from './dicom-tally';
 import type { TargetShape } from './preprocess';
 import type { ProblemLog } from './problems';
 import type { ReadBudget } from './read-budget';
@@ -18,6 +20,14 @@ export interface ScanContext {
   budget: ReadBudget;
   signal: AbortSignal | undefined;
   onProgress: ProgressCallback | undefined;
+  /** How DICOM pixel values become grey levels. */
+  dicomWindow: DicomWindowing;
+  /** What the DICOM files held (allow-listed values and counts). */
+  dicom: DicomTally;
+  /** Worker threads that decode the files of a large tree (1: this thread). */
+  decodeThreads: number;
+  /** A labels CSV (its path and text), when the classes come from it instead of the sub-folders. */
+  labels?: { path: string; text: string };
 }
 
 /** What a source reader hands back to scan.ts. */

@@ -2,9 +2,14 @@ import { UserError } from '../contract/errors';
 import { checkPreparedSize, ImageCollector } from './collector';
 import { hasImageExtension, sortClassNames, throwIfCancelled, yieldToEventLoop } from './context';
 import type { ScanContext, ScanOutcome } from './context';
-import { decodeImage, detectImageFormat } from './decode-image';
+import { labelTreeFromCsv } from './csv-labels';
+import { detectImageFormat } from './decode-image';
+import { decodeFile } from './decode-file';
+import type { DecodedFile } from './decode-file';
+import { DecodePool, MIN_FILES_FOR_WORKERS } from './decode-pool';
+import { DicomWithoutImage, ensureDicomCodecs } from './dicom';
 import type { ImageTree, TreeFile, TreeRead } from './image-tree';
-import { formatBytes } from './limits';
+import { formatBytes, MAX_IMAGE_PIXELS } from './limits';
 
 /** Files read and decoded per batch at most (the read budget may allow fewer): enough to keep the disk busy. */
 const BATCH = 256;
@@ -93,12 +98,11 @@ function unusable(
   }
 }
 
-function handleRead(
-  ctx: ScanContext,
-  collector: ImageCollector,
-  c: Candidate,
-  read: TreeRead,
-): void {
+/**
+ * Looks at one read before decoding: reports a file that cannot be read, is
+ * too large or is not an image, and gives back the bytes worth decoding.
+ */
+function screenRead(ctx: ScanContext, c: Candidate, read: TreeRead): Uint8Array | undefined {
   const name = c.file.rel[c.file.rel.length - 1] ?? '';
   const where = c.file.display;
   if (read.kind === 'error') {
@@ -110,7 +114,7 @@ function handleRead(
       'Check the file (permissions, disk) or remove it.',
       'INVALID_INPUT',
     );
-    return;
+    return undefined;
   }
   if (read.kind === 'too-large') {
     if (detectImageFormat(read.head) !== undefined || hasImageExtension(name)) {
@@ -130,10 +134,9 @@ function handleRead(
         'Move it out of the image folder.',
       );
     }
-    return;
+    return undefined;
   }
-  const format = detectImageFormat(read.bytes);
-  if (format === undefined) {
+  if (detectImageFormat(read.bytes) === undefined) {
     if (hasImageExtension(name)) {
       unusable(
         ctx,
@@ -141,7 +144,7 @@ function handleRead(
         where,
         read.bytes.length === 0
           ? 'is empty (0 bytes).'
-          : 'has an image file name, but its contents are not a PNG, JPEG or BMP image; it may be damaged or in another format.',
+          : 'has an image file name, but its contents are not a PNG, JPEG, BMP or DICOM image; it may be damaged or in another format.',
         'Re-export it as PNG or remove it.',
         'CORRUPT_DATA',
       );
@@ -149,38 +152,70 @@ function handleRead(
       ctx.log.warn(
         'not-image',
         where,
-        'is not an image (not PNG, JPEG or BMP); it is ignored.',
+        'is not an image (not PNG, JPEG, BMP or DICOM); it is ignored.',
         'Move it out of the image folder.',
       );
     }
+    return undefined;
+  }
+  return read.bytes;
+}
+
+/** A decoded file, or why it could not be decoded. */
+type Decoded = { file: DecodedFile } | { error: unknown };
+
+/** Collects a decoded file's images (every frame of a DICOM file), or reports why it has none. */
+function collect(
+  ctx: ScanContext,
+  collector: ImageCollector,
+  c: Candidate,
+  isDicom: boolean,
+  decoded: Decoded,
+): void {
+  const where = c.file.display;
+  if ('file' in decoded) {
+    const { images, dicom } = decoded.file;
+    if (dicom) ctx.dicom.add(dicom.header, images.length, dicom.patientFields);
+    const many = images.length > 1;
+    images.forEach((img, i) => {
+      collector.add(img, c.label, many ? `${where} (frame ${i + 1})` : where);
+    });
     return;
   }
-  try {
-    collector.add(decodeImage(read.bytes, where), c.label, where);
-  } catch (err) {
-    if (err instanceof RangeError) {
-      // An allocation failed: this file is too large for the memory left, not a reason to stop.
-      unusable(
-        ctx,
-        'too-large',
-        where,
-        'is too large to decode with the memory available.',
-        'Reduce the image (smaller size) or remove it.',
-        'INVALID_INPUT',
-      );
-      return;
-    }
-    if (!(err instanceof UserError)) throw err;
-    const code = err.code === 'UNSUPPORTED' ? 'UNSUPPORTED' : 'CORRUPT_DATA';
+  const err = decoded.error;
+  if (err instanceof DicomWithoutImage) {
+    ctx.log.warn('dicom-no-image', where, err.message, 'No action needed.');
+    return;
+  }
+  if (err instanceof RangeError) {
+    // An allocation failed: this file is too large for the memory left, not a reason to stop.
     unusable(
       ctx,
-      code === 'UNSUPPORTED' ? 'unsupported' : 'corrupt',
+      'too-large',
       where,
-      err.message,
-      'Re-export it as PNG or remove it.',
-      code,
+      'is too large to decode with the memory available.',
+      'Reduce the image (smaller size) or remove it.',
+      'INVALID_INPUT',
     );
+    return;
   }
+  if (!(err instanceof UserError) || err.code === 'INTERNAL') throw err;
+  const code = err.code === 'UNSUPPORTED' ? 'UNSUPPORTED' : 'CORRUPT_DATA';
+  unusable(
+    ctx,
+    code === 'UNSUPPORTED' ? 'unsupported' : 'corrupt',
+    where,
+    err.message,
+    isDicom
+      ? 'Export it again from the PACS or viewer (uncompressed, explicit VR little endian, if in doubt), or remove it.'
+      : 'Re-export it as PNG or remove it.',
+    code,
+  );
+}
+
+/** Decoder threads for a scan of `files` files: none (this thread) when too few to repay their start. */
+function decodeThreads(ctx: ScanContext, files: number): number {
+  return ctx.decodeThreads > 1 && files >= MIN_FILES_FOR_WORKERS ? ctx.decodeThreads : 1;
 }
 
 /** Reads, decodes and collects every image of a class-folder tree (an image folder or a zip). */
@@ -189,7 +224,9 @@ export async function scanImageTree(
   ctx: ScanContext,
   format: 'image-folder' | 'zip',
 ): Promise<ScanOutcome> {
-  const { classes, candidates } = classifyTree(tree, ctx);
+  const { classes, candidates } = ctx.labels
+    ? labelTreeFromCsv(tree, ctx.labels.text, ctx.labels.path, ctx)
+    : classifyTree(tree, ctx);
   if (ctx.keepPixels) checkPreparedSize(candidates.length, ctx.target, ctx.path);
   const collector = new ImageCollector(
     ctx.target,
@@ -201,20 +238,56 @@ export async function scanImageTree(
   const total = candidates.length;
   tree.plan?.(candidates.map((c) => c.file));
   ctx.onProgress?.(0, total);
-  for (let start = 0; start < total;) {
-    throwIfCancelled(ctx);
-    const batch = candidates.slice(start, start + BATCH);
-    // The tree reads as many as fit in the read budget (at least one).
-    const reads = await tree.readBatch(batch.map((c) => c.file));
-    if (reads.length === 0) throw new Error('scanImageTree: a read batch returned nothing');
-    throwIfCancelled(ctx);
-    reads.forEach((read, i) => {
-      const c = batch[i];
-      if (c) handleRead(ctx, collector, c, read);
-    });
-    start += reads.length;
-    ctx.onProgress?.(Math.min(total, start), total);
-    if (format === 'zip') await yieldToEventLoop();
+  const threads = decodeThreads(ctx, total);
+  const pool = threads > 1 ? new DecodePool(threads) : undefined;
+  const options = { dicomWindow: ctx.dicomWindow, maxPixels: MAX_IMAGE_PIXELS };
+  // Decoded files wait in file order; at most `ahead` of them, so memory stays bounded.
+  const ahead = 2 * threads;
+  try {
+    for (let start = 0; start < total;) {
+      throwIfCancelled(ctx);
+      const batch = candidates.slice(start, start + BATCH);
+      // The tree reads as many as fit in the read budget (at least one).
+      const reads = await tree.readBatch(batch.map((c) => c.file));
+      if (reads.length === 0) throw new Error('scanImageTree: a read batch returned nothing');
+      throwIfCancelled(ctx);
+      const waiting: { c: Candidate; isDicom: boolean; decoded: Promise<Decoded> }[] = [];
+      const collectFirst = async (): Promise<void> => {
+        const w = waiting.shift();
+        if (w) collect(ctx, collector, w.c, w.isDicom, await w.decoded);
+      };
+      for (let i = 0; i < reads.length; i++) {
+        const c = batch[i];
+        const read = reads[i];
+        const bytes = c && read && screenRead(ctx, c, read);
+        if (!c || !bytes) continue;
+        const isDicom = detectImageFormat(bytes) === 'dicom';
+        let decoded: Promise<Decoded>;
+        if (pool) {
+          decoded = pool.decode(bytes, c.file.display, options).then(
+            (file) => ({ file }),
+            (error: unknown) => ({ error }),
+          );
+        } else {
+          if (isDicom) await ensureDicomCodecs();
+          let d: Decoded;
+          try {
+            d = { file: decodeFile(bytes, c.file.display, options) };
+          } catch (error) {
+            d = { error };
+          }
+          decoded = Promise.resolve(d);
+        }
+        waiting.push({ c, isDicom, decoded });
+        if (waiting.length >= ahead) await collectFirst();
+      }
+      while (waiting.length > 0) await collectFirst();
+      start += reads.length;
+      ctx.onProgress?.(Math.min(total, start), total);
+      if (format === 'zip' || pool) await yieldToEventLoop();
+    }
+  } finally {
+    await pool?.close();
   }
   return { format, classes, collector, dropEmptyClasses: true };
 }

@@ -6,6 +6,9 @@ import { isIgnoredName, throwIfCancelled } from './context';
 import type { ScanContext, ScanOutcome } from './context';
 import { detectImageFormat } from './decode-image';
 import { walkFolder } from './folder-tree';
+import { labelsCsvText } from './csv-labels';
+import { workerCountFromEnv } from '../engine/worker-thread';
+import { DicomTally } from './dicom-tally';
 import { readFileLimited } from './fs-utils';
 import { isIdxName, looksLikeIdx, scanBundledMnist, scanIdx } from './idx-source';
 import { scanImageTree } from './image-tree-scan';
@@ -46,6 +49,12 @@ export function validatePreprocessing(p: Preprocessing): void {
     throw new UserError(
       'INVALID_INPUT',
       `The test share ${p.testFraction} is not valid. Choose a share from 0 to below 1, such as 0.1.`,
+    );
+  }
+  if (p.dicomWindow !== undefined && !['file', 'full', 'stored'].includes(p.dicomWindow)) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `The DICOM window "${String(p.dicomWindow)}" is not offered. Choose file (the file's own window), full (each image's full range) or stored (the stored values as they are).`,
     );
   }
   if (!Number.isFinite(p.splitSeed)) {
@@ -100,7 +109,15 @@ async function scanSource(
   ctx: ScanContext,
 ): Promise<{ format: ImportFormat; outcome: ScanOutcome | undefined }> {
   const { path } = ctx;
-  if (path === BUNDLED_MNIST) return { format: 'mnist', outcome: await scanBundledMnist(ctx) };
+  const labelsDontApply = (what: string): UserError =>
+    new UserError(
+      'INVALID_INPUT',
+      `${ctx.labels?.path ?? 'The labels CSV'} gives classes to image files, but ${path} is ${what}, which brings its own labels. Import it without the CSV, or choose the folder of images the CSV lists.`,
+    );
+  if (path === BUNDLED_MNIST) {
+    if (ctx.labels) throw labelsDontApply('the bundled MNIST');
+    return { format: 'mnist', outcome: await scanBundledMnist(ctx) };
+  }
   let st: Stats;
   try {
     st = await stat(path);
@@ -127,7 +144,10 @@ async function scanSource(
     throw err;
   }
   if (st.isDirectory()) {
-    if (await isIdxFolder(path)) return { format: 'idx', outcome: await scanIdx(path, true, ctx) };
+    if (await isIdxFolder(path)) {
+      if (ctx.labels) throw labelsDontApply('a folder of MNIST IDX files');
+      return { format: 'idx', outcome: await scanIdx(path, true, ctx) };
+    }
     return {
       format: 'image-folder',
       outcome: await scanImageTree(await walkFolder(path, ctx), ctx, 'image-folder'),
@@ -146,6 +166,7 @@ async function scanSource(
     (head[3] === 4 || head[3] === 6);
   const isGzip = head[0] === 0x1f && head[1] === 0x8b;
   if (looksLikeIdx(head) || (isGzip && isIdxName(basename(path)))) {
+    if (ctx.labels) throw labelsDontApply('an MNIST IDX file');
     return { format: 'idx', outcome: await scanIdx(path, false, ctx) };
   }
   if (!isZip) {
@@ -179,6 +200,7 @@ async function scanSource(
       tree.files.length > 0 &&
       tree.files.every((f) => /\.npy$/i.test(f.rel[f.rel.length - 1] ?? '')))
   ) {
+    if (ctx.labels) throw labelsDontApply('a .npz of arrays');
     return { format: 'npz', outcome: await scanNpz(read.bytes, ctx) };
   }
   return { format: 'zip', outcome: tree && (await scanImageTree(tree, ctx, 'zip')) };
@@ -195,6 +217,7 @@ function finish(outcome: ScanOutcome, ctx: ScanContext, pre: Preprocessing): Fin
   const { collector, classes } = outcome;
   const { log } = ctx;
   collector.reportShapes(ctx.path);
+  ctx.dicom.report(ctx.path, log);
   let finalClasses = classes;
   let labelMap: Int32Array | undefined;
   const empty = classes.filter((_, i) => (collector.perClass[i] ?? 0) === 0);
@@ -241,7 +264,9 @@ function finish(outcome: ScanOutcome, ctx: ScanContext, pre: Preprocessing): Fin
       ctx.path,
       `Only one class (${nonEmpty[0] ?? '?'}) has images; a conditional generator needs at least two classes.`,
       outcome.format === 'image-folder' || outcome.format === 'zip'
-        ? 'Put the images of each class in its own sub-folder (for example normal/ and pneumonia/), then import again.'
+        ? ctx.labels
+          ? 'Give the images of at least two classes in the labels CSV, then import again.'
+          : 'Put the images of each class in its own sub-folder (for example normal/ and pneumonia/), or give a labels CSV that names each file’s class (for a DICOMDIR export), then import again.'
         : 'Import a data set with images of at least two classes.',
     );
   }
@@ -273,6 +298,8 @@ function finish(outcome: ScanOutcome, ctx: ScanContext, pre: Preprocessing): Fin
     duplicates: collector.duplicates,
     split: { train: split.train.length, test: split.test.length, given: given !== undefined },
   };
+  const dicom = ctx.dicom.summary();
+  if (dicom) preview.dicom = dicom;
   return { preview, images: collector.images(finalClasses, labelMap), split };
 }
 
@@ -292,7 +319,11 @@ async function run(
     budget: opts.readBudget ?? new ReadBudget(),
     signal: opts.signal,
     onProgress: opts.onProgress,
+    dicomWindow: opts.preprocessing.dicomWindow ?? 'file',
+    dicom: new DicomTally(),
+    decodeThreads: opts.decodeThreads ?? workerCountFromEnv('DP2_IMPORT_THREADS', process.env),
   };
+  if (opts.labels !== undefined) ctx.labels = await labelsCsvText(opts.labels);
   throwIfCancelled(ctx);
   const { format, outcome } = await scanSource(ctx);
   throwIfCancelled(ctx);

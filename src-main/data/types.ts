@@ -3,6 +3,7 @@
  * (preprocessing), what an import yields (prepared images, a preview with
  * every problem found), and the decoded-image shape used between steps.
  */
+import type { DicomWindowing } from './dicom';
 import type { ReadBudget } from './read-budget';
 
 /** How imported images are brought to one shape. */
@@ -15,6 +16,8 @@ export interface Preprocessing {
   testFraction: number;
   /** Seed of the data-independent train/test split. */
   splitSeed: number;
+  /** How DICOM pixel values become grey levels (default `file`: the file's own window, as a viewer shows it). */
+  dicomWindow?: DicomWindowing;
 }
 
 /** Images of one shape with integer labels; `x` is N·H·W·C bytes, row-major (NHWC). */
@@ -61,6 +64,24 @@ export interface ImportPreview {
    * from `testFraction` and `splitSeed`.
    */
   split: { train: number; test: number; given: boolean };
+  /** What the DICOM files held, when there were any: allow-listed header values and counts only. */
+  dicom?: DicomSummary;
+}
+
+/**
+ * A summary of the DICOM files of an import. Only values of the header's
+ * allow-list appear (modality, transfer syntax, photometric interpretation);
+ * identifying fields are counted per file and dropped, never kept.
+ */
+export interface DicomSummary {
+  files: number;
+  /** Images taken from them (a multi-frame file gives one per frame). */
+  frames: number;
+  /** Files that carried patient or other identifying fields (all dropped). */
+  withPatientFields: number;
+  modalities: { name: string; count: number }[];
+  transferSyntaxes: { name: string; count: number }[];
+  photometric: { name: string; count: number }[];
 }
 
 /** Indices of the training and test images within a PreparedImages. */
@@ -92,6 +113,16 @@ export interface ImportOptions {
    * as warnings instead of stopping the import. Default false.
    */
   skipUnreadable?: boolean;
+  /**
+   * A CSV that gives each file its class (file, class per line), for a
+   * folder or zip whose sub-folders are not the classes.
+   */
+  labels?: string;
+  /**
+   * Worker threads that decode a large folder or zip (default: the
+   * DP2_IMPORT_THREADS environment variable, else one per core up to two).
+   */
+  decodeThreads?: number;
   /** Largest single file read, in bytes (default 2 GiB). */
   maxFileBytes?: number;
   /**

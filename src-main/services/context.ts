@@ -31,7 +31,7 @@ export const DATABASE_FILE = 'dp2.sqlite';
  */
 /** The desktop shell's file pickers; absent in the command line and the test harness. */
 export type PathChooser = (
-  purpose: 'import-folder' | 'import-file' | 'export-folder',
+  purpose: 'import-folder' | 'import-file' | 'labels-file' | 'export-folder',
 ) => Promise<string | null>;
 
 export class ServiceContext {

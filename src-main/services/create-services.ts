@@ -16,6 +16,7 @@ import { appVersion } from './version';
 export function createServices(ctx: ServiceContext): Handlers {
   const evaluation = evalHandlers(ctx);
   const datasets = datasetHandlers(ctx);
+  const runs = runHandlers(ctx);
   return {
     'app.info': async () => {
       const notices: string[] = [];
@@ -52,11 +53,24 @@ export function createServices(ctx: ServiceContext): Handlers {
     'datasets.preview': ctx.offload
       ? offloaded(ctx.offload, ctx.dataHome, 'datasets.preview')
       : datasets['datasets.preview'],
-    ...runHandlers(ctx),
+    // The import parses the same files, then writes the data set on the helper's own
+    // connection to the store (one transaction; its claimed folder is cleaned if it dies).
+    'datasets.import': ctx.offload
+      ? offloaded(ctx.offload, ctx.dataHome, 'datasets.import')
+      : datasets['datasets.import'],
+    ...runs,
     ...evaluation,
     // Minutes of tfjs work: in a helper process when there is a window to keep responsive.
     'eval.run': ctx.offload
       ? offloaded(ctx.offload, ctx.dataHome, 'eval.run')
       : evaluation['eval.run'],
+    // Generating images runs the generator (for a one-shot release, several candidates per
+    // image, filtered): seconds to minutes of tfjs work, also kept off the window's process.
+    'runs.generate': ctx.offload
+      ? offloaded(ctx.offload, ctx.dataHome, 'runs.generate')
+      : runs['runs.generate'],
+    'runs.export': ctx.offload
+      ? offloaded(ctx.offload, ctx.dataHome, 'runs.export')
+      : runs['runs.export'],
   };
 }

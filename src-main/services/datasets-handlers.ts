@@ -78,9 +78,10 @@ function importHooks(call: CallContext, task: string) {
 
 export function datasetHandlers(ctx: ServiceContext): DatasetHandlers {
   return {
-    'datasets.preview': async ({ path, preprocessing, skipUnreadable }, call) => {
+    'datasets.preview': async ({ path, preprocessing, skipUnreadable, labels }, call) => {
       const preview = await previewImport({
         path,
+        ...(labels !== undefined ? { labels } : {}),
         preprocessing: { ...preprocessing, splitSeed: 0 },
         skipUnreadable,
         ...importHooks(call, 'Reading images'),
@@ -88,7 +89,10 @@ export function datasetHandlers(ctx: ServiceContext): DatasetHandlers {
       return toPreviewDto(preview);
     },
 
-    'datasets.import': async ({ path, preprocessing, skipUnreadable, name, budget }, call) => {
+    'datasets.import': async (
+      { path, preprocessing, skipUnreadable, labels, name, budget },
+      call,
+    ) => {
       if (findDataset(ctx.store, name)) {
         throw new UserError(
           'ALREADY_EXISTS',
@@ -98,6 +102,7 @@ export function datasetHandlers(ctx: ServiceContext): DatasetHandlers {
       const splitSeed = randomInt(2 ** 31);
       const { images, split, preview } = await importSource({
         path,
+        ...(labels !== undefined ? { labels } : {}),
         preprocessing: { ...preprocessing, splitSeed },
         skipUnreadable,
         ...importHooks(call, 'Importing images'),

@@ -114,7 +114,7 @@ test('the preview shows the counts per class and reports the damaged file as an 
   const error = (await errors.first().textContent()) ?? '';
   assert.match(error, /Error/);
   assert.match(error, /normal\/broken\.png/);
-  assert.match(error, /not a PNG, JPEG or BMP/);
+  assert.match(error, /not a PNG, JPEG, BMP or DICOM/);
   assert.match(error, /What to do:/);
 
   assert.equal(await page.getByTestId('import-button').getAttribute('aria-disabled'), 'true');

@@ -10,16 +10,26 @@ import { unwrap } from '../unwrap';
 
 export const IMPORT_USAGE = `Usage:
   dp2 import PATH --name NAME [--size 28|32|64] [--channels 1|3] [--test-fraction 0.1]
+                  [--labels FILE.csv] [--dicom-window file|full|stored]
                   [--skip-unreadable] [--budget E] [--preview] [--json]
 
 Imports a private image data set into DP² Studio's data folder: a folder with
-one sub-folder per class (PNG, JPEG, BMP), a .zip of such a folder, a .npz
+one sub-folder per class (PNG, JPEG, BMP, DICOM), a .zip of such a folder, a .npz
 (MedMNIST layout or x/y), MNIST IDX files, or "mnist" for the bundled MNIST.
 Images are resized and centre-cropped to --size, converted to --channels, and
 a held-out test split (--test-fraction) is made and never used for training.
 --preview lists what would be imported and every problem found, importing
 nothing. --budget sets the data set's privacy cap ε. Nothing is half-imported:
-on any error the data folder is left as it was.`;
+on any error the data folder is left as it was.
+
+--labels names a CSV that gives each file its class (file,class per line;
+the file relative to PATH, or its bare name when unique) for folders whose
+sub-folders are not the classes, such as a DICOMDIR export.
+--dicom-window sets how DICOM pixel values become grey levels: "file" (the
+file's own window, as a viewer shows it; the default), "full" (each image's
+full range) or "stored" (the stored values, unwindowed). Of a DICOM header
+only modality, size, bit depth, photometric interpretation and transfer syntax
+are read; patient names, IDs, dates and every other field are dropped.`;
 
 export const DATASETS_USAGE = `Usage:
   dp2 datasets [list] [--json]
@@ -48,6 +58,18 @@ function describeDataset(d: DatasetDto): string {
   );
 }
 
+/** The DICOM lines of a preview: counts and allow-listed header values only. */
+function describeDicom(d: NonNullable<ResponseOf<'datasets.preview'>['dicom']>): string {
+  const list = (items: { name: string; count: number }[]): string =>
+    items.map((i) => `${i.name} ${i.count}`).join(', ');
+  return (
+    `  DICOM: ${d.files} file(s), ${d.frames} image(s); modality ${list(d.modalities)}; ${list(d.transferSyntaxes)}\n` +
+    (d.withPatientFields > 0
+      ? `  ${d.withPatientFields} file(s) carried patient fields (names, IDs, dates): dropped, never stored\n`
+      : '')
+  );
+}
+
 export async function importCommand(argv: string[], io: CliIo, handlers: Handlers): Promise<void> {
   const { flags, positionals } = parseFlags(
     argv,
@@ -57,6 +79,8 @@ export async function importCommand(argv: string[], io: CliIo, handlers: Handler
       channels: { type: 'string' },
       'test-fraction': { type: 'string' },
       'skip-unreadable': { type: 'boolean' },
+      labels: { type: 'string' },
+      'dicom-window': { type: 'string' },
       budget: { type: 'string' },
       preview: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -72,8 +96,10 @@ export async function importCommand(argv: string[], io: CliIo, handlers: Handler
       size: Number(choiceFlag(flags, 'size', ['28', '32', '64'] as const, '28')) as 28 | 32 | 64,
       channels: Number(choiceFlag(flags, 'channels', ['1', '3'] as const, '1')) as 1 | 3,
       testFraction: numberFlag(flags, 'test-fraction') ?? 0.1,
+      dicomWindow: choiceFlag(flags, 'dicom-window', ['file', 'full', 'stored'] as const, 'file'),
     },
     skipUnreadable: Boolean(flags['skip-unreadable']),
+    ...(typeof flags.labels === 'string' ? { labels: resolve(io.cwd, flags.labels) } : {}),
   };
   const progress = progressPrinter(io);
   const call = { onProgress: progress.report };
@@ -90,6 +116,7 @@ export async function importCommand(argv: string[], io: CliIo, handlers: Handler
         preview.perClass.map((c) => `  ${c.name}: ${c.count}`).join('\n') +
         '\n' +
         (preview.duplicates ? `  ${preview.duplicates} exact duplicate image(s)\n` : '') +
+        (preview.dicom ? describeDicom(preview.dicom) : '') +
         preview.problems
           .map((p) => `  ${p.severity}: ${p.file}: ${p.problem} — ${p.action}`)
           .join('\n') +

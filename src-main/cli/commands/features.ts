@@ -15,6 +15,7 @@ import type { NpyArray, NpyInput } from '../../data/npy';
 import { parseNpy } from '../../data/npy';
 import { readNpz, writeNpz } from '../../data/npz';
 import { ProblemLog } from '../../data/problems';
+import { DicomTally } from '../../data/dicom-tally';
 import { ReadBudget } from '../../data/read-budget';
 import { selectBackend } from '../../engine/backend';
 import { writeWholeFile } from '../../io/whole-file';
@@ -191,6 +192,9 @@ export function scanContext(path: string): ScanContext {
     budget: new ReadBudget(),
     signal: undefined,
     onProgress: undefined,
+    dicomWindow: 'file',
+    dicom: new DicomTally(),
+    decodeThreads: 1,
   };
 }
 

@@ -155,7 +155,7 @@ test('image entries of a zip that inflate to 1 GiB are refused per file, unpacke
     r.message,
     /images\.zip: b\/bomb\.png.*declares 1\.0 GiB, more than the largest image DP² Studio reads/s,
   );
-  assert.match(r.message, /images\.zip: b\/zeros\.png.*not a PNG, JPEG or BMP image/s);
+  assert.match(r.message, /images\.zip: b\/zeros\.png.*not a PNG, JPEG, BMP or DICOM image/s);
   assert.ok(r.peakAboveMiB < BOUND_MIB, `peak ${r.peakAboveMiB.toFixed(0)} MiB above baseline`);
 });
 

@@ -76,3 +76,19 @@ test('a helper that dies mid-preview gives a plain error; the asking process goe
     /The helper process for datasets\.preview ended unexpectedly.*Try again/,
   );
 });
+
+test('an import is parsed and written by a helper process; the asking process sees the data set', async (t) => {
+  const { home, root } = await folder(t, 5);
+  const helpers: OffloadChannel[] = [];
+  const ctx = new ServiceContext(home, {
+    offload: () => helpers[helpers.push(forkOffload()) - 1]!,
+  });
+  t.after(() => ctx.close());
+  const services = createServices(ctx);
+  const imported = await dispatch(services, 'datasets.import', { path: root, name: 'Offloaded' });
+  assert.equal(helpers.length, 1, 'one helper process imported');
+  assert.ok(imported.ok, JSON.stringify(imported));
+  assert.equal(imported.value.dataset.trainCount + imported.value.dataset.testCount, 10);
+  const shown = await dispatch(services, 'datasets.show', { name: 'Offloaded' });
+  assert.ok(shown.ok && shown.value.publicId === imported.value.dataset.publicId);
+});
