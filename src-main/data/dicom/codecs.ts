@@ -120,6 +120,17 @@ function readJ2kSize(
   return { width: xsiz - xo, height: ysiz - yo, components };
 }
 
+/** Number of wavelet decomposition levels in a JPEG 2000 main header's COD segment (0 when not found). */
+function readJ2kLevels(b: Uint8Array): number {
+  const limit = Math.min(b.length - 10, 65536);
+  for (let i = 0; i < limit; i++) {
+    // COD: FF52, Lcod(2), Scod(1), progression(1), layers(2), MCT(1), levels(1)
+    if (b[i] === 0xff && b[i + 1] === 0x52) return b[i + 9] ?? 0;
+    if (b[i] === 0xff && b[i + 1] === 0x90) return 0; // first tile-part: main header over
+  }
+  return 0;
+}
+
 /** Strips the zero padding DICOM adds to odd-length fragments, then checks the end-of-image marker. */
 function endsWithEoi(b: Uint8Array): boolean {
   let end = b.length;
@@ -188,19 +199,40 @@ function interleavePlanes<T extends Uint8Array | Uint16Array>(planes: T, compone
   return out;
 }
 
-/** Decodes one JPEG 2000 frame (a raw codestream or a JP2 file). */
+/**
+ * Decodes one JPEG 2000 frame (a raw codestream or a JP2 file). With
+ * `minSide`, decodes the smallest resolution level whose sides stay at least
+ * `minSide` (the wavelet's own low-pass image: far less work for a small
+ * import size); the frame's width and height then say the reduced size.
+ */
 export function decodeJ2k(
   data: Uint8Array,
   expect: { width: number; height: number; components: number },
+  minSide?: number,
 ): CodecFrame {
   if (!openjpeg) throw new Error('ensureDicomCodecs() must be awaited before decoding DICOM');
   checkSize(readJ2kSize(data), expect);
   if (!endsWithEoi(data)) throw new FrameError('its codestream is truncated');
+  let level = 0;
+  if (minSide !== undefined && minSide > 0) {
+    const levels = readJ2kLevels(data);
+    const side = (n: number, l: number): number => Math.ceil(n / 2 ** l);
+    while (
+      level < levels &&
+      side(expect.width, level + 1) >= minSide &&
+      side(expect.height, level + 1) >= minSide
+    ) {
+      level++;
+    }
+  }
+  const width = Math.ceil(expect.width / 2 ** level);
+  const height = Math.ceil(expect.height / 2 ** level);
   const decoder = new openjpeg.J2KDecoder();
   try {
     decoder.getEncodedBuffer(data.length).set(data);
     try {
-      decoder.decode();
+      if (level > 0) decoder.decodeSubResolution(level, 0);
+      else decoder.decode();
     } catch {
       throw new FrameError('its JPEG 2000 codestream is damaged');
     }
@@ -210,12 +242,18 @@ export function decodeJ2k(
     if (
       info.width !== expect.width ||
       info.height !== expect.height ||
-      view.length < expect.width * expect.height * expect.components * bytes
+      view.length < width * height * expect.components * bytes
     ) {
       throw new FrameError('its JPEG 2000 codestream is damaged or truncated');
     }
     // OpenJPEG applies the inverse colour transform (YBR_RCT / YBR_ICT) itself.
-    return { ...expect, samples: copyOut(view, bytes), alreadyRgb: expect.components === 3 };
+    return {
+      width,
+      height,
+      components: expect.components,
+      samples: copyOut(view.subarray(0, width * height * expect.components * bytes), bytes),
+      alreadyRgb: expect.components === 3,
+    };
   } finally {
     decoder.delete();
   }

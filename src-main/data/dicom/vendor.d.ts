@@ -56,6 +56,7 @@ declare module '@cornerstonejs/codec-openjpeg/wasmjs' {
   interface J2KDecoder extends WasmCodecInstance {
     readHeader(): void;
     decode(): void;
+    decodeSubResolution(decompositionLevel: number, layer: number): void;
     getFrameInfo(): CodecFrameInfo;
   }
   interface J2KEncoder extends WasmCodecInstance {

@@ -334,3 +334,68 @@ test('PALETTE COLOR indexes are looked up in the red, green and blue tables', ()
     [0, 255, 0, 255, 0, 0, 128, 128, 255, 16, 32, 48, 0, 255, 0, 16, 32, 48],
   );
 });
+
+test('minSide: JPEG 2000 frames come back at a reduced resolution level, other syntaxes at full size', () => {
+  const rows = 64;
+  const columns = 48;
+  // a smooth ramp: its wavelet low-pass is close to the block average
+  const px = Uint16Array.from(
+    { length: rows * columns },
+    (_, i) => 1000 + (i % columns) * 4 + Math.floor(i / columns) * 2,
+  );
+  const options = { windowing: 'stored' as const, maxPixels: MAX, minSide: 12 };
+  const j2k = decodeDicom(
+    writeDicom({ rows, columns, frames: [px], transferSyntax: 'j2k-lossless', bitsStored: 12 }),
+    'r.dcm',
+    options,
+  );
+  const f = j2k.frames[0]!;
+  // 48 → 24 → 12: two levels down; rows 64 → 16
+  assert.deepEqual([f.width, f.height, f.data.length], [12, 16, 12 * 16]);
+  assert.deepEqual([j2k.header.columns, j2k.header.rows], [48, 64]);
+  const native = decodeDicom(
+    writeDicom({ rows, columns, frames: [px], transferSyntax: 'explicit-le', bitsStored: 12 }),
+    'n.dcm',
+    options,
+  );
+  const n = native.frames[0]!;
+  assert.deepEqual([n.width, n.height], [48, 64]);
+  // each reduced pixel is close to the 4×4 block it stands for
+  for (let y = 0; y < 16; y++) {
+    for (let x = 0; x < 12; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < 4; dy++)
+        for (let dx = 0; dx < 4; dx++) sum += n.data[(y * 4 + dy) * 48 + x * 4 + dx]!;
+      assert.ok(
+        Math.abs(f.data[y * 12 + x]! - sum / 16) <= 2,
+        `(${x}, ${y}): ${f.data[y * 12 + x]} vs ${sum / 16}`,
+      );
+    }
+  }
+  // without minSide, full size and identical to native
+  const whole = decodeDicom(
+    writeDicom({ rows, columns, frames: [px], transferSyntax: 'j2k-lossless', bitsStored: 12 }),
+    'w.dcm',
+    { windowing: 'stored', maxPixels: MAX },
+  );
+  assert.deepEqual(whole.frames[0]!.data, n.data);
+});
+
+test('JPEG lossless (.57) and JPEG 2000 (.91) UIDs are decoded too', () => {
+  const rows = 10;
+  const columns = 14;
+  const px = image16(rows, columns, 2000);
+  const expected = Uint8Array.from(px, (v) => v - 2000);
+  const cases: [WriterSyntax, string, string][] = [
+    ['jpeg-lossless', '1.2.840.10008.1.2.4.57', 'JPEG lossless'],
+    ['j2k-lossless', '1.2.840.10008.1.2.4.91', 'JPEG 2000'],
+  ];
+  for (const [transferSyntax, uid, name] of cases) {
+    // a lossless codestream is valid under the general UID
+    const d = decode(
+      writeDicom({ rows, columns, frames: [px], transferSyntax, transferSyntaxUid: uid }),
+    );
+    assert.deepEqual([d.header.transferSyntaxUid, d.header.transferSyntax], [uid, name]);
+    assert.deepEqual(d.frames[0]!.data, expected);
+  }
+});
