@@ -399,3 +399,32 @@ test('JPEG lossless (.57) and JPEG 2000 (.91) UIDs are decoded too', () => {
     assert.deepEqual(d.frames[0]!.data, expected);
   }
 });
+
+test('bytes at an odd offset in their buffer (a Buffer slice) decode the same', () => {
+  const rows = 30;
+  const columns = 20;
+  const px = image16(rows, columns, 500);
+  for (const transferSyntax of [
+    'explicit-le',
+    'explicit-be',
+    'rle',
+    'jpeg-lossless',
+    'jpeg-ls',
+    'j2k-lossless',
+  ] as WriterSyntax[]) {
+    const file = writeDicom({ rows, columns, frames: [px], transferSyntax });
+    const shifted = new Uint8Array(file.length + 1);
+    shifted.set(file, 1);
+    const fromBuffer = Buffer.from(shifted.buffer, 1, file.length);
+    assert.deepEqual(
+      decode(shifted.subarray(1)).frames[0]!.data,
+      decode(file).frames[0]!.data,
+      transferSyntax,
+    );
+    assert.deepEqual(
+      decode(fromBuffer).frames[0]!.data,
+      decode(file).frames[0]!.data,
+      transferSyntax,
+    );
+  }
+});
