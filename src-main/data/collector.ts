@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { UserError } from '../contract/errors';
 import { formatBytes, MAX_PREPARED_BYTES } from './limits';
 import { encodePng } from './png';
-import { preprocessImage, preprocessInto } from './preprocess';
+import { preprocessInto } from './preprocess';
 import type { TargetShape } from './preprocess';
 import type { ProblemLog } from './problems';
 import type { DecodedImage, ImportPreview, PreparedImages } from './types';
@@ -21,6 +21,34 @@ function sha1(data: Uint8Array): string {
     : crypto.createHash('sha1').update(data).digest('base64');
 }
 const MAX_THUMBS = 20;
+
+/**
+ * One decoded image brought to the target shape, with what the collector
+ * needs of the original: its size, channels and a digest of its pixels
+ * (to find exact duplicates). Made where the image was decoded.
+ */
+export interface PreparedImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** sha1 of the decoded pixels, base64. */
+  sha1: string;
+  /** size·size·channels bytes of the target shape. */
+  pixels: Uint8Array;
+}
+
+/** Brings a decoded image to the target shape and digests its original pixels. */
+export function prepareImage(img: DecodedImage, target: TargetShape): PreparedImage {
+  const pixels = new Uint8Array(target.size * target.size * target.channels);
+  preprocessInto(img, target, pixels, 0);
+  return {
+    width: img.width,
+    height: img.height,
+    channels: img.channels,
+    sha1: sha1(img.data),
+    pixels,
+  };
+}
 
 /** Throws when `count` images of the target shape would not fit in memory. */
 export function checkPreparedSize(count: number, target: TargetShape, where: string): void {
@@ -68,6 +96,14 @@ export class ImageCollector {
 
   /** Adds one image with its label (an index into the class names). */
   add(img: DecodedImage, label: number, file: string): void {
+    this.addPrepared(prepareImage(img, this.target), label, file);
+  }
+
+  /** Adds an image already brought to the target shape (on a decode worker, say). */
+  addPrepared(img: PreparedImage, label: number, file: string): void {
+    if (img.pixels.length !== this.per) {
+      throw new Error(`addPrepared: ${img.pixels.length} bytes, the target shape has ${this.per}`);
+    }
     const sizeKey = `${img.width}x${img.height}`;
     const s = this.sizes.get(sizeKey);
     if (s) s.count++;
@@ -75,7 +111,7 @@ export class ImageCollector {
     if (img.channels === 1) this.gray++;
     else this.color++;
 
-    const key = `${img.width}x${img.height}x${img.channels}:${sha1(img.data)}`;
+    const key = `${img.width}x${img.height}x${img.channels}:${img.sha1}`;
     const first = this.seen.get(key);
     if (first) {
       this.duplicates++;
@@ -100,18 +136,15 @@ export class ImageCollector {
 
     if (this.x && this.y) {
       if (this.count === this.y.length) this.grow(file);
-      preprocessInto(img, this.target, this.x, this.count * this.per);
+      this.x.set(img.pixels, this.count * this.per);
       this.y[this.count] = label;
     }
     this.perClass[label] = (this.perClass[label] ?? 0) + 1;
     if ((this.perClass[label] ?? 0) <= THUMBS_PER_CLASS && this.thumbs.length < MAX_THUMBS) {
-      const pixels = this.x
-        ? this.x.subarray(this.count * this.per, (this.count + 1) * this.per)
-        : preprocessImage(img, this.target);
       const { size, channels } = this.target;
       this.thumbs.push({
         label,
-        png: encodePng({ width: size, height: size, channels, data: pixels }),
+        png: encodePng({ width: size, height: size, channels, data: img.pixels }),
       });
     }
     this.count++;

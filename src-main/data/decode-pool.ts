@@ -9,7 +9,8 @@ import type { Worker } from 'node:worker_threads';
 import { UserError } from '../contract/errors';
 import type { ErrorPayload } from '../contract/errors';
 import { startModuleWorker } from '../engine/worker-thread';
-import type { DecodedFile, DecodeFileOptions } from './decode-file';
+import type { DecodeFileOptions, PreparedFile } from './decode-file';
+import type { TargetShape } from './preprocess';
 import { DicomWithoutImage } from './dicom';
 
 /** A file for a worker. */
@@ -18,11 +19,12 @@ export interface DecodeRequest {
   bytes: Uint8Array;
   where: string;
   options: DecodeFileOptions;
+  target: TargetShape;
 }
 
 /** A worker's answer: the file's images, or what went wrong (rebuilt as the same error here). */
 export type DecodeReply =
-  | { id: number; ok: true; file: DecodedFile }
+  | { id: number; ok: true; file: PreparedFile }
   | {
       id: number;
       ok: false;
@@ -37,14 +39,14 @@ export type DecodeReply =
 export const MIN_FILES_FOR_WORKERS = 200;
 
 interface Pending {
-  resolve: (file: DecodedFile) => void;
+  resolve: (file: PreparedFile) => void;
   reject: (err: Error) => void;
   worker: number;
 }
 
 function rebuild(reply: Extract<DecodeReply, { ok: false }>): Error {
   if (reply.kind === 'dicom-without-image') {
-    return new DicomWithoutImage(reply.error.code, reply.error.message);
+    return new DicomWithoutImage(reply.error.message);
   }
   if (reply.kind === 'out-of-memory') return new RangeError(reply.error.message);
   return new UserError(reply.error.code, reply.error.message);
@@ -72,8 +74,13 @@ export class DecodePool {
     this.busy = this.workers.map(() => 0);
   }
 
-  /** Decodes one file on the least-busy worker. */
-  decode(bytes: Uint8Array, where: string, options: DecodeFileOptions): Promise<DecodedFile> {
+  /** Decodes one file on the least-busy worker and brings its images to `target`. */
+  decode(
+    bytes: Uint8Array,
+    where: string,
+    options: DecodeFileOptions,
+    target: TargetShape,
+  ): Promise<PreparedFile> {
     if (this.failure) return Promise.reject(this.failure);
     let w = 0;
     for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[w]!) w = i;
@@ -81,7 +88,7 @@ export class DecodePool {
     this.busy[w]!++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker: w });
-      const request: DecodeRequest = { id, bytes, where, options };
+      const request: DecodeRequest = { id, bytes, where, options, target };
       this.workers[w]!.postMessage(request);
     });
   }

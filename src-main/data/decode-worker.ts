@@ -1,10 +1,11 @@
 /**
  * One decode worker thread of decode-pool.ts: decodes the files it is sent,
- * one at a time, and sends their images back (transferred, not copied).
+ * one at a time, brings their images to the target shape and sends them
+ * back (transferred, not copied).
  */
 import { parentPort } from 'node:worker_threads';
 import { toErrorPayload } from '../contract/errors';
-import { decodeFile } from './decode-file';
+import { prepareFile } from './decode-file';
 import type { DecodeRequest, DecodeReply } from './decode-pool';
 import { DicomWithoutImage, ensureDicomCodecs } from './dicom';
 import { detectImageFormat } from './decode-image';
@@ -15,7 +16,7 @@ if (!port) throw new Error('decode-worker.ts runs as a worker thread of decode-p
 async function run(m: DecodeRequest): Promise<DecodeReply> {
   try {
     if (detectImageFormat(m.bytes) === 'dicom') await ensureDicomCodecs();
-    const file = decodeFile(m.bytes, m.where, m.options);
+    const file = prepareFile(m.bytes, m.where, m.options, m.target);
     return { id: m.id, ok: true, file };
   } catch (err) {
     const kind =
@@ -32,7 +33,7 @@ let queue = Promise.resolve();
 port.on('message', (m: DecodeRequest) => {
   queue = queue.then(async () => {
     const reply = await run(m);
-    const transfer = reply.ok ? reply.file.images.map((i) => i.data.buffer as ArrayBuffer) : [];
+    const transfer = reply.ok ? reply.file.images.map((i) => i.pixels.buffer as ArrayBuffer) : [];
     port.postMessage(reply, transfer);
   });
 });

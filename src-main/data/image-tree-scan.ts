@@ -4,8 +4,8 @@ import { hasImageExtension, sortClassNames, throwIfCancelled, yieldToEventLoop }
 import type { ScanContext, ScanOutcome } from './context';
 import { labelTreeFromCsv } from './csv-labels';
 import { detectImageFormat } from './decode-image';
-import { decodeFile } from './decode-file';
-import type { DecodedFile } from './decode-file';
+import { prepareFile } from './decode-file';
+import type { PreparedFile } from './decode-file';
 import { DecodePool, MIN_FILES_FOR_WORKERS } from './decode-pool';
 import { DicomWithoutImage, ensureDicomCodecs } from './dicom';
 import type { ImageTree, TreeFile, TreeRead } from './image-tree';
@@ -162,7 +162,7 @@ function screenRead(ctx: ScanContext, c: Candidate, read: TreeRead): Uint8Array 
 }
 
 /** A decoded file, or why it could not be decoded. */
-type Decoded = { file: DecodedFile } | { error: unknown };
+type Decoded = { file: PreparedFile } | { error: unknown };
 
 /** Collects a decoded file's images (every frame of a DICOM file), or reports why it has none. */
 function collect(
@@ -178,7 +178,7 @@ function collect(
     if (dicom) ctx.dicom.add(dicom.header, images.length, dicom.patientFields);
     const many = images.length > 1;
     images.forEach((img, i) => {
-      collector.add(img, c.label, many ? `${where} (frame ${i + 1})` : where);
+      collector.addPrepared(img, c.label, many ? `${where} (frame ${i + 1})` : where);
     });
     return;
   }
@@ -264,7 +264,7 @@ export async function scanImageTree(
         const isDicom = detectImageFormat(bytes) === 'dicom';
         let decoded: Promise<Decoded>;
         if (pool) {
-          decoded = pool.decode(bytes, c.file.display, options).then(
+          decoded = pool.decode(bytes, c.file.display, options, ctx.target).then(
             (file) => ({ file }),
             (error: unknown) => ({ error }),
           );
@@ -272,7 +272,7 @@ export async function scanImageTree(
           if (isDicom) await ensureDicomCodecs();
           let d: Decoded;
           try {
-            d = { file: decodeFile(bytes, c.file.display, options) };
+            d = { file: prepareFile(bytes, c.file.display, options, ctx.target) };
           } catch (error) {
             d = { error };
           }
