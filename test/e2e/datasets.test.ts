@@ -3,10 +3,11 @@
 // the ledger, delete it; import the bundled MNIST.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dp2Api } from '../../src-main/contract';
 import { encodePng } from '../../src-main/data';
+import { ensureWriterCodecs, writeDicom } from '../helpers/dicom-writer';
 import { startHarness } from './harness';
 import type { Harness } from './harness';
 import { tempDir } from '../support/temp';
@@ -246,6 +247,68 @@ test('the bundled MNIST imports with its own 60 000 + 10 000 split', async () =>
     '60000+10000',
   );
   assert.equal(await row('MNIST').getByTestId('dataset-classes').textContent(), '10');
+});
+
+test('a DICOMDIR export with a labels CSV: patient fields dropped, the DICOM window offered, imported', async () => {
+  const { page } = harness;
+  await ensureWriterCodecs();
+  const root = join(images.path, '..', `${images.path.split('/').at(-1)}-dicom`);
+  const lines = ['file,finding'];
+  for (let i = 0; i < 8; i++) {
+    const dir = join(root, 'DICOM', 'PA0', 'ST0', `SE${i % 2}`);
+    mkdirSync(dir, { recursive: true });
+    const px = new Uint16Array(32 * 32).map(
+      (_, p) => ((p % 32) * (60 + i * 9) + (p >> 5) * (7 + 5 * i)) % 4096,
+    );
+    writeFileSync(
+      join(dir, `IM${i}`),
+      writeDicom({
+        rows: 32,
+        columns: 32,
+        frames: [px],
+        transferSyntax: i % 2 ? 'jpeg-ls' : 'explicit-le',
+        bitsStored: 12,
+        modality: 'DX',
+        patient: { name: 'QUIMBY^HORTENSE', id: 'MRN-83620417' },
+      }),
+    );
+    lines.push(`DICOM/PA0/ST0/SE${i % 2}/IM${i},${i % 2 ? 'effusion' : 'clear'}`);
+  }
+  const csv = join(root, 'labels.csv');
+  writeFileSync(csv, lines.join('\n'));
+  try {
+    await page.getByLabel('Folder or file to import').fill(root);
+    await page.getByLabel('From a CSV file').check();
+    await page.getByLabel('Labels CSV file').fill(csv);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByTestId('preview-dicom').waitFor();
+    const counts = await page.getByTestId('class-count').allTextContents();
+    assert.deepEqual(
+      counts.map((t) => t.replace(/\s+/g, ' ').trim()),
+      ['clear 4', 'effusion 4'],
+    );
+    assert.match(
+      (await page.getByTestId('preview-patient-fields').textContent()) ?? '',
+      /8 of 8 files carried patient .* dropped/s,
+    );
+    assert.match((await page.getByTestId('preview-dicom').textContent()) ?? '', /DX \(8\)/);
+    assert.match((await page.getByTestId('preview-duplicates').textContent()) ?? '', /No exact/);
+    // The grey-level choice appears once DICOM files were found; changing it asks for a new preview.
+    await page.getByTestId('dicom-window').getByLabel('Full range').check();
+    await page.getByText('You changed the settings since this preview.').waitFor();
+    await page.getByTestId('preview-button').click();
+    await page
+      .getByText('You changed the settings since this preview.')
+      .waitFor({ state: 'detached' });
+    assert.ok(!(await page.content()).includes('QUIMBY'), 'no patient value on screen');
+    await harness.screenshot('datasets-preview-dicom');
+    await page.getByLabel('Name', { exact: true }).fill('Chest DX');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await row('Chest DX').waitFor({ timeout: 60_000 });
+    assert.equal(await row('Chest DX').getByTestId('dataset-classes').textContent(), '2');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('readable at 125 % zoom: nothing spills sideways', async () => {
