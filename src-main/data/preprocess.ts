@@ -125,6 +125,11 @@ export function resizeCropInto(
     }
     return;
   }
+  const k = side / size;
+  if (Number.isInteger(k) && (k & (k - 1)) === 0) {
+    boxShrinkInto(data, { width, channels: c, x0, y0, k, size }, out, offset);
+    return;
+  }
   const wts = axisWeights(side, size);
   // Horizontal pass over the rows of the crop: side rows × size columns.
   const tmp = new Float32Array(side * size * c);
@@ -155,6 +160,47 @@ export function resizeCropInto(
       const v = Math.round(acc);
       out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
+  }
+}
+
+/**
+ * Area averaging by a power-of-two factor `k` (512 → 64, say) with integer
+ * sums: the same bytes as the general path (whose weights 1/k and partial
+ * sums are then exact in floating point), several times faster, which
+ * counts when thousands of large DICOM slices are imported.
+ */
+function boxShrinkInto(
+  data: Uint8Array,
+  g: { width: number; channels: number; x0: number; y0: number; k: number; size: number },
+  out: Uint8Array,
+  offset: number,
+): void {
+  const { width, channels: c, x0, y0, k, size } = g;
+  const rowLen = size * c;
+  const acc = new Uint32Array(rowLen);
+  const area = k * k;
+  for (let oy = 0; oy < size; oy++) {
+    acc.fill(0);
+    for (let dy = 0; dy < k; dy++) {
+      let s = ((y0 + oy * k + dy) * width + x0) * c;
+      if (c === 1) {
+        for (let ox = 0; ox < size; ox++) {
+          let sum = 0;
+          for (let dx = 0; dx < k; dx++) sum += data[s + dx]!;
+          acc[ox] = acc[ox]! + sum;
+          s += k;
+        }
+      } else {
+        for (let ox = 0; ox < size; ox++) {
+          for (let dx = 0; dx < k; dx++) {
+            for (let ch = 0; ch < c; ch++) acc[ox * c + ch] = acc[ox * c + ch]! + data[s++]!;
+          }
+        }
+      }
+    }
+    const o = offset + oy * rowLen;
+    // sum / area is exact (area is a power of two): Math.round as the general path.
+    for (let i = 0; i < rowLen; i++) out[o + i] = Math.round(acc[i]! / area);
   }
 }
 

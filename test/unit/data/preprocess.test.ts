@@ -79,3 +79,33 @@ test('pixel values: NaN and out-of-range values are errors naming the array', ()
     );
   }
 });
+
+test('shrinking by a power of two (512 → 64, a CT slice) gives the rounded block means, grey and colour, centre-cropped', () => {
+  let s = 7;
+  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24) & 255;
+  for (const channels of [1, 3] as const) {
+    const width = 512 + 64;
+    const height = 512;
+    const img = {
+      width,
+      height,
+      channels,
+      data: new Uint8Array(width * height * channels).map(() => rand()),
+    };
+    for (const size of [64, 128, 256]) {
+      const out = preprocessImage(img, { size, channels });
+      const k = 512 / size;
+      for (const [ox, oy, ch] of [
+        [0, 0, 0],
+        [size - 1, 3, channels - 1],
+        [size >> 1, size - 1, 0],
+      ] as const) {
+        let sum = 0;
+        for (let dy = 0; dy < k; dy++)
+          for (let dx = 0; dx < k; dx++)
+            sum += img.data[((oy * k + dy) * width + 32 + ox * k + dx) * channels + ch]!;
+        assert.equal(out[(oy * size + ox) * channels + ch], Math.round(sum / (k * k)));
+      }
+    }
+  }
+});
