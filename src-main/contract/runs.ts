@@ -89,6 +89,22 @@ export const RunDto = z.strictObject({
    * exported.
    */
   testAccuracy: z.strictObject({ accuracy: z.number(), images: z.number() }).nullable().optional(),
+  /**
+   * For a classifier run: the other route to a model at no more privacy,
+   * the best CNN accuracy (%) on the same held-out split of a classifier
+   * trained on a synthetic set (a generator run of the same data set whose
+   * ε spent is at most this run's, evaluated under the current protocol);
+   * null when none has been evaluated. Private like testAccuracy.
+   */
+  syntheticRoute: z
+    .strictObject({
+      runId: z.number(),
+      method: z.string(),
+      epsilon: z.number(),
+      cnn: z.number(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export const GenerateRequest = z.strictObject({

@@ -17,6 +17,7 @@ import {
   getDataset,
   getMetrics,
   getRun,
+  latestEvaluation,
   ledgerEntries,
   ledgerEntriesByFingerprint,
   listArtifacts,
@@ -27,6 +28,7 @@ import type { ServiceContext } from './context';
 import { ledgerSpecs, noiseSpec } from '../jobs/budget';
 import { DEFAULT_METHOD, METHOD_CARDS } from '../methods/catalog';
 import { isMethodId, methodOf, planNoise } from '../methods/registry';
+import { EVAL_PROTOCOL } from '../eval';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
 import { estimateDuration, type PlannedWork } from './estimate';
@@ -100,10 +102,42 @@ function testAccuracyOf(ctx: ServiceContext, run: Run) {
   return { accuracy: last.value, images: dataset.testCount };
 }
 
+/** ε a run spent (its own ledger rows, composed at its δ). */
+function spentBy(ctx: ServiceContext, run: Run) {
+  const own = ledgerEntries(ctx.store, run.datasetId).filter((e) => e.runId === run.id);
+  return ledgerTotal(own, run.delta);
+}
+
+/**
+ * For a classifier run: the best evaluated synthetic-set classifier of the
+ * same data set at no more ε (see RunDto.syntheticRoute), or null.
+ */
+function syntheticRouteOf(ctx: ServiceContext, run: Run) {
+  if (!isMethodId(run.method) || methodOf(run.method).card.releases !== 'classifier') return null;
+  const dataset = getDataset(ctx.store, run.datasetId, { includeDeleted: true });
+  // At no more than the analyst's target ε (or what the run spent, when it had none); a run
+  // calibrated for the same target spends it up to rounding, hence the slack.
+  const limit = (run.targetEpsilon ?? spentBy(ctx, run).epsilon) * 1.001;
+  let best: { runId: number; method: string; epsilon: number; cnn: number } | null = null;
+  for (const other of listRuns(ctx.store)) {
+    if (other.datasetId !== run.datasetId || other.status !== 'completed') continue;
+    if (!isMethodId(other.method) || methodOf(other.method).card.releases === 'classifier')
+      continue;
+    const evaluation = latestEvaluation(ctx.store, other.id);
+    const cnn = evaluation?.cnn?.mean;
+    if (cnn === undefined || evaluation?.protocolVersion !== EVAL_PROTOCOL.version) continue;
+    if (evaluation.realTest !== dataset.name) continue;
+    const spent = spentBy(ctx, other).epsilon;
+    if (spent > limit) continue;
+    if (!best || cnn > best.cnn)
+      best = { runId: other.id, method: other.method, epsilon: spent, cnn };
+  }
+  return best;
+}
+
 function runDto(ctx: ServiceContext, run: Run) {
   const dataset = getDataset(ctx.store, run.datasetId, { includeDeleted: true });
-  const own = ledgerEntries(ctx.store, run.datasetId).filter((e) => e.runId === run.id);
-  const spent = ledgerTotal(own, run.delta);
+  const spent = spentBy(ctx, run);
   return {
     id: run.id,
     dataset: dataset.name,
@@ -120,6 +154,7 @@ function runDto(ctx: ServiceContext, run: Run) {
     durationMs: run.durationMs,
     error: run.errorMessage,
     testAccuracy: testAccuracyOf(ctx, run),
+    syntheticRoute: syntheticRouteOf(ctx, run),
   };
 }
 

@@ -35,7 +35,7 @@ test(
       ctx.close();
       rmSync(home, { recursive: true, force: true });
     });
-    await mnistDataset(ctx.store, 'digits', 330, { epsilon: 20 });
+    await mnistDataset(ctx.store, 'digits', 330, { epsilon: 60 });
     const handle = await startTraining({
       store: ctx.store,
       dataHome: home,
@@ -159,5 +159,35 @@ test(
       formatEvaluation({ ...r, reference: DP2VAE_TABLE1_MNIST }),
       /DP²-VAE \(ε = 10\), published\s+78\.4\s+77\.8\s+81\.2/,
     );
+
+    // A private classifier of the same data set sees this evaluated generator as the other
+    // route when it spent no more ε, and none when its own budget is smaller.
+    const classifier = async (targetEpsilon: number) => {
+      const h = await startTraining({
+        store: ctx.store,
+        dataHome: home,
+        datasetName: 'digits',
+        method: 'randp',
+        targetEpsilon,
+        preset: 'quick',
+        overrides: { steps: 6, publicPerFamily: 30 },
+      });
+      const done = await h.done;
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      const shown = await dispatch(handlers, 'runs.show', { runId: h.runId });
+      assert.ok(shown.ok);
+      return shown.value;
+    };
+    const wide = await classifier(8);
+    assert.deepEqual(wide.syntheticRoute, {
+      runId,
+      method: 'dp2vae',
+      epsilon: wide.syntheticRoute?.epsilon,
+      cnn: r.cnn?.mean,
+    });
+    assert.ok((wide.syntheticRoute?.epsilon ?? 99) <= 8);
+    assert.equal((await classifier(2)).syntheticRoute, null);
+    const generator = await dispatch(handlers, 'runs.show', { runId });
+    assert.ok(generator.ok && generator.value.syntheticRoute === null, 'only for classifiers');
   },
 );
