@@ -36,6 +36,18 @@ export const WRITER_SYNTAX_UIDS: Record<WriterSyntax, string> = {
   'j2k-lossless': '1.2.840.10008.1.2.4.90',
 };
 
+/** The lossless syntaxes the writer makes: the same stored image decodes identically in each. */
+export const LOSSLESS_SYNTAXES: readonly WriterSyntax[] = [
+  'implicit-le',
+  'explicit-le',
+  'explicit-be',
+  'deflated',
+  'rle',
+  'jpeg-lossless',
+  'jpeg-ls',
+  'j2k-lossless',
+];
+
 /** Identifying fields a test can put in the header (to check that none leaks). */
 export interface PatientFields {
   name?: string;

@@ -10,21 +10,12 @@ import { before, test } from 'node:test';
 import { UserError } from '../../../src-main/contract/errors';
 import { importSource, previewImport } from '../../../src-main/data/scan';
 import type { Preprocessing } from '../../../src-main/data/types';
-import { ensureWriterCodecs, writeDicom } from '../../helpers/dicom-writer';
-import type { DicomSpec, WriterSyntax } from '../../helpers/dicom-writer';
+import { ensureWriterCodecs, LOSSLESS_SYNTAXES, writeDicom } from '../../helpers/dicom-writer';
+import type { DicomSpec } from '../../helpers/dicom-writer';
 import { pattern, png, tempDir, writeTree } from '../../unit/data/helpers';
 
 const PRE: Preprocessing = { size: 32, channels: 1, testFraction: 0, splitSeed: 3 };
-const LOSSLESS: WriterSyntax[] = [
-  'explicit-le',
-  'implicit-le',
-  'explicit-be',
-  'deflated',
-  'rle',
-  'jpeg-lossless',
-  'jpeg-ls',
-  'j2k-lossless',
-];
+const LOSSLESS = LOSSLESS_SYNTAXES;
 
 /** A 48×40 16-bit slice with 12 bits stored: a gradient and a bright square, distinct per seed. */
 function slice(seed: number, rows = 40, columns = 48): Uint16Array {

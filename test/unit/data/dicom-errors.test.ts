@@ -10,6 +10,7 @@ import {
 } from '../../../src-main/data/dicom/index';
 import {
   ensureWriterCodecs,
+  LOSSLESS_SYNTAXES,
   writeDicom,
   type DicomSpec,
   type PatientFields,
@@ -244,16 +245,7 @@ test('a header claiming 60000×60000 pixels × 1000 frames is refused before any
 });
 
 test('the header summary holds only allow-listed values and no patient value appears anywhere', () => {
-  for (const ts of [
-    'explicit-le',
-    'implicit-le',
-    'explicit-be',
-    'deflated',
-    'rle',
-    'jpeg-lossless',
-    'jpeg-ls',
-    'j2k-lossless',
-  ] as WriterSyntax[]) {
+  for (const ts of LOSSLESS_SYNTAXES) {
     const d = decodeDicom(writeDicom(base(ts, { modality: 'CT' })), 'scans/case-7.dcm', OPTIONS);
     assert.deepEqual(Object.keys(d).sort(), ['frames', 'header', 'patientFields']);
     assert.deepEqual(Object.keys(d.header).sort(), [

@@ -5,21 +5,13 @@ import { before, test } from 'node:test';
 import { decodeDicom, ensureDicomCodecs } from '../../../src-main/data/dicom/index';
 import {
   ensureWriterCodecs,
+  LOSSLESS_SYNTAXES,
   writeDicom,
   type DicomSpec,
   type WriterSyntax,
 } from '../../helpers/dicom-writer';
 
-const LOSSLESS: WriterSyntax[] = [
-  'implicit-le',
-  'explicit-le',
-  'explicit-be',
-  'deflated',
-  'rle',
-  'jpeg-lossless',
-  'jpeg-ls',
-  'j2k-lossless',
-];
+const LOSSLESS = LOSSLESS_SYNTAXES;
 const MAX = 64 * 1024 * 1024;
 
 before(async () => {
