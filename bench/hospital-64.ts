@@ -11,10 +11,11 @@
  *   node --import tsx bench/hospital-64.ts [--train 4000] [--eps 10] [--preset quick]
  *        [--size 64] [--method dpsgd] [--per-class 2000] [--classifiers cnn,lr] [--steps T]
  *
- * Prints the run's wall time and throughput, the peak memory of the worker
- * as reported, the accuracies, the majority rate and the load average.
+ * Prints the run's wall time and throughput, the peak resident memory of the
+ * worker (polled with ps), the accuracies, the majority rate and the load average.
  * Never fails on a figure.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,18 @@ const load = (): string =>
     .map((l) => l.toFixed(2))
     .join(' ');
 const now = (): number => performance.now() / 1000;
+
+/** Largest resident memory (bytes) of this process's children (the training worker) right now. */
+function childRss(): number {
+  try {
+    const out = execFileSync('ps', ['-o', 'rss=', '--ppid', String(process.pid)], {
+      encoding: 'utf8',
+    });
+    return 1024 * Math.max(0, ...out.split('\n').map((l) => Number(l.trim()) || 0));
+  } catch {
+    return 0; // no children (ps exits 1)
+  }
+}
 
 const [a, b] = [3, 5];
 const size = Number(arg('size', '64')) as 64 | 128;
@@ -120,6 +133,7 @@ async function main(): Promise<void> {
       `${size}×${size} grey: digit ${a} (${counts[0]}) and digit ${b} (${counts[1]}) for training, ${test.count} real test images; ${method}, preset ${preset}, ε = ${epsilon} (load ${load()})`,
     );
     let peakRss = 0;
+    const poll = setInterval(() => (peakRss = Math.max(peakRss, childRss())), 250);
     let lastRate = 0;
     let totalSteps = 0;
     const t0 = now();
@@ -133,7 +147,6 @@ async function main(): Promise<void> {
       overrides: steps !== '' ? { steps: Number(steps) } : {},
       confirmed: true,
       onEvent: (e) => {
-        if (e.type === 'backend') peakRss = Math.max(peakRss, e.memory.rssBytes);
         if (e.type === 'progress') {
           lastRate = e.samplesPerSecond;
           totalSteps = e.totalSteps;
@@ -145,13 +158,14 @@ async function main(): Promise<void> {
       },
     });
     const outcome = await handle.done;
+    clearInterval(poll);
     const trained = now() - t0;
     if (outcome.status !== 'completed') {
       console.log(`${method}: ${outcome.status} ${outcome.error?.message ?? ''}`);
       return;
     }
     console.log(
-      `trained: ${outcome.steps}/${totalSteps} steps, ε = ${outcome.epsilon.toFixed(3)}, ${trained.toFixed(0)} s (${(trained / 60).toFixed(1)} min), last ${lastRate.toFixed(0)} images/s, worker RSS at start ${(peakRss / 2 ** 20).toFixed(0)} MB (load ${load()})`,
+      `trained: ${outcome.steps}/${totalSteps} steps, ε = ${outcome.epsilon.toFixed(3)}, ${trained.toFixed(0)} s (${(trained / 60).toFixed(1)} min), last ${lastRate.toFixed(0)} images/s, worker peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (load ${load()})`,
     );
     const drawn = await sampleRun(store, { runId: handle.runId, perClass, seed: 1 });
     const synthetic = {
