@@ -13,7 +13,7 @@
  *   flattened features and to z). The number of down-sampling layers grows
  *   with the side so the bottleneck stays 8×8×64 (4 096 features) and the
  *   dense layers, which hold most parameters, stay the same size: 32 px two
- *   layers, 64 px three, 128 px four (about 2.2 M parameters in all).
+ *   layers, 64 px three, 128 px four (2.2 to 2.45 M parameters in all).
  */
 import { UserError } from '../contract/errors';
 

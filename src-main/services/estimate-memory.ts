@@ -7,6 +7,7 @@
  * limit.
  */
 import { parameterCount, type Architecture } from '../engine/architecture';
+import { defaultGroupSize } from '../engine/stage1';
 import { activationBytesPerRecord, CONV_WORKSPACE_BYTES, microBatchRows } from '../engine/memory';
 import { defaultRffPool } from '../methods/mepf/embedding';
 
@@ -83,7 +84,7 @@ export function estimateMemory(input: {
     const perModel =
       4 * 12 * (enc + dec) +
       rows * activationBytesPerRecord(arch, { withEncoder: true, perExample: false });
-    const group = Math.max(1, Math.min(32, Math.floor(2 ** 30 / perModel), num('blocks', 1)));
+    const group = Math.min(defaultGroupSize(arch, rows, 2 ** 30), num('blocks', 1));
     params = group * 4 * 12 * (enc + dec);
     batch = group * (perModel - 4 * 12 * (enc + dec));
   }
