@@ -8,8 +8,12 @@ export const DatasetName = z
   .min(1, 'give the data set a name')
   .max(120, 'the name is too long (120 characters at most)');
 
+/** Sides of the square images an import can prepare, in pixels. */
+export const IMAGE_SIZES = [28, 32, 64, 128] as const;
+export type ImageSize = (typeof IMAGE_SIZES)[number];
+
 export const PreprocessingRequest = z.strictObject({
-  size: z.union([z.literal(28), z.literal(32), z.literal(64)]).default(28),
+  size: z.union([z.literal(28), z.literal(32), z.literal(64), z.literal(128)]).default(28),
   channels: z.union([z.literal(1), z.literal(3)]).default(1),
   testFraction: z
     .number()

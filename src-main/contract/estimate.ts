@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** How long a planned run should take on this computer, and why we think so. */
+/** How long a planned run should take on this computer and how much memory it needs, and why we think so. */
 export const EstimateDto = z.strictObject({
   seconds: z.number().nonnegative(),
   /** The same, stage by stage (in order). */
@@ -9,4 +9,10 @@ export const EstimateDto = z.strictObject({
   ),
   backend: z.string(),
   basis: z.string(),
+  /** Peak memory of the training process (services/estimate-memory.ts), part by part. */
+  memory: z.strictObject({
+    peakMb: z.number().nonnegative(),
+    parts: z.array(z.strictObject({ name: z.string(), mb: z.number().nonnegative() })),
+    basis: z.string(),
+  }),
 });

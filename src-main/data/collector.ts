@@ -56,7 +56,7 @@ export function checkPreparedSize(count: number, target: TargetShape, where: str
   if (bytes > MAX_PREPARED_BYTES) {
     throw new UserError(
       'INVALID_INPUT',
-      `${where} holds ${count} images; at ${target.size}×${target.size}×${target.channels} they need ${formatBytes(bytes)}, more than DP² Studio keeps in memory (${formatBytes(MAX_PREPARED_BYTES)}). Choose a smaller image size or grayscale, or import a part of the images.`,
+      `${where} holds ${count} images; at ${target.size}×${target.size}×${target.channels} they need ${formatBytes(bytes)}, more than DP² Studio keeps in memory (${formatBytes(MAX_PREPARED_BYTES)}); at this size at most ${Math.floor(MAX_PREPARED_BYTES / (bytes / count)).toLocaleString('en-US')} images fit. Choose a smaller image size or grayscale, or import a part of the images.`,
     );
   }
 }

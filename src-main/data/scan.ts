@@ -2,6 +2,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError } from '../contract/errors';
+import { IMAGE_SIZES } from '../contract/datasets';
 import { isIgnoredName, throwIfCancelled } from './context';
 import type { ScanContext, ScanOutcome } from './context';
 import { detectImageFormat } from './decode-image';
@@ -33,10 +34,10 @@ export const BUNDLED_MNIST = 'mnist';
 
 /** Checks the analyst's preprocessing choices (UserError INVALID_INPUT when wrong). */
 export function validatePreprocessing(p: Preprocessing): void {
-  if (![28, 32, 64].includes(p.size)) {
+  if (!(IMAGE_SIZES as readonly number[]).includes(p.size)) {
     throw new UserError(
       'INVALID_INPUT',
-      `The image size ${p.size} is not offered. Choose 28, 32 or 64 pixels.`,
+      `The image size ${p.size} is not offered. Choose 28, 32, 64 or 128 pixels.`,
     );
   }
   if (p.channels !== 1 && p.channels !== 3) {

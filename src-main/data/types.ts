@@ -3,13 +3,14 @@
  * (preprocessing), what an import yields (prepared images, a preview with
  * every problem found), and the decoded-image shape used between steps.
  */
+import type { ImageSize } from '../contract/datasets';
 import type { DicomWindowing } from './dicom';
 import type { ReadBudget } from './read-budget';
 
 /** How imported images are brought to one shape. */
 export interface Preprocessing {
   /** Side of the square output images, in pixels. */
-  size: 28 | 32 | 64;
+  size: ImageSize;
   /** 1 = grayscale, 3 = RGB. */
   channels: 1 | 3;
   /** Share of the images held out as the test split, in [0, 1). */

@@ -7,10 +7,13 @@
  *   arXiv 2208.03409) for 28×28×1 MNIST: encoder (784+10)→512→256→(μ, log σ²)
  *   with 8 latent dimensions; decoder (8+10)→256→512→784; ReLU; Bernoulli
  *   likelihood with sigmoid logits.
- * - `conv-cvae`: a modest convolutional variant for 32×32×3 or 64×64×C images
- *   (stride-2 4×4 convolutions down, a dense bottleneck, stride-2 transposed
- *   convolutions up; label one-hot concatenated to the flattened features and
- *   to z).
+ * - `conv-cvae`: a modest convolutional family for 32, 64 and 128-pixel grey
+ *   or colour images (stride-2 4×4 convolutions down, a dense bottleneck,
+ *   stride-2 transposed convolutions up; label one-hot concatenated to the
+ *   flattened features and to z). The number of down-sampling layers grows
+ *   with the side so the bottleneck stays 8×8×64 (4 096 features) and the
+ *   dense layers, which hold most parameters, stay the same size: 32 px two
+ *   layers, 64 px three, 128 px four (2.2 to 2.45 M parameters in all).
  */
 import { UserError } from '../contract/errors';
 
@@ -80,11 +83,22 @@ export function defaultArchitecture(classes = 10): MlpCvaeArchitecture {
 }
 
 /**
- * The convolutional variant, for 32×32 (two down-sampling layers) or 64×64
- * (three) images; any side divisible by 2^layers works.
+ * Stride-2 layers of the convolutional family for images of this shape: two
+ * below 64 pixels, three below 128, four from 128 on, so 32, 64 and 128-pixel
+ * images all reach an 8×8 bottleneck. Runs store their architecture, so a
+ * run made before a size gained a layer keeps its own (parseArchitecture).
+ */
+export function convDepthFor(image: ImageShape): number {
+  const side = Math.max(image.height, image.width);
+  return side >= 128 ? 4 : side >= 64 ? 3 : 2;
+}
+
+/**
+ * The convolutional variant for this image shape: `convDepthFor` stride-2
+ * layers of 32, 64, 64, 64 channels; any side divisible by 2^layers works.
  */
 export function convArchitecture(image: ImageShape, classes = 10): ConvCvaeArchitecture {
-  const convChannels = image.height >= 64 || image.width >= 64 ? [32, 64, 64] : [32, 64];
+  const convChannels = [32, 64, 64, 64].slice(0, convDepthFor(image));
   const arch: ConvCvaeArchitecture = {
     kind: 'conv-cvae',
     version: 1,

@@ -33,6 +33,7 @@ import { imageSize, parameterSpecs, parseArchitecture, type Architecture } from 
 import { checkImages, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
 import { clippedSum, type FlatBatch } from './dpsgd-clip';
+import { microBatchRows } from './memory';
 import { disposeOptimizer, initOptimizer, optimizerStep, type OptimizerKind } from './optim';
 import type { OptimizerState } from './optim';
 import { disposeAll, initParams } from './params';
@@ -216,6 +217,8 @@ export class DpsgdTrainer {
   private readonly noiseVec: Float32Array;
   /** Records of the last step's sample (for progress figures). */
   lastBatchSize = 0;
+  /** Rows of one micro-batch: `maxRows`, fewer where the model's activations would not fit (engine/memory.ts). */
+  private readonly rows: number;
 
   private constructor(p: {
     arch: Architecture;
@@ -240,6 +243,7 @@ export class DpsgdTrainer {
     const d = p.params.reduce((n, t) => n + t.size, 0);
     this.gradVec = new Float32Array(d);
     this.noiseVec = new Float32Array(d);
+    this.rows = microBatchRows(p.arch, p.nEnc > 0, p.options.maxRows);
   }
 
   /**
@@ -457,8 +461,8 @@ export class DpsgdTrainer {
     let clipped = 0;
     const enc = this.params.slice(0, this.nEnc);
     const dec = this.params.slice(this.nEnc);
-    for (let s = 0; s < sample.length; s += options.maxRows) {
-      const records = sample.subarray(s, s + options.maxRows);
+    for (let s = 0; s < sample.length; s += this.rows) {
+      const records = sample.subarray(s, s + this.rows);
       const batch = this.batchOf(records, this.stepsTaken + 1);
       let sum;
       try {

@@ -16,6 +16,7 @@
  * disk and about `groupSize` × 52 MB of memory. A stopped stage 1 resumes by
  * training only the blocks whose encoder is not on disk.
  */
+import { activationBytesPerRecord } from './memory';
 import type { Tensor } from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
 import { parameterCount, type Architecture } from './architecture';
@@ -114,11 +115,16 @@ export function stage1Seeds(seed: number, k: number): { encoder: number; decoder
   };
 }
 
-/** Default group size from a memory budget (params, grads, Adam moments and temporaries ≈ 12 copies). */
+/**
+ * Default group size from a memory budget: per model its parameters, grads,
+ * Adam moments and temporaries (≈ 12 copies) and a batch's activations
+ * (engine/memory.ts; a 128×128 conv model holds far more per image than its
+ * pixels, which an earlier count of 8 floats per pixel missed).
+ */
 export function defaultGroupSize(arch: Architecture, rows: number, budgetBytes: number): number {
   const perModel =
     4 * 12 * (parameterCount(arch, 'encoder') + parameterCount(arch, 'decoder')) +
-    4 * 8 * rows * (arch.image.height * arch.image.width * arch.image.channels + 1024);
+    rows * activationBytesPerRecord(arch, { withEncoder: true, perExample: false });
   return Math.max(1, Math.min(32, Math.floor(budgetBytes / perModel)));
 }
 

@@ -257,7 +257,8 @@ function checkHome(store: Store, dataHome: string): string {
   return home;
 }
 
-async function readHeader(ds: Dataset): Promise<DatasetHeader> {
+/** A stored data set's header (its image shape and classes), or a plain-words NOT_FOUND. */
+export async function readHeader(ds: Dataset): Promise<DatasetHeader> {
   const file = join(ds.filesDir, DATASET_HEADER);
   try {
     return JSON.parse(await readFile(file, 'utf8')) as DatasetHeader;

@@ -1,3 +1,5 @@
+import type { Architecture } from '../engine/architecture';
+import { activationBytesPerRecord } from '../engine/memory';
 import { listRuns } from '../store';
 import type { Store } from '../store';
 import type { LiveRuns } from './live-runs';
@@ -30,12 +32,34 @@ const TYPICAL_METHOD_RATES: Record<string, Record<string, Record<string, number>
   },
 };
 
+/**
+ * Bytes a conv model's DP-SGD step goes through per second on one wasm core:
+ * the per-record activations (engine/memory.ts) times the images per second,
+ * measured 350–400 MB/s at 32×32×3 (196 images/s), 64×64×1 (62/s) and
+ * 128×128×3 (15/s), bench/hospital-64.ts and docs/methods.md.
+ */
+const CONV_BYTES_PER_SECOND = 360 * 2 ** 20;
+
+/**
+ * How many times slower than the default 28×28 model (the typical rates'
+ * basis) a model trains per image: 1 for the MLP, the per-record work of the
+ * conv family against the typical DP-SGD rate otherwise.
+ */
+export function relativeCost(arch: Architecture): number {
+  if (arch.kind === 'mlp-cvae') return 1;
+  const bytes = activationBytesPerRecord(arch, { withEncoder: true, perExample: true });
+  const rate = CONV_BYTES_PER_SECOND / bytes;
+  return Math.max(1, (TYPICAL_RATES.wasm?.stage2 ?? 450) / rate);
+}
+
 /** Work of a planned run, per stage, in examples processed. */
 export interface PlannedWork {
   /** The training method (its stages' speeds differ from other methods'). */
   method: string;
   stage: 'stage1' | 'stage2';
   samples: number;
+  /** {@link relativeCost} of the run's model (default 1). */
+  cost?: number;
 }
 
 /**
@@ -57,11 +81,12 @@ export function estimateDuration(
   let measured = true;
   let seconds = 0;
   const stages: { stage: 'stage1' | 'stage2'; seconds: number }[] = [];
-  for (const { method, stage, samples } of work) {
+  for (const { method, stage, samples, cost = 1 } of work) {
+    // Measured rates are kept in default-model units (LiveRuns), typical ones are in them.
     const seen = live.rate(method, stage, backend);
     if (seen === null) measured = false;
     const typical = TYPICAL_METHOD_RATES[method] ?? TYPICAL_RATES;
-    const rate = seen ?? typical[backend]?.[stage] ?? typical.wasm?.[stage] ?? 450;
+    const rate = (seen ?? typical[backend]?.[stage] ?? typical.wasm?.[stage] ?? 450) / cost;
     seconds += samples / rate;
     stages.push({ stage, seconds: Math.round(samples / rate) });
   }

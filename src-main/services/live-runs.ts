@@ -45,12 +45,19 @@ export class LiveRuns {
   private readonly rates = new Map<string, MeasuredRate>();
   /** Each run's method, from its `stage` events (absent there: dp2vae). */
   private readonly methods = new Map<number, string>();
+  /** Each run's model cost relative to the default 28×28 model (estimate.ts relativeCost). */
+  private readonly costs = new Map<number, number>();
+
+  /** Records a run's model cost, so its measured speed is kept in default-model units. */
+  setCost(runId: number, cost: number): void {
+    this.costs.set(runId, cost);
+  }
 
   get(runId: number): LiveRun | null {
     return this.states.get(runId) ?? null;
   }
 
-  /** The newest throughput measured for a method's stage on a backend in this session. */
+  /** The newest throughput measured for a method's stage on a backend in this session, in default-model units (images/s × the run's cost). */
   rate(method: string, stage: string, backend: string): number | null {
     return this.rates.get(`${method}|${stage}|${backend}`)?.samplesPerSecond ?? null;
   }
@@ -81,7 +88,7 @@ export class LiveRuns {
             method,
             stage: event.stage,
             backend: s.backend,
-            samplesPerSecond: event.samplesPerSecond,
+            samplesPerSecond: event.samplesPerSecond * (this.costs.get(event.runId) ?? 1),
           });
         }
         return;

@@ -2,14 +2,22 @@ import { resolve } from 'node:path';
 import type { CallContext, Handlers } from '../contract';
 import { UserError } from '../contract/errors';
 import { composedEpsilon } from '../privacy/compose-specs';
-import { presetList, resolveRunPlan } from '../jobs/presets';
+import { planArchitecture, presetList, resolveRunPlan } from '../jobs/presets';
 
 const PRESET_LABELS = {
   quick: 'Quick look',
   paper: 'Paper setting',
   'high-privacy': 'High privacy',
 } as const;
-import { resumeTraining, startTraining, TEST_ACCURACY, withSource } from '../jobs/runner';
+import {
+  readHeader,
+  resumeTraining,
+  startTraining,
+  TEST_ACCURACY,
+  withSource,
+} from '../jobs/runner';
+import { parseArchitecture } from '../engine/architecture';
+import { estimateMemory } from './estimate-memory';
 import { planClassNotes } from '../jobs/class-notes';
 import type { RunHandle, RunOutcome } from '../jobs/runner';
 import {
@@ -31,12 +39,21 @@ import { isMethodId, methodOf, planNoise } from '../methods/registry';
 import { EVAL_PROTOCOL } from '../eval';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
-import { estimateDuration, type PlannedWork } from './estimate';
+import { estimateDuration, relativeCost, type PlannedWork } from './estimate';
 import { runProgress } from './run-progress';
 import { currentCertificate, readCertificate } from './certificate-file';
 
 /** Examples each stage of a plan will process (for the duration estimate). */
 function plannedWork(
+  method: string,
+  plan: Record<string, unknown>,
+  datasetSize: number,
+  cost: number,
+): PlannedWork[] {
+  return stageWork(method, plan, datasetSize).map((w) => ({ ...w, cost }));
+}
+
+function stageWork(
   method: string,
   plan: Record<string, unknown>,
   datasetSize: number,
@@ -56,6 +73,16 @@ function plannedWork(
     { method, stage: 'stage1', samples: num('pretrainEpochs') * datasetSize },
     { method, stage: 'stage2', samples: num('steps') * num('batchSize') },
   ];
+}
+
+/** The run's model cost, so its measured speed serves plans at other image sizes. */
+function noteCost(ctx: ServiceContext, runId: number): void {
+  const stored = getRun(ctx.store, runId).architecture;
+  try {
+    ctx.live.setCost(runId, relativeCost(parseArchitecture(stored)));
+  } catch {
+    // An unreadable description: the run's own worker refuses it; the estimate keeps cost 1.
+  }
 }
 
 type RunHandlers = Pick<
@@ -199,6 +226,13 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         plan: withSource(ctx.store, dataset, methodOf(method), planned.plan),
       };
       const classes = await planClassNotes(dataset, resolved.plan);
+      const header = await readHeader(dataset);
+      const arch = planArchitecture(
+        preset,
+        { height: header.height, width: header.width, channels: header.channels },
+        header.classes.length,
+        method,
+      );
       const prior = ledgerSpecs(ledgerEntriesByFingerprint(ctx.store, dataset.fingerprint));
       const after = composedEpsilon({
         specs: [...prior, noiseSpec(planNoise(resolved.plan), resolved.plan.steps)],
@@ -223,11 +257,20 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
           : resolved.notes
         ).concat(classes.notes),
         confirm: classes.confirm,
-        estimate: estimateDuration(
-          ctx.store,
-          ctx.live,
-          plannedWork(method, resolved.plan, dataset.trainCount),
-        ),
+        estimate: {
+          ...estimateDuration(
+            ctx.store,
+            ctx.live,
+            plannedWork(method, resolved.plan, dataset.trainCount, relativeCost(arch)),
+          ),
+          memory: estimateMemory({
+            method,
+            plan: resolved.plan,
+            arch,
+            images: dataset.trainCount + dataset.testCount,
+            trainCount: dataset.trainCount,
+          }),
+        },
       };
     },
 
@@ -249,6 +292,8 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
         ...(ctx.schedule ? { schedule: ctx.schedule } : {}),
       });
+      noteCost(ctx, handle.runId);
+      noteCost(ctx, handle.runId);
       return follow(ctx, handle, wait, call);
     },
 

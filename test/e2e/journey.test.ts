@@ -115,6 +115,10 @@ test('new run: the plan shows σ, ε, the ledger and the time, consistent with t
   assert.ok(Math.abs(check.value.epsilon - epsilon) < 0.01, `${check.value.epsilon} vs ${epsilon}`);
   assert.match((await page.getByTestId('plan-ledger').textContent()) ?? '', /ε 0 → (9\.\d+|10)\b/);
   assert.match((await page.getByTestId('plan-duration').textContent()) ?? '', /about .*\d/);
+  assert.match(
+    (await page.getByTestId('plan-memory').textContent()) ?? '',
+    /about [\d,]+ MB at its peak \(runtime \d+ MB/,
+  );
   assert.equal(await page.getByTestId('start-refusal').count(), 0);
   await harness.screenshot('journey-2-new-run');
 });

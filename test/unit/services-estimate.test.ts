@@ -7,7 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { closeStore, openStore } from '../../src-main/store';
-import { estimateDuration } from '../../src-main/services/estimate';
+import { estimateDuration, relativeCost } from '../../src-main/services/estimate';
+import { estimateMemory } from '../../src-main/services/estimate-memory';
+import {
+  activationBytesPerRecord,
+  MICRO_BATCH_BYTES,
+  microBatchRows,
+} from '../../src-main/engine/memory';
+import { planArchitecture, resolveRunPlan } from '../../src-main/jobs/presets';
 import { LiveRuns } from '../../src-main/services/live-runs';
 import { tempHome } from './store/helpers';
 
@@ -58,4 +65,82 @@ test('measured rates are kept per method and stage; typical rates differ by meth
   assert.match(measured.basis, /measured on this computer/);
   // The live figures a screen reads carry no method field (the contract's shape).
   assert.ok(!('method' in (live.get(2) ?? {})));
+});
+
+test('the memory estimate grows with the image size and matches a measured run at 64×64 grey', () => {
+  const planFor = (method: string, n: number) =>
+    resolveRunPlan({
+      method,
+      preset: 'quick',
+      datasetSize: n,
+      targetEpsilon: 10,
+      delta: 1e-5,
+    }).plan as unknown as Record<string, unknown>;
+  const estimate = (method: string, size: number, channels: number, n = 4000) =>
+    estimateMemory({
+      method,
+      plan: planFor(method, n),
+      arch: planArchitecture('quick', { height: size, width: size, channels }, 2, method),
+      images: Math.round(n * 1.5),
+      trainCount: n,
+    });
+  for (const method of ['dpsgd', 'dp2vae', 'dp2vae-per-record', 'mepf']) {
+    for (const series of [
+      [
+        [28, 1],
+        [64, 1],
+        [128, 1],
+      ],
+      [
+        [32, 3],
+        [64, 3],
+        [128, 3],
+      ],
+    ]) {
+      const peaks = series.map(([s, c]) => estimate(method, s as number, c as number).peakMb);
+      for (let i = 1; i < peaks.length; i++) {
+        assert.ok(peaks[i]! > peaks[i - 1]!, `${method}: ${peaks.join(' < ')} MB`);
+      }
+    }
+  }
+  // Measured (bench/hospital-64.ts, 2 steps): DP-SGD quick on 4 000 training and 1 902 test
+  // images of 64×64×1, the worker's peak resident memory 893 MB (wasm, 2-core machine).
+  const measured = estimateMemory({
+    method: 'dpsgd',
+    plan: planFor('dpsgd', 4000),
+    arch: planArchitecture('quick', { height: 64, width: 64, channels: 1 }, 2, 'dpsgd'),
+    images: 5902,
+    trainCount: 4000,
+  });
+  assert.ok(measured.peakMb > 0.7 * 893 && measured.peakMb < 1.4 * 893, JSON.stringify(measured));
+  assert.deepEqual(
+    measured.parts.map((p) => p.name),
+    ['runtime', 'model and optimiser', 'one batch', 'images'],
+  );
+  assert.equal(
+    measured.peakMb,
+    measured.parts.reduce((n, p) => n + p.mb, 0),
+  );
+});
+
+test('DP-SGD micro-batches shrink with the image size so one batch of per-example gradients stays within its budget', () => {
+  for (const [size, channels] of [
+    [28, 1],
+    [32, 3],
+    [64, 1],
+    [128, 3],
+  ] as const) {
+    const arch = planArchitecture('quick', { height: size, width: size, channels }, 2, 'dpsgd');
+    const rows = microBatchRows(arch, true);
+    const per = activationBytesPerRecord(arch, { withEncoder: true, perExample: true });
+    assert.ok(rows >= 8 && rows <= 512, `${size}: ${rows}`);
+    assert.ok(rows === 8 || rows * per <= MICRO_BATCH_BYTES, `${size}: ${rows} × ${per}`);
+  }
+  const small = planArchitecture('quick', { height: 28, width: 28, channels: 1 }, 10, 'dpsgd');
+  assert.equal(microBatchRows(small, true), 512, 'the MLP keeps the default');
+  // A size's cost relative to the default model orders the time estimate.
+  const costs = [32, 64, 128].map((s) =>
+    relativeCost(planArchitecture('quick', { height: s, width: s, channels: 3 }, 2, 'dpsgd')),
+  );
+  assert.ok(costs[0]! < costs[1]! && costs[1]! < costs[2]!, costs.join(' < '));
 });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Handlers, ResponseOf } from '../../contract';
+import type { ImageSize } from '../../contract/datasets';
 import { dispatch } from '../../contract/dispatch';
 import { choiceFlag, numberFlag, parseFlags } from '../args';
 import { UsageError } from '../io';
@@ -9,7 +10,7 @@ import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
 
 export const IMPORT_USAGE = `Usage:
-  dp2 import PATH --name NAME [--size 28|32|64] [--channels 1|3] [--test-fraction 0.1]
+  dp2 import PATH --name NAME [--size 28|32|64|128] [--channels 1|3] [--test-fraction 0.1]
                   [--labels FILE.csv] [--dicom-window file|full|stored]
                   [--skip-unreadable] [--budget E] [--preview] [--json]
 
@@ -93,7 +94,9 @@ export async function importCommand(argv: string[], io: CliIo, handlers: Handler
   const source = {
     path: path === 'mnist' ? path : resolve(io.cwd, path),
     preprocessing: {
-      size: Number(choiceFlag(flags, 'size', ['28', '32', '64'] as const, '28')) as 28 | 32 | 64,
+      size: Number(
+        choiceFlag(flags, 'size', ['28', '32', '64', '128'] as const, '28'),
+      ) as ImageSize,
       channels: Number(choiceFlag(flags, 'channels', ['1', '3'] as const, '1')) as 1 | 3,
       testFraction: numberFlag(flags, 'test-fraction') ?? 0.1,
       dicomWindow: choiceFlag(flags, 'dicom-window', ['file', 'full', 'stored'] as const, 'file'),

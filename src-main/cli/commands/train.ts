@@ -16,6 +16,7 @@ import {
 } from '../../methods/catalog';
 import { PRESET_NAMES } from '../../methods/preset-names';
 import { formatNumber } from '../mechanism-flags';
+import { formatDuration } from './priors';
 import { progressPrinter } from '../progress';
 import { unwrap } from '../unwrap';
 
@@ -237,6 +238,7 @@ export async function trainCommand(
           `${head}\n` +
             `  this run: ε ≤ ${formatNumber(plan.epsilon)} at δ = ${formatNumber(plan.delta)}; data set total ${formatNumber(plan.datasetSpent.before)} → ${formatNumber(plan.datasetSpent.after)}` +
             `${plan.datasetSpent.cap === null ? '' : ` (cap ${formatNumber(plan.datasetSpent.cap)})`}\n` +
+            `  estimate: about ${formatDuration(plan.estimate.seconds)}, peak memory about ${plan.estimate.memory.peakMb} MB (${plan.estimate.memory.parts.map((p) => `${p.name} ${p.mb} MB`).join(', ')})\n` +
             plan.notes.map((n) => `  note: ${n}\n`).join(''),
         );
         if (plan.confirm !== null && !flags.confirm) {

@@ -128,6 +128,14 @@ export interface RffEmbeddingOptions {
   lengthScale?: number;
   /** Seed of the frequencies (public: they are part of the description). */
   seed?: number;
+  /**
+   * Side reduction before the projection: the images are average-pooled by
+   * this factor (the features of a smaller view). Default
+   * {@link defaultRffPool}: 1 up to 32 pixels, 2 at 64, 4 at 128, so Ω
+   * stays d × F ≤ 3 072 × 5 000 (61 MB) instead of 983 MB at 128×128×3,
+   * which with its transpose passes the WebAssembly backend's memory.
+   */
+  pool?: number;
 }
 
 /** A network embedding in data form. */
@@ -144,8 +152,12 @@ export type NetworkEmbeddingDescription = {
   };
 
 /** A random-Fourier-feature embedding in data form. */
-export type RffEmbeddingDescription = { source: 'rff' } & Required<RffEmbeddingOptions> & {
+export type RffEmbeddingDescription = { source: 'rff' } & Required<
+  Omit<RffEmbeddingOptions, 'pool'>
+> & {
     image: Embedding['image'];
+    /** Absent in releases made before pooling existed: 1. */
+    pool?: number;
   };
 
 /** An embedding in data form (what a release records about its φ). */
@@ -416,6 +428,22 @@ export function priorEmbedding(
   };
 }
 
+/**
+ * Default pooling factor of {@link rffEmbedding}: the smallest power of two
+ * that brings the longer side to 32 pixels or less (and divides both sides).
+ */
+export function defaultRffPool(image: ImageShape): number {
+  let f = 1;
+  while (
+    Math.max(image.height, image.width) / f > 32 &&
+    image.height % (2 * f) === 0 &&
+    image.width % (2 * f) === 0
+  ) {
+    f *= 2;
+  }
+  return f;
+}
+
 /** Default length scale of {@link rffEmbedding} for images of `d` numbers. */
 export function defaultLengthScale(d: number): number {
   return 0.35 * Math.sqrt(d);
@@ -432,7 +460,18 @@ const RFF_STREAM = 0x726666;
  */
 export function rffEmbedding(image: ImageShape, options: RffEmbeddingOptions = {}): Embedding {
   checkImage(image);
-  const d = image.height * image.width * image.channels;
+  const pool = options.pool ?? defaultRffPool(image);
+  if (
+    !Number.isInteger(pool) ||
+    pool < 1 ||
+    image.height % pool !== 0 ||
+    image.width % pool !== 0
+  ) {
+    throw new RangeError(
+      `The pooling factor must be a whole number that divides the image sides, not ${pool}.`,
+    );
+  }
+  const d = (image.height / pool) * (image.width / pool) * image.channels;
   const frequencies = options.frequencies ?? 5000;
   if (!Number.isInteger(frequencies) || frequencies < 1 || frequencies > 100_000) {
     throw new RangeError(
@@ -469,12 +508,15 @@ export function rffEmbedding(image: ImageShape, options: RffEmbeddingOptions = {
     };
   });
   return {
-    description: { source: 'rff', frequencies, lengthScale, seed, image: { ...image } },
+    description: { source: 'rff', frequencies, lengthScale, seed, image: { ...image }, pool },
     dims: 2 * frequencies,
     image: { ...image },
     embed(x) {
       checkShape(x, image);
-      return tf.tidy(() => features(tf.reshape(x, [x.shape[0], d])) as tf.Tensor2D);
+      return tf.tidy(() => {
+        const view = pool > 1 ? tf.avgPool(x, pool, pool, 'valid') : x;
+        return features(tf.reshape(view, [x.shape[0], d])) as tf.Tensor2D;
+      });
     },
     dispose() {
       omega.dispose();
@@ -613,7 +655,7 @@ export async function embeddingFromDescription(
   switch (description.source) {
     case 'rff': {
       const { frequencies, lengthScale, seed, image } = description;
-      return rffEmbedding(image, { frequencies, lengthScale, seed });
+      return rffEmbedding(image, { frequencies, lengthScale, seed, pool: description.pool ?? 1 });
     }
     case 'combined': {
       const parts: Embedding[] = [];

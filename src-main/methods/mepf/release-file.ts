@@ -13,6 +13,7 @@ import {
   embeddingFromDescription,
   priorEmbedding,
   randomNetEmbedding,
+  defaultRffPool,
   rffEmbedding,
   type Embedding,
   type EmbeddingDescription,
@@ -73,10 +74,12 @@ export async function newEmbedding(
     case 'random-net':
       return randomNetEmbedding(DEFAULT_FEATURE_NET, plan.seed, image);
     case 'rff': {
-      const root = Math.sqrt(image.height * image.width * image.channels);
+      // The kernels' scales are relative to the pooled view the features see.
+      const pool = defaultRffPool(image);
+      const root = Math.sqrt((image.height / pool) * (image.width / pool) * image.channels);
       return combinedEmbedding(
         RFF_SCALES.map((scale, i) =>
-          rffEmbedding(image, { seed: plan.seed + i, lengthScale: scale * root }),
+          rffEmbedding(image, { seed: plan.seed + i, lengthScale: scale * root, pool }),
         ),
       );
     }

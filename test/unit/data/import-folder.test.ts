@@ -282,7 +282,7 @@ test('a wrapping folder is stepped into; bad preprocessing is refused', async (t
   await rejectsWith(
     importSource({ path: root, preprocessing: { ...PRE, size: 30 as 32 } }),
     'INVALID_INPUT',
-    ['28, 32 or 64'],
+    ['28, 32, 64 or 128'],
   );
   await rejectsWith(
     importSource({ path: root, preprocessing: { ...PRE, testFraction: 1 } }),

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../../src-main/contract/errors';
 import {
   convArchitecture,
+  convBottleneck,
   defaultArchitecture,
   parameterCount,
   parameterSpecs,
@@ -78,4 +79,49 @@ test('the conv variant maps 64×64 images to (μ, log σ²) and back to 64×64 l
     assert.deepEqual(decodeLogits(a, dec, mu, y).shape, [2, 3, 64 * 64]);
   });
   tf.dispose([...enc, ...dec]);
+});
+
+test('the conv family adds a down-sampling layer per doubling: an 8×8 bottleneck and the same dense layers at 32, 64 and 128 pixels', () => {
+  const counts: number[] = [];
+  for (const [side, layers] of [
+    [32, 2],
+    [64, 3],
+    [128, 4],
+  ] as const) {
+    for (const channels of [1, 3]) {
+      const a = convArchitecture({ height: side, width: side, channels }, 2);
+      assert.equal(a.convChannels.length, layers, `${side} px`);
+      assert.deepEqual(convBottleneck(a), { height: 8, width: 8, channels: 64 });
+      counts.push(parameterCount(a, 'encoder') + parameterCount(a, 'decoder'));
+    }
+  }
+  // Laptop-sized: the dense layers dominate and do not grow with the side.
+  const [min, max] = [Math.min(...counts), Math.max(...counts)];
+  assert.ok(max < 2.5e6 && max < 1.15 * min, JSON.stringify(counts));
+  const a = convArchitecture({ height: 128, width: 128, channels: 3 }, 2);
+  const enc = initParams(a, 'encoder', [1]).tensors;
+  const dec = initParams(a, 'decoder', [2]).tensors;
+  tf.tidy(() => {
+    const x = tf.zeros([1, 2, 128 * 128 * 3]) as tf.Tensor3D;
+    const y = tf.zeros([1, 2, 2]) as tf.Tensor3D;
+    const { mu } = encode(a, enc, x, y);
+    assert.deepEqual(decodeLogits(a, dec, mu, y).shape, [1, 2, 128 * 128 * 3]);
+  });
+  tf.dispose([...enc, ...dec]);
+});
+
+test('a stored architecture keeps its own layers: an older 128-pixel model with three layers still reads', () => {
+  // As a run stored it before 128 pixels had a fourth layer (a 16×16 bottleneck).
+  const stored = JSON.parse(
+    JSON.stringify({
+      ...convArchitecture({ height: 64, width: 64, channels: 1 }, 2),
+      image: { height: 128, width: 128, channels: 1 },
+    }),
+  ) as unknown;
+  const a = parseArchitecture(stored);
+  assert.equal(a.kind, 'conv-cvae');
+  if (a.kind !== 'conv-cvae') return;
+  assert.deepEqual(a.convChannels, [32, 64, 64]);
+  assert.deepEqual(convBottleneck(a), { height: 16, width: 16, channels: 64 });
+  assert.ok(parameterSpecs(a, 'decoder').some((s) => s.name === 'dec.deconv2.w'));
 });

@@ -130,7 +130,7 @@ test('the wasm backend trains the default model for one step', async () => {
   tf.dispose([batch.x, batch.y, batch.mask, batch.eps]);
 });
 
-test('our wasm kernels (batched/transposed matmul, conv filter gradient) agree with the cpu backend', async () => {
+test('our wasm kernels (batched/transposed matmul, conv filter and input gradients) agree with the cpu backend', async () => {
   const mlp = defaultArchitecture();
   const conv = convArchitecture({ height: 8, width: 8, channels: 3 }, 4);
   await selectBackend({ env: { DP2_BACKEND: 'cpu' } });
@@ -141,6 +141,9 @@ test('our wasm kernels (batched/transposed matmul, conv filter gradient) agree w
   const c = tf.randomNormal([1, 5, 6], 0, 1, 'float32', 3);
   const d = tf.randomNormal([3, 5, 4], 0, 1, 'float32', 4);
   const e = tf.randomNormal([3, 4, 5], 0, 1, 'float32', 5);
+  const img = tf.randomNormal([2, 5, 5, 6], 0, 1, 'float32', 6) as tf.Tensor4D;
+  const filter = tf.randomNormal([4, 4, 3, 6], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const kernel3 = tf.randomNormal([3, 3, 3, 5], 0, 1, 'float32', 9) as tf.Tensor4D;
   const cases = (): Float32Array[] =>
     [
       tf.matMul(a, b, false, true),
@@ -149,6 +152,13 @@ test('our wasm kernels (batched/transposed matmul, conv filter gradient) agree w
       tf.matMul(b, a, false, true),
       tf.matMul(c, b),
       tf.matMul(a.reshape([15, 7]), b.reshape([18, 7]), false, true),
+      // Conv2DBackpropInput: transposed convolutions and conv2d's input gradient.
+      tf.conv2dTranspose(img, filter, [2, 10, 10, 3], 2, 'same'),
+      tf.conv2dTranspose(img, filter, [2, 16, 16, 3], 3, 'valid'),
+      tf.conv2dTranspose(img, filter, [2, 5, 5, 3], 1, 'same'),
+      tf.grad((x) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, kernel3, 2, 'same'))))(
+        tf.randomNormal([2, 9, 7, 3], 0, 1, 'float32', 8) as tf.Tensor4D,
+      ),
     ].map((t) => Float32Array.from(t.dataSync()));
   const expected = cases();
   await selectBackend({ env: { DP2_BACKEND: 'wasm' } });

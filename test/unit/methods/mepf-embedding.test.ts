@@ -19,6 +19,7 @@ import {
   networkEmbedding,
   priorEmbedding,
   randomInitNetwork,
+  defaultRffPool,
   rffEmbedding,
   type Embedding,
 } from '../../../src-main/methods/mepf/embedding';
@@ -159,6 +160,44 @@ describe('mepf: the per-record embedding φ', () => {
     assert.deepEqual(Array.from(again.embed(x).dataSync()), phi.flat());
     e.dispose();
     again.dispose();
+  });
+
+  it('random Fourier features see large images pooled to 32 pixels or less; an older description without pooling rebuilds unpooled', async () => {
+    for (const [side, pool] of [
+      [28, 1],
+      [32, 1],
+      [64, 2],
+      [128, 4],
+    ] as const) {
+      assert.equal(defaultRffPool({ height: side, width: side, channels: 3 }), pool, `${side}`);
+    }
+    const image = { height: 64, width: 64, channels: 1 };
+    const x = tf.randomUniform([2, 64, 64, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const pooled = rffEmbedding(image, { frequencies: 50, lengthScale: 4, seed: 2 });
+    assert.equal(pooled.description.source === 'rff' && pooled.description.pool, 2);
+    // The same as the features of the 2×2-averaged 32×32 view.
+    const small = rffEmbedding(
+      { height: 32, width: 32, channels: 1 },
+      { frequencies: 50, lengthScale: 4, seed: 2 },
+    );
+    const a = pooled.embed(x).dataSync();
+    const b = small.embed(tf.avgPool(x, 2, 2, 'valid')).dataSync();
+    assert.ok(a.every((v, i) => Math.abs(v - (b[i] as number)) < 1e-5));
+    // A release made before pooling existed recorded no pool: its φ is the unpooled one.
+    const { pool: _pool, ...older } = pooled.description as { pool?: number } & Record<
+      string,
+      unknown
+    >;
+    void _pool;
+    const rebuilt = await embeddingFromDescription(
+      older as unknown as Parameters<typeof embeddingFromDescription>[0],
+    );
+    const unpooled = rffEmbedding(image, { frequencies: 50, lengthScale: 4, seed: 2, pool: 1 });
+    assert.deepEqual(
+      Array.from(rebuilt.embed(x).dataSync()),
+      Array.from(unpooled.embed(x).dataSync()),
+    );
+    for (const e of [pooled, small, rebuilt, unpooled]) e.dispose();
   });
 
   it('the random-initialised network is the prior’s spec, reproducible from its seed, and gives norm-1 φ', async () => {
