@@ -16,6 +16,7 @@ import {
 } from './commands/datasets';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { FEATURES_USAGE, featuresCommand } from './commands/features';
+import { CLASSIFY_USAGE, classifyCommand } from './commands/classify';
 import { PREDICT_USAGE, predictCommand } from './commands/predict';
 import { PRIORS_USAGE, priorsCommand } from './commands/priors';
 import {
@@ -73,6 +74,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'utility, fidelity and membership audit of synthetic images',
     usage: EVAL_USAGE,
     run: evalCommand,
+  },
+  classify: {
+    summary: 'train a private classifier (dp2 train --method randp)',
+    usage: CLASSIFY_USAGE,
+    run: classifyCommand,
   },
   predict: {
     summary: 'classes of images from a released private classifier',
