@@ -373,7 +373,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
     'runs.export': async ({ runId, outDir, include: asked, perClass }) => {
       // A classifier run has no decoder, samples or grids: its model and certificate go.
       const include = releasesClassifier(ctx, runId)
-        ? { classifier: true, certificate: asked.certificate ?? true }
+        ? { classifier: asked.classifier ?? true, certificate: asked.certificate ?? true }
         : asked;
       const wantsSamples = include.samplesNpz || include.samplesPng || include.grids;
       if (wantsSamples && listArtifacts(ctx.store, { runId, kind: 'samples' }).length === 0) {

@@ -4,6 +4,8 @@
 // second generator from the same release, which spends nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Dp2Api } from '../../src-main/contract';
 import { startHarness } from './harness';
 import type { Harness } from './harness';
@@ -162,5 +164,24 @@ test('private classifier: chosen in New run, trained under the ledger, its held-
   assert.ok(runs.ok);
   const mine = runs.value.find((r) => r.method === 'randp');
   assert.ok(mine && mine.stepsPaid > 0, 'its steps were paid in the ledger');
+  // Before any generator of this data set was evaluated, the panel says how to compare.
+  assert.match(
+    (await page.getByTestId('synthetic-route').textContent()) ?? '',
+    /train a generator on this data set at the same ε/,
+  );
+
+  // Export offers the classifier and its certificate, nothing of a generator.
+  await page.getByRole('button', { name: 'Export', exact: true }).first().click();
+  await page.getByRole('heading', { name: 'Export', level: 1 }).waitFor();
+  await page.getByLabel('Run', { exact: true }).selectOption(String(mine.id));
+  await page.getByText('Private classifier', { exact: true }).waitFor();
+  const offered = (await page.locator('fieldset').textContent()) ?? '';
+  assert.doesNotMatch(offered, /Generator|Synthetic images|grids/);
+  const out = join(images.path, '..', `${images.path.split('/').at(-1)}-classifier-export`);
+  await page.getByLabel('Export to folder').fill(out);
+  await page.getByRole('button', { name: 'Export', exact: true }).last().click();
+  await page.getByTestId('export-done').waitFor({ timeout: 60_000 });
+  assert.deepEqual(readdirSync(out).sort(), ['certificate.json', 'classifier']);
+  rmSync(out, { recursive: true, force: true });
   assert.deepEqual(harness.blockedRequests, []);
 });
