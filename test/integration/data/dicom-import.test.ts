@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { zipSync } from 'fflate';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { UserError } from '../../../src-main/contract/errors';
@@ -142,6 +143,25 @@ test('a DICOMDIR export with a labels CSV: classes from the CSV, files without e
   // Without the CSV the tree has one class, and the message points to the CSV.
   const alone = await previewImport({ path: root, preprocessing: PRE });
   assert.ok(alone.problems.some((p) => p.severity === 'error' && p.action.includes('labels CSV')));
+});
+
+test('DICOM files inside a zip import like a folder (frames, syntaxes, classes)', async (t) => {
+  const dir = await tempDir(t);
+  const zip = join(dir, 'export.zip');
+  await writeFile(
+    zip,
+    zipSync({
+      'ward/normal/IM0': ct(60, { transferSyntax: 'rle' }),
+      'ward/normal/IM1': ct(61),
+      'ward/effusion/IM0': ct(62, { transferSyntax: 'jpeg-ls' }),
+      'ward/effusion/IM1': ct(63, { transferSyntax: 'j2k-lossless' }),
+    }),
+  );
+  const { images, preview } = await importSource({ path: zip, preprocessing: PRE });
+  assert.deepEqual(images.classes, ['effusion', 'normal']);
+  assert.equal(images.count, 4);
+  assert.equal(preview.format, 'zip');
+  assert.equal(preview.dicom?.files, 4);
 });
 
 test('the window choice: the file’s window, each image’s full range, or the stored values', async (t) => {
