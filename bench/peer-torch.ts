@@ -15,8 +15,10 @@
  * (b) and (c): batch building, per-record ε, clipping, secure noise, Adam),
  * on the backend the app selects. The peer is bench/peer/torch_steps.py with
  * Debian's python3-torch on the CPU, os.cpu_count() threads; per-example
- * gradients by vmap(grad) and, for the MLP, by ghost clipping (the faster
- * one sets the ratio). When torch is missing the bench installs
+ * gradients by vmap(grad) and by ghost clipping (the app's own algorithm:
+ * norms of dense layers from their inputs and output gradients, per-example
+ * weights of the convolutions from unfolded patches; checked equal to vmap),
+ * each at os.cpu_count() threads and at one; the fastest sets the ratio. When torch is missing the bench installs
  * `python3-torch` with apt-get (and `libopenblas0-pthread`: without it
  * Debian's torch uses the reference BLAS, ≈ 10× slower), and says so. PyTorch
  * is a bench tool only, never a dependency of the app.
@@ -133,7 +135,7 @@ function cases(): Case[] {
       arch: convArchitecture({ height: 64, width: 64, channels: 1 }, 10),
       mode: 'dpsgd',
       batch: 128,
-      peers: ['vmap'],
+      peers: ['ghost', 'vmap'],
     },
   ];
   const want = process.env.DP2_PEER_CASES?.split(',').map((s) => s.trim());
@@ -339,6 +341,28 @@ async function table(backend: string): Promise<void> {
   const python = pythonPath();
   const torchOk = ensureTorch(python);
   if (!torchOk) console.log('PyTorch could not be loaded: the peer column stays empty.');
+  if (torchOk) {
+    // The peer's two per-example methods give the same clipped sum (batch 8, C = 1).
+    for (const c of cases().filter((k) => k.mode === 'dpsgd')) {
+      const r = spawnSync(
+        python,
+        [
+          PEER_SCRIPT,
+          '--arch',
+          JSON.stringify(c.arch),
+          '--mode',
+          'dpsgd',
+          '--batch',
+          '8',
+          '--check',
+        ],
+        { encoding: 'utf8' },
+      );
+      console.log(
+        `PyTorch ghost vs vmap clipped sum, ${c.label}: ${r.stdout.trim() || r.stderr.trim().split('\n').pop()}`,
+      );
+    }
+  }
   const rows: Row[] = [];
   for (const c of cases()) {
     const enc = parameterCount(c.arch, 'encoder');

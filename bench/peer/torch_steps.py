@@ -9,8 +9,10 @@ architecture description the bench passes (JSON), and times one kind of step:
             one vector), each clipped to norm C, summed, Gaussian noise
             N(0, σ²C²) added, divided by the batch, Adam.
             per_example = "vmap" (functorch/torch.func vmap of grad) or
-            "ghost" (the norm trick, MLP only: per-example norms from layer
-            inputs and output gradients, then one weighted product per layer).
+            "ghost" (the app's algorithm: per-example norms of dense layers
+            from layer inputs and output gradients, per-example weights of
+            (transposed) convolutions from unfolded patches, then one
+            weighted product per layer).
 
 Prints one JSON line: parameter counts, steps, seconds, images/s, threads.
 Run with Debian's python3-torch (CPU); it is a bench tool, never part of the app.
@@ -19,7 +21,6 @@ Run with Debian's python3-torch (CPU); it is a bench tool, never part of the app
 import argparse
 import json
 import os
-import sys
 import time
 
 import torch
@@ -62,7 +63,9 @@ class MlpCvae(nn.Module):
                 inputs.append(h)
             s = lin(h)
             if probes is not None:
-                s = s + probes[l]
+                probe = torch.zeros_like(s, requires_grad=True)
+                probes.append(probe)
+                s = s + probe
             state["l"] = l + 1
             return F.relu(s) if relu else s
 
@@ -107,20 +110,33 @@ class ConvCvae(nn.Module):
             self.deconvs.append(nn.ConvTranspose2d(cin, cout, k, stride=2, padding=pad))
         self.latent = latent
 
-    def forward(self, x, y, eps):
+    def layers(self):
+        return [*self.convs, self.enc_fc0, self.enc_out, self.dec_fc0, self.dec_fc1, *self.deconvs]
+
+    def forward(self, x, y, eps, probes=None, inputs=None):
+        """Per-record (recon, kl); with probes as in MlpCvae.forward."""
         b = x.shape[0]
+
+        def apply(layer, h, relu):
+            if inputs is not None:
+                inputs.append(h)
+            s = layer(h)
+            if probes is not None:
+                probe = torch.zeros_like(s, requires_grad=True)
+                probes.append(probe)
+                s = s + probe
+            return F.relu(s) if relu else s
+
         h = x.view(b, self.h, self.w, self.c).permute(0, 3, 1, 2)
         for conv in self.convs:
-            h = F.relu(conv(h))
-        h = F.relu(self.enc_fc0(torch.cat([h.reshape(b, -1), y], 1)))
-        mu, logvar = self.enc_out(h).split(self.latent, 1)
+            h = apply(conv, h, True)
+        h = apply(self.enc_fc0, torch.cat([h.reshape(b, -1), y], 1), True)
+        mu, logvar = apply(self.enc_out, h, False).split(self.latent, 1)
         z = mu + torch.exp(0.5 * logvar) * eps
-        h = F.relu(self.dec_fc0(torch.cat([z, y], 1)))
-        h = F.relu(self.dec_fc1(h)).view(b, self.bc, self.bh, self.bw)
+        h = apply(self.dec_fc0, torch.cat([z, y], 1), True)
+        h = apply(self.dec_fc1, h, True).view(b, self.bc, self.bh, self.bw)
         for i, deconv in enumerate(self.deconvs):
-            h = deconv(h)
-            if i + 1 < len(self.deconvs):
-                h = F.relu(h)
+            h = apply(deconv, h, i + 1 < len(self.deconvs))
         logits = h.permute(0, 2, 3, 1).reshape(b, -1)
         return elbo_terms(logits, x, mu, logvar)
 
@@ -162,7 +178,8 @@ def noisy_update(model, opt, summed, clip, sigma, batch_size):
     opt.step()
 
 
-def dpsgd_step_vmap(model, opt, batch, clip, sigma):
+def clipped_sum_vmap(model, batch, clip):
+    """Σ_i min(1, C/‖g_i‖)·g_i with every g_i materialised by vmap(grad)."""
     x, y, eps = batch
     params = {k: v.detach() for k, v in model.named_parameters()}
 
@@ -175,28 +192,50 @@ def dpsgd_step_vmap(model, opt, batch, clip, sigma):
     b = x.shape[0]
     sq = sum(per[n].reshape(b, -1).pow(2).sum(1) for n in names)
     factors = (clip / (sq.sqrt() + 1e-12)).clamp(max=1.0)
-    summed = [torch.einsum("b,b...->...", factors, per[n]) for n in names]
-    noisy_update(model, opt, summed, clip, sigma, b)
+    return [torch.einsum("b,b...->...", factors, per[n]) for n in names]
 
 
-def dpsgd_step_ghost(model, opt, batch, clip, sigma):
-    """Norm trick: ‖g_i‖² = Σ_l (‖a_il‖² + 1)·‖∂L_i/∂s_il‖²; ∇W = Aᵀ(c ⊙ G), ∇b = Σ_i c_i G_i."""
+def clipped_sum_ghost(model, batch, clip):
+    """Ghost (mixed) clipping, the app's algorithm: zero probes on every pre-activation,
+    one backward pass to them gives each record's output gradient G_i per layer.
+    Dense: ‖∇W_i‖² + ‖∇b_i‖² = (‖a_i‖² + 1)·‖G_i‖², nothing materialised.
+    (Transposed) convolutions: ∇W_i from unfolded patches (small: k·k·C_in·C_out).
+    Then ∇W = Σ_i c_i ∇W_i with c_i = min(1, C/‖g_i‖): one product per layer."""
     x, y, eps = batch
     b = x.shape[0]
-    layers = model.layers()
-    probes = [torch.zeros(b, lin.out_features, requires_grad=True) for lin in layers]
-    inputs = []
+    probes, inputs = [], []
     recon, kl = model(x, y, eps, probes=probes, inputs=inputs)
     outs = torch.autograd.grad((recon + kl).sum(), probes)
     with torch.no_grad():
-        sq = sum((a.pow(2).sum(1) + 1) * g.pow(2).sum(1) for a, g in zip(inputs, outs))
-        factors = (clip / (sq.sqrt() + 1e-12)).clamp(max=1.0).unsqueeze(1)
+        sq = torch.zeros(b)
+        per = []
+        for lin, a, g in zip(model.layers(), inputs, outs):
+            if isinstance(lin, nn.Linear):
+                sq += (a.pow(2).sum(1) + 1) * g.pow(2).sum(1)
+                per.append(None)
+                continue
+            k, st, pad = lin.kernel_size, lin.stride, lin.padding
+            if isinstance(lin, nn.Conv2d):
+                u = F.unfold(a, k, padding=pad, stride=st)  # [B, Cin·k·k, L_out]
+                w = torch.bmm(g.flatten(2), u.transpose(1, 2))  # [B, Cout, Cin·k·k]
+            else:  # ConvTranspose2d: weight [Cin, Cout, k, k]
+                u = F.unfold(g, k, padding=pad, stride=st)  # [B, Cout·k·k, L_in]
+                w = torch.bmm(a.flatten(2), u.transpose(1, 2))  # [B, Cin, Cout·k·k]
+            gb = g.sum((2, 3))
+            sq += w.pow(2).sum((1, 2)) + gb.pow(2).sum(1)
+            per.append((w, gb))
+        factors = (clip / (sq.sqrt() + 1e-12)).clamp(max=1.0)
         summed = []
-        for lin, a, g in zip(layers, inputs, outs):
-            cg = g * factors
-            summed.append(cg.t() @ a)  # nn.Linear weight is [out, in]
-            summed.append(cg.sum(0))
-        noisy_update(model, opt, summed, clip, sigma, b)
+        for lin, a, g, pe in zip(model.layers(), inputs, outs, per):
+            if pe is None:
+                cg = g * factors.unsqueeze(1)
+                summed.append(cg.t() @ a)  # nn.Linear weight is [out, in]
+                summed.append(cg.sum(0))
+            else:
+                w, gb = pe
+                summed.append(torch.einsum("b,bij->ij", factors, w).view_as(lin.weight))
+                summed.append(factors @ gb)
+    return summed
 
 
 def main():
@@ -210,6 +249,7 @@ def main():
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--sigma", type=float, default=1.0)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--check", action="store_true", help="compare ghost and vmap clipped sums")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
 
@@ -229,14 +269,20 @@ def main():
     eps = torch.randn(b, arch["latent"])
     batch = (x, y, eps)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if args.check:
+        # Ghost and vmap clipped sums on the same batch: the same up to float rounding.
+        a = clipped_sum_ghost(model, batch, args.clip)
+        v = clipped_sum_vmap(model, batch, args.clip)
+        err = max(((p - q).abs().max() / q.abs().max().clamp(min=1e-12)).item() for p, q in zip(a, v))
+        print(json.dumps({"ok": err < 1e-3, "maxRelativeDifference": err}))
+        return
+    clipped_sum = clipped_sum_ghost if args.per_example == "ghost" else clipped_sum_vmap
     if args.mode == "train":
         step = lambda: train_step(model, opt, batch, args.clip)
-    elif args.per_example == "ghost":
-        if arch["kind"] != "mlp-cvae":
-            sys.exit("ghost clipping is implemented for the MLP model only")
-        step = lambda: dpsgd_step_ghost(model, opt, batch, args.clip, args.sigma)
     else:
-        step = lambda: dpsgd_step_vmap(model, opt, batch, args.clip, args.sigma)
+        step = lambda: noisy_update(
+            model, opt, clipped_sum(model, batch, args.clip), args.clip, args.sigma, b
+        )
 
     for _ in range(args.warmup):
         step()
