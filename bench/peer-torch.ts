@@ -424,6 +424,7 @@ async function table(backend: string): Promise<void> {
 function splitKernels(
   kernels: { name: string; kernelTimeMs: unknown; outputShapes: number[][] }[],
   B: number,
+  byKernel: Map<string, number>,
 ): Record<string, number> {
   const ms = (k: (typeof kernels)[number]): number =>
     typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
@@ -453,6 +454,8 @@ function splitKernels(
     } else if (i <= a) stage = 'norms';
     else stage = 'clipped sum';
     out[stage] = (out[stage] as number) + ms(k);
+    const key = `${stage}: ${k.name}`;
+    byKernel.set(key, (byKernel.get(key) ?? 0) + ms(k));
   });
   return out;
 }
@@ -486,6 +489,7 @@ async function profileStep(label: string, arch: Architecture, batch: number): Pr
   const dec = initParams(arch, 'decoder', [2]).tensors;
   const records = Uint32Array.from({ length: batch }, (_, i) => i);
   const stages: Record<string, number> = {};
+  const byKernel = new Map<string, number>();
   const add = (k: string, v: number): void => {
     stages[k] = (stages[k] ?? 0) + v / STEPS;
   };
@@ -524,7 +528,7 @@ async function profileStep(label: string, arch: Architecture, batch: number): Pr
         return [] as tf.Tensor[];
       });
       const wall = performance.now() - t;
-      const split = splitKernels(prof.kernels, b.x.shape[0]);
+      const split = splitKernels(prof.kernels, b.x.shape[0], keep ? byKernel : new Map());
       let kernelSum = 0;
       for (const [k, v] of Object.entries(split)) {
         lap(k, v);
@@ -579,6 +583,11 @@ async function profileStep(label: string, arch: Architecture, batch: number): Pr
   for (const [k, v] of Object.entries(stages)) {
     console.log(`| ${k} | ${v.toFixed(1)} | ${((100 * v) / total).toFixed(0)} % |`);
   }
+  const top = [...byKernel.entries()].sort((x, y) => y[1] - x[1]).slice(0, 8);
+  console.log(
+    'Heaviest kernels (stage: kernel, ms/step): ' +
+      top.map(([k, v]) => `${k} ${(v / STEPS).toFixed(1)}`).join('; '),
+  );
 }
 
 async function main(): Promise<void> {
