@@ -160,7 +160,8 @@ function aptInstall(packages: string[], why: string): void {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-  if (r.status !== 0)
+  if (r.error) console.log(`apt-get could not be run (${r.error.message}); install them by hand.`);
+  else if (r.status !== 0)
     console.log(`apt-get install ${packages.join(' ')} failed (exit ${r.status}).`);
 }
 
@@ -169,7 +170,12 @@ function ensureTorch(python: string): boolean {
   const hasTorch = (): boolean =>
     spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
   if (!hasTorch()) aptInstall(['python3-torch'], 'PyTorch is missing');
-  if (process.platform === 'linux' && !existsSync(OPENBLAS)) {
+  // Debian's torch multiplies through the system's libblas.so.3 (BLAS_INFO=generic).
+  const config = spawnSync(python, ['-c', 'import torch; print(torch.__config__.show())'], {
+    encoding: 'utf8',
+  });
+  const genericBlas = (config.stdout ?? '').includes('BLAS_INFO=generic');
+  if (genericBlas && process.platform === 'linux' && !existsSync(OPENBLAS)) {
     aptInstall(
       ['libopenblas0-pthread'],
       "Debian's torch uses the reference BLAS without OpenBLAS (about 10× slower products)",
