@@ -54,3 +54,50 @@ export function naiveSensitivity(batchCap: number, clip: number): number {
 export function naiveBatchCap(expectedBatch: number): number {
   return Math.ceil(expectedBatch + 8 * Math.sqrt(expectedBatch) + 8);
 }
+
+/** Each randomised term's clip, sensitivity and noise multiplier (what a certificate states). */
+export interface TermNoise {
+  term: 'per-record' | 'divergence' | 'whole-loss';
+  clip: number;
+  sensitivity: number;
+  sigma: number;
+}
+
+/**
+ * The terms a plan randomises and their noise: 'termwise' splits σ between
+ * G₁ (Δ₁ = C₁) and G₂ (Δ₂ = 2C₂) (privacy/termwise.ts splitSigma); 'naive'
+ * has one term of sensitivity (2·cap + 1)·C; 'kl' only the per-record term.
+ */
+export function termNoises(o: {
+  sigma: number;
+  clip: number;
+  divergence: 'kl' | 'mmd-imq' | 'mmd-rbf';
+  divergenceClip: number;
+  mode: 'termwise' | 'naive';
+  batchCap: number;
+}): TermNoise[] {
+  if (o.divergence === 'kl')
+    return [{ term: 'per-record', clip: o.clip, sensitivity: o.clip, sigma: o.sigma }];
+  if (o.mode === 'naive') {
+    return [
+      {
+        term: 'whole-loss',
+        clip: o.clip,
+        sensitivity: naiveSensitivity(o.batchCap, o.clip),
+        sigma: o.sigma,
+      },
+    ];
+  }
+  const d2 = 2 * o.divergenceClip;
+  const { sigma1, sigma2 } = splitSigma(o.sigma, o.clip, d2);
+  return [
+    { term: 'per-record', clip: o.clip, sensitivity: o.clip, sigma: sigma1 },
+    { term: 'divergence', clip: o.divergenceClip, sensitivity: d2, sigma: sigma2 },
+  ];
+}
+
+/** The pair's σ recomputed from its terms (equals the plan's σ: privacy/termwise.ts). */
+export function termsSigma(terms: readonly TermNoise[]): number {
+  return effectiveSigma(terms.map((t) => t.sigma));
+}
+
