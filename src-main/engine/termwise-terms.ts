@@ -63,20 +63,20 @@ export function kernelGradSum(kernel: MmdKernel, a: tf.Tensor2D, b: tf.Tensor2D)
   const L = a.shape[1];
   const { c, kappa } = kernelConstants(kernel, L);
   return tf.tidy(() => {
-    const diff = tf.sub(tf.expandDims(a, 1), tf.expandDims(b, 0)); // [n, m, L]
-    const r2 = tf.sum(tf.square(diff), 2, true); // [n, m, 1]
-    let f: tf.Tensor;
-    if (kernel === 'imq') {
-      // ∇_a = −2c·diff/(c + r²)²
-      f = tf.div(-2 * c, tf.square(tf.add(r2, c)));
-    } else {
-      f = tf.mul(tf.exp(tf.mul(r2, -0.5 / c)), -1 / c);
-    }
-    const g = tf.mul(diff, tf.div(f, kappa));
-    const norm = tf.sqrt(tf.sum(tf.square(g), 2, true));
+    // In matrix form ([n, m], not [n, m, L]): r² = ‖a‖² + ‖b‖² − 2a·bᵀ, each
+    // pair's gradient is f_ij·(a_i − b_j), so Σ_j = a_i·Σ_j f_ij − (f·b)_i.
+    const aa = tf.sum(tf.square(a), 1, true);
+    const bb = tf.reshape(tf.sum(tf.square(b), 1), [1, b.shape[0]]);
+    const r2 = tf.relu(tf.sub(tf.add(aa, bb), tf.mul(tf.matMul(a, b, false, true), 2)));
+    const f =
+      kernel === 'imq'
+        ? tf.div((-2 * c) / kappa, tf.square(tf.add(r2, c)))
+        : tf.mul(tf.exp(tf.mul(r2, -0.5 / c)), -1 / (c * kappa));
+    // Each pair's vector has norm |f|·r ≤ 1 analytically; clip it for float safety.
+    const norm = tf.mul(tf.abs(f), tf.sqrt(r2));
     const limit = 1 - CLIP_MARGIN;
-    const factor = tf.minimum(1, tf.div(limit, tf.maximum(norm, 1e-30)));
-    return tf.sum(tf.mul(g, factor), 1) as tf.Tensor2D;
+    const fc = tf.mul(f, tf.minimum(1, tf.div(limit, tf.maximum(norm, 1e-30))));
+    return tf.sub(tf.mul(a, tf.sum(fc, 1, true)), tf.matMul(fc, b)) as tf.Tensor2D;
   });
 }
 

@@ -386,7 +386,8 @@ export class TermwiseTrainer {
         }
       }
       u = coupledCotangents(kernel, z, B, L, prior);
-      mmd = mmdSquared(kernel, z, B, L, prior);
+      // MMD² for the curves only every 10th step (it is a B×B pass of its own).
+      if (step % 10 === 0) mmd = mmdSquared(kernel, z, B, L, prior);
     }
     let recon = 0;
     let kl = 0;

@@ -526,7 +526,9 @@ function termwiseInWords(cert: DpsgdCertificate): string[] {
         (t) =>
           `${TERM_WORDS[t.term]}: clipped so one image moves the sum by at most ${num(t.sensitivity)}, Gaussian noise of size ${num(t.sigma)} × ${num(t.sensitivity)}`,
       )
-      .join('; ')}. Both noisy sums come from the same sample, so together they count as one noisy step of noise multiplier ${num(cert.sigma)}.`,
+      .join(
+        '; ',
+      )}. Both noisy sums come from the same sample, so together they count as one noisy step of noise multiplier ${num(cert.sigma)}.`,
     'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
     publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,

@@ -100,4 +100,3 @@ export function termNoises(o: {
 export function termsSigma(terms: readonly TermNoise[]): number {
   return effectiveSigma(terms.map((t) => t.sigma));
 }
-

@@ -14,7 +14,8 @@ export const termwiseCard = {
   verdict: 'Not yet measured on MNIST against the targets.',
   stages: {
     stage2: {
-      title: 'Term-wise DP-SGD (encoder and decoder together, private; only the decoder is released)',
+      title:
+        'Term-wise DP-SGD (encoder and decoder together, private; only the decoder is released)',
       task: 'Term-wise DP-SGD',
       label: 'Private training',
       hint: 'Every step adds noise to each loss term and is paid for in the privacy ledger first.',

@@ -22,8 +22,7 @@ export const termwise = defineMethod<TermwisePlan>({
   noise: termwiseNoise,
   architecture: (preset, image, classes) =>
     architectureFor(TERMWISE_PRESETS[preset].mlp, image, classes),
-  certificate: (plan, c) =>
-    poissonCertificate('termwise', plan, c, undefined, termNoises(plan)),
+  certificate: (plan, c) => poissonCertificate('termwise', plan, c, undefined, termNoises(plan)),
   privateFolders: [],
   train: async (config, plan, ctx) => (await import('./train')).trainTermwise(config, plan, ctx),
 });

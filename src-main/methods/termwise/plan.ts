@@ -37,7 +37,11 @@ export function resolveTermwisePlan(input: ResolvePlanInput): ResolvedRunPlan<Te
     name: 'term-wise DP-SGD',
     why: 'it trains one encoder network with the decoder by DP-SGD, with a divergence term.',
   });
-  const s = resolvePoissonSchedule(input, preset, { keys: [], why: '', method: 'term-wise DP-SGD' });
+  const s = resolvePoissonSchedule(input, preset, {
+    keys: [],
+    why: '',
+    method: 'term-wise DP-SGD',
+  });
   const o = s.overrides;
   const plan: TermwisePlan = {
     method: 'termwise',
