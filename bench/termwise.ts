@@ -9,6 +9,7 @@
  *
  *   node --import tsx bench/termwise.ts [--eps 10,1] [--steps T] [--methods termwise,naive,dpsgd]
  *        [--throughput-steps 6] [--per-class 1000] [--classifiers cnn] [--skip-utility]
+ *        [--set divergenceClip=0.05,divergence=kl] (term-wise settings)
  *
  * `--steps` shortens the runs (the presets' T is 586–1758 steps); the
  * figures then say so. Never fails on a figure.
@@ -169,6 +170,12 @@ async function utility(): Promise<void> {
         const overrides: Record<string, number | string> = {};
         if (steps !== '') overrides.steps = Number(steps);
         if (label === 'naive') overrides.termwiseMode = 'naive';
+        // --set divergenceClip=0.05,divergence=kl: extra settings for the term-wise runs.
+        if (method === 'termwise')
+          for (const kv of arg('set', '').split(',').filter(Boolean)) {
+            const [k, v] = kv.split('=') as [string, string];
+            overrides[k] = Number.isNaN(Number(v)) ? v : Number(v);
+          }
         const t0 = now();
         const handle = await startTraining({
           store,
@@ -216,7 +223,7 @@ async function utility(): Promise<void> {
           .map((k) => `${k.toUpperCase()} ${result[k]?.mean.toFixed(2)} %`)
           .join(', ');
         console.log(
-          `${label} (${preset}${steps !== '' ? `, T shortened to ${steps}` : ''}) ε = ${outcome.epsilon.toFixed(3)}: ${scores}; pair σ = ${Number(plan.sigma).toPrecision(3)}; ${noise}; ` +
+          `${label}${method === 'termwise' && arg('set', '') ? ` [${arg('set', '')}]` : ''} (${preset}${steps !== '' ? `, T shortened to ${steps}` : ''}) ε = ${outcome.epsilon.toFixed(3)}: ${scores}; pair σ = ${Number(plan.sigma).toPrecision(3)}; ${noise}; ` +
             `run ${trained.toFixed(0)} s, evaluation ${(now() - t1).toFixed(0)} s (load ${load()})`,
         );
       }
