@@ -43,9 +43,11 @@ import { SecureGaussian, securePoissonSample } from './secure-noise';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
 import {
   coupledCotangents,
-  encodeCodes,
+  disposePass,
+  encoderPass,
   mmdSquared,
-  termwiseDivergenceSum,
+  termwiseDivergenceFromPass,
+  type EncoderPass,
   type MmdKernel,
 } from './termwise-terms';
 
@@ -369,29 +371,12 @@ export class TermwiseTrainer {
     const divergence = coupled && options.mode === 'termwise' ? new Float32Array(d) : null;
     const kernel: MmdKernel = options.divergence === 'mmd-rbf' ? 'rbf' : 'imq';
     const B = records.length;
-    // Pass 1: every sampled record's code, for the coupled cotangents.
-    let u: Float32Array | null = null;
-    let mmd = 0;
-    if (coupled && B > 0) {
-      const z = new Float32Array(B * L);
-      for (let s = 0; s < B; s += options.maxRows) {
-        const part = records.subarray(s, s + options.maxRows);
-        const batch = this.batchOf(part, step);
-        try {
-          const codes = encodeCodes(arch, enc, batch.x, batch.y, batch.eps);
-          z.set(codes.dataSync() as Float32Array, s * L);
-          codes.dispose();
-        } finally {
-          tf.dispose([batch.x, batch.y, batch.eps]);
-        }
-      }
-      u = coupledCotangents(kernel, z, B, L, prior);
-      // MMD² for the curves only every 10th step (it is a B×B pass of its own).
-      if (step % 10 === 0) mmd = mmdSquared(kernel, z, B, L, prior);
-    }
+    // Pass 1: every chunk's batch and encoder pass (kept), and every code, for the coupled cotangents.
+    const chunks: { part: Uint32Array; batch: FlatBatch; pass: EncoderPass | null }[] = [];
     let recon = 0;
     let kl = 0;
     let clipped = 0;
+    let mmd = 0;
     const add = (into: Float32Array, grads: tf.Tensor[]): void => {
       let off = 0;
       for (const g of grads) {
@@ -401,12 +386,33 @@ export class TermwiseTrainer {
         off += v.length;
       }
     };
-    for (let s = 0; s < B; s += options.maxRows) {
-      const part = records.subarray(s, s + options.maxRows);
-      const n = part.length;
-      const batch = this.batchOf(part, step);
-      const uPart = u ? u.subarray(s * L, (s + n) * L) : null;
-      try {
+    try {
+      let u: Float32Array | null = null;
+      for (let s = 0; s < B; s += options.maxRows) {
+        const part = records.subarray(s, s + options.maxRows);
+        const batch = this.batchOf(part, step);
+        chunks.push({ part, batch, pass: null });
+        if (coupled) {
+          const chunk = chunks[chunks.length - 1] as (typeof chunks)[number];
+          chunk.pass = encoderPass(arch, enc, batch.x, batch.y, batch.eps);
+        }
+      }
+      if (coupled && B > 0) {
+        const z = new Float32Array(B * L);
+        let at = 0;
+        for (const c of chunks) {
+          z.set(c.pass!.z.dataSync() as Float32Array, at);
+          at += c.part.length * L;
+        }
+        u = coupledCotangents(kernel, z, B, L, prior);
+        // MMD² for the curves only every 10th step (it is a B×B pass of its own).
+        if (step % 10 === 0) mmd = mmdSquared(kernel, z, B, L, prior);
+      }
+      let s = 0;
+      for (const { part, batch, pass } of chunks) {
+        const n = part.length;
+        const uPart = u ? u.subarray(s * L, (s + n) * L) : null;
+        s += n;
         if (uPart && options.mode === 'naive') {
           const cot = Float32Array.from(uPart, (v) => v * options.divergenceWeight);
           batch.zCotangent = tf.tensor2d(cot, [n, L]);
@@ -417,17 +423,20 @@ export class TermwiseTrainer {
         recon += sum.reconSum;
         kl += sum.klSum;
         for (const nm of sum.norms) if (nm > options.clip * (1 - 1e-5)) clipped++;
-        if (uPart && divergence) {
-          const div = termwiseDivergenceSum(arch, enc, batch, uPart, {
+        if (uPart && divergence && pass) {
+          const div = termwiseDivergenceFromPass(arch, enc, pass, uPart, {
             weight: options.divergenceWeight,
             clip: options.divergenceClip,
           });
           add(divergence.subarray(0, dEnc), div.grads);
           disposeAll(div.grads);
         }
-      } finally {
+      }
+    } finally {
+      for (const { batch, pass } of chunks) {
         tf.dispose([batch.x, batch.y, batch.eps]);
         if (batch.zCotangent) batch.zCotangent.dispose();
+        if (pass) disposePass(pass);
       }
     }
     return { perRecord, divergence, recon, kl, mmd, clipped };
