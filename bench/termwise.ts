@@ -8,7 +8,7 @@
  * multipliers of each term.
  *
  *   node --import tsx bench/termwise.ts [--eps 10,1] [--steps T] [--methods termwise,naive,dpsgd]
- *        [--throughput-steps 6] [--per-class 1000] [--classifiers cnn] [--skip-utility]
+ *        [--throughput-steps 6] [--throughput-batch 1024] [--per-class 1000] [--classifiers cnn] [--skip-utility]
  *        [--set divergenceClip=0.05,divergence=kl] (term-wise settings)
  *
  * `--steps` shortens the runs (the presets' T is 586–1758 steps); the
@@ -45,8 +45,9 @@ async function throughput(): Promise<void> {
   const data = { x: m.x, y: m.y, count: m.count, height: 28, width: 28 };
   const arch = { ...defaultArchitecture(), encoderHidden: [256, 128], decoderHidden: [128, 256] };
   const steps = Number(arg('throughput-steps', '6'));
+  const batch = Number(arg('throughput-batch', '1024'));
   const common = {
-    sampleRate: 1024 / m.count,
+    sampleRate: batch / m.count,
     sigma: 0.7,
     clip: 1,
     lr: 1e-3,
@@ -108,7 +109,7 @@ async function throughput(): Promise<void> {
               divergenceWeight: 1,
               divergenceClip: 0.25,
               mode,
-              batchCap: 1400,
+              batchCap: Math.ceil(batch + 8 * Math.sqrt(batch) + 8),
             },
           }),
         ),
@@ -119,7 +120,7 @@ async function throughput(): Promise<void> {
   const d = mean(rates.dpsgd!);
   for (const [k, v] of Object.entries(rates))
     console.log(
-      `throughput ${k}: ${mean(v).toFixed(0)} samples/s (DP-SGD ÷ this = ${(d / mean(v)).toFixed(2)}×; ${steps} steps × 2 rounds, expected batch 1024, small model; load ${load()})`,
+      `throughput ${k}: ${mean(v).toFixed(0)} samples/s (DP-SGD ÷ this = ${(d / mean(v)).toFixed(2)}×; ${steps} steps × 2 rounds, expected batch ${batch}, small model; load ${load()})`,
     );
 }
 

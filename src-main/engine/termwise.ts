@@ -38,12 +38,12 @@ import { disposeOptimizer, initOptimizer, optimizerStep, type OptimizerKind } fr
 import type { OptimizerState } from './optim';
 import { disposeAll, initParams } from './params';
 import { secureRecordNoise, type RecordNoise } from './record-noise';
-import { mixSeed } from './rng';
+import { mixSeed, SeededRng } from './rng';
 import { SecureGaussian, securePoissonSample } from './secure-noise';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
 import {
-  coupledCotangents,
   disposePass,
+  groupedCotangents,
   encoderPass,
   mmdSquared,
   termwiseDivergenceFromPass,
@@ -74,6 +74,12 @@ export interface TermwiseOptions {
   batchCap: number;
   /** M: prior samples per step for the MMD. */
   priorSamples?: number;
+  /**
+   * G: records are paired within groups of about this many (drawn per
+   * record and step from the seed, never from the data); the B² pairs of
+   * a large batch cost B·G. Default 256.
+   */
+  pairGroup?: number;
   lr: number;
   steps: number;
   targetEpsilon?: number;
@@ -93,6 +99,7 @@ export interface ResolvedTermwiseOptions {
   mode: TermwiseMode;
   batchCap: number;
   priorSamples: number;
+  pairGroup: number;
   lr: number;
   steps: number;
   targetEpsilon: number | null;
@@ -126,6 +133,7 @@ export function resolveTermwiseOptions(o: TermwiseOptions): ResolvedTermwiseOpti
     mode: checkChoice(o.mode, ['termwise', 'naive'] as const, 'The mechanism'),
     batchCap: checkInt(o.batchCap, 'The batch cap', 1),
     priorSamples: checkInt(o.priorSamples ?? 256, 'The prior samples', 2),
+    pairGroup: checkInt(o.pairGroup ?? 256, 'The pair group size', 2),
     lr: checkPositive(o.lr, 'The learning rate'),
     steps: checkInt(o.steps, 'The number of steps', 0),
     targetEpsilon:
@@ -404,7 +412,7 @@ export class TermwiseTrainer {
           z.set(c.pass!.z.dataSync() as Float32Array, at);
           at += c.part.length * L;
         }
-        u = coupledCotangents(kernel, z, B, L, prior);
+        u = groupedCotangents(kernel, z, B, L, prior, this.pairGroups(records, step));
         // MMD² for the curves only every 10th step (it is a B×B pass of its own).
         if (step % 10 === 0) mmd = mmdSquared(kernel, z, B, L, prior);
       }
@@ -440,6 +448,21 @@ export class TermwiseTrainer {
       }
     }
     return { perRecord, divergence, recon, kl, mmd, clipped };
+  }
+
+  /**
+   * Each record's pair group at `step`: uniform over K = round(q·N/G) groups,
+   * from the seed, the record's index and the step only (data-independent, and
+   * a record's group never depends on which others were sampled).
+   */
+  pairGroups(records: Uint32Array, step: number): Uint32Array {
+    const k = Math.max(1, Math.round(this.expectedBatch / this.options.pairGroup));
+    const out = new Uint32Array(records.length);
+    if (k === 1) return out;
+    const key = mixSeed(this.options.seed, TERMWISE_STREAM, 2);
+    for (let i = 0; i < records.length; i++)
+      out[i] = SeededRng.fromSeed(key, records[i] as number, step).nextInt(k);
+    return out;
   }
 
   /** M fresh prior samples N(0, I) (data-independent). */
@@ -550,6 +573,7 @@ export function serializeTermwiseCheckpoint(cp: TermwiseCheckpoint): Uint8Array 
         mode: o.mode,
         batchCap: o.batchCap,
         priorSamples: o.priorSamples,
+        pairGroup: o.pairGroup,
         lr: o.lr,
         steps: o.steps,
         targetEpsilon: o.targetEpsilon,
@@ -595,7 +619,8 @@ export function deserializeTermwiseCheckpoint(bytes: Uint8Array): TermwiseCheckp
   return {
     kind: 'termwise',
     architecture: parseArchitecture(h.architecture),
-    options: h.options,
+    // Checkpoints written before pair groups existed paired the whole sample.
+    options: { ...h.options, pairGroup: h.options.pairGroup ?? 1e9 },
     records: h.records,
     step: h.step,
     encoder: list('encoder', h.counts.encoder),
