@@ -10,8 +10,13 @@ export const termwiseCard = {
     'A VAE whose codes are also pulled towards the prior as a batch (MMD), trained privately with each loss term clipped and noised its own way so the noise does not grow with the batch; only the decoder is released.',
   releases: 'generator',
   needs: [],
-  measured: [],
-  verdict: 'Not yet measured on MNIST against the targets.',
+  // bench/termwise.ts, one run each, CNN on 10 000 generated digits, one seed (docs/methods.md).
+  measured: [
+    { preset: 'paper', epsilon: 10, cnnAccuracy: [80.1, 80.1], minutes: 17 },
+    { preset: 'high-privacy', epsilon: 1, cnnAccuracy: [77.1, 77.1], minutes: 4 },
+  ],
+  verdict:
+    'Measured on MNIST: CNN 80 % at ε = 10 and 77 % at ε = 1; its naive DP-SGD twin learns nothing at the same ε.',
   stages: {
     stage2: {
       title:
