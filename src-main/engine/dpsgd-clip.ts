@@ -58,6 +58,13 @@ export interface FlatBatch {
    * decoder's per-example gradients are clipped and summed.
    */
   posterior?: { mu: tf.Tensor2D; logvar: tf.Tensor2D };
+  /**
+   * Fixed cotangents c_i ([B, latent]) of a batch-coupled regulariser: row i's
+   * loss gets ⟨c_i, z_i⟩ added (MLP model only). This is how a per-example
+   * clipper sees a coupled loss (the naive DP-SGD of termwise.ts: its
+   * sensitivity grows with B).
+   */
+  zCotangent?: tf.Tensor2D;
 }
 
 export interface ClippedSum {
@@ -94,6 +101,7 @@ export function clippedSum(
     throw new RangeError('Give either the encoder or each record’s posterior, not both.');
   }
   if (arch.kind === 'mlp-cvae') return clippedSumTrick(arch, params, batch, clip);
+  if (batch.zCotangent) throw new RangeError('Coupled cotangents need the MLP model.');
   return clippedSumConvTrick(arch, params, batch, clip);
 }
 
@@ -131,7 +139,7 @@ function forwardWithProbes(
   batch: FlatBatch,
   probes: readonly tf.Tensor[],
   inputs: tf.Tensor2D[],
-): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
+): { recon: tf.Tensor1D; kl: tf.Tensor1D; coupled?: tf.Tensor1D } {
   const nEnc = arch.encoderHidden.length + 1;
   let l = 0;
   const dense = (h: tf.Tensor2D, relu: boolean): tf.Tensor2D => {
@@ -161,6 +169,9 @@ function forwardWithProbes(
     tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
     -0.5,
   ) as tf.Tensor1D;
+  if (batch.zCotangent) {
+    return { recon, kl, coupled: tf.sum(tf.mul(z, batch.zCotangent), 1) as tf.Tensor1D };
+  }
   return { recon, kl };
 }
 
@@ -189,7 +200,10 @@ interface ProbedPass<I extends tf.Tensor> {
  */
 function probedPass<I extends tf.Tensor>(
   probes: tf.Tensor[],
-  forward: (ps: readonly tf.Tensor[], inputs: I[]) => { recon: tf.Tensor1D; kl: tf.Tensor1D },
+  forward: (
+    ps: readonly tf.Tensor[],
+    inputs: I[],
+  ) => { recon: tf.Tensor1D; kl: tf.Tensor1D; coupled?: tf.Tensor1D },
 ): ProbedPass<I> {
   let kept: { inputs: I[]; recon: tf.Tensor1D; kl: tf.Tensor1D } | null = null;
   const f = (...ps: tf.Tensor[]): tf.Scalar => {
@@ -200,7 +214,8 @@ function probedPass<I extends tf.Tensor>(
       recon: tf.keep(terms.recon),
       kl: tf.keep(terms.kl),
     };
-    return tf.sum(tf.add(terms.recon, terms.kl));
+    const own: tf.Scalar = tf.sum(tf.add(terms.recon, terms.kl));
+    return terms.coupled ? (tf.add(own, tf.sum(terms.coupled)) as tf.Scalar) : own;
   };
   const { value, grads: outGrads } = tf.valueAndGrads(f)(probes);
   value.dispose();

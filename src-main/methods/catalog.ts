@@ -17,8 +17,9 @@ import { perRecordCard } from './dp2vae-per-record/card';
 import { dpsgdCard } from './dpsgd/card';
 import { mepfCard } from './mepf/card';
 import { randpCard } from './randp/card';
+import { termwiseCard } from './termwise/card';
 
-const CARDS = [dpsgdCard, perRecordCard, dp2vaeCard, mepfCard, randpCard] as const;
+const CARDS = [dpsgdCard, perRecordCard, dp2vaeCard, mepfCard, randpCard, termwiseCard] as const;
 
 /** A training method's identifier. */
 export type MethodId = (typeof CARDS)[number]['id'];

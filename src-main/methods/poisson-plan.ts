@@ -14,6 +14,7 @@ import {
   type PoissonMethod,
 } from '../privacy/certificate';
 import type { CertificateContext } from './descriptor';
+import type { TermNoise } from '../privacy/termwise';
 import { ownEpsilon, type RunNoise } from '../jobs/budget';
 import {
   checkOverrides,
@@ -163,10 +164,12 @@ export function poissonCertificate(
   plan: { sampleRate: number; sigma: number; clip: number; accountant?: 'rdp' | 'pld' | undefined },
   c: CertificateContext,
   prior?: CertificatePrior,
+  terms?: readonly TermNoise[],
 ) {
   return buildDpsgdCertificate({
     method,
     ...(prior ? { prior } : {}),
+    ...(terms ? { terms } : {}),
     sampleRate: plan.sampleRate,
     sigma: plan.sigma,
     clip: plan.clip,

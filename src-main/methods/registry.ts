@@ -16,6 +16,7 @@ import { dp2vaePerRecord } from './dp2vae-per-record';
 import { dpsgd } from './dpsgd';
 import { mepf } from './mepf';
 import { randp } from './randp';
+import { termwise } from './termwise';
 
 const METHODS: Readonly<Record<MethodId, MethodDescriptor>> = {
   dpsgd,
@@ -23,6 +24,7 @@ const METHODS: Readonly<Record<MethodId, MethodDescriptor>> = {
   dp2vae,
   mepf,
   randp,
+  termwise,
 };
 
 export { isMethodId };

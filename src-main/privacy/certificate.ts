@@ -25,6 +25,7 @@ import {
   type AccountantKind,
   type MechanismSpec,
 } from './mechanisms';
+import { termsSigma, type TermNoise } from './termwise';
 
 /** What the certificate's `mechanism` field names. */
 export const DP2VAE_CERT_MECHANISM = 'gaussian-block-sampling-without-replacement';
@@ -81,7 +82,7 @@ export const DPSGD_CERT_MECHANISM = 'poisson-subsampled-gaussian-per-example-cli
  * on per-example gradients: two generators (their decoder) and a classifier
  * (`randp`: a linear model on the random-process prior's features).
  */
-export type PoissonMethod = 'dpsgd' | 'dp2vae-per-record' | 'randp';
+export type PoissonMethod = 'dpsgd' | 'dp2vae-per-record' | 'randp' | 'termwise';
 
 /** The public prior a release was computed with (shipped with the app; made without any real image). */
 export interface CertificatePrior {
@@ -106,6 +107,13 @@ export interface DpsgdCertificate extends CertificateCommon {
   sample_rate: number;
   /** For a classifier on the prior's features (`randp`): the prior. */
   prior?: CertificatePrior;
+  /**
+   * Term-wise DP-SGD (`termwise`): each randomised term's clip, sensitivity
+   * and noise multiplier; `sigma` is then the pair's (Σ σ_t⁻²)^(−1/2), what
+   * ε is computed from, and `clip` is C₁ (each term's noise is σ_t × its
+   * sensitivity).
+   */
+  terms?: TermNoise[];
 }
 
 /** What a `mepf` certificate's `mechanism` field names. */
@@ -226,6 +234,8 @@ export interface DpsgdCertificateInput {
   method?: PoissonMethod;
   /** The public prior the model's features come from (`randp`), named in the certificate. */
   prior?: CertificatePrior;
+  /** Term-wise DP-SGD: the terms (their σ must give `sigma`). */
+  terms?: readonly TermNoise[];
   /** q: the Poisson sampling rate of each step. */
   sampleRate: number;
   sigma: number;
@@ -249,6 +259,9 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
   const { sampleRate, sigma, clip, steps, delta } = input;
   const accountant = validateAccountant(input.accountant);
   if (!(sampleRate > 0 && sampleRate <= 1)) bad('the sampling rate q', sampleRate);
+  // The pair's σ is recomputed from the terms, never trusted.
+  if (input.terms && Math.abs(termsSigma(input.terms) - sigma) > 1e-9 * sigma)
+    bad('the terms’ noise (their σ do not give the certificate’s σ)', sigma);
   const epsilon = certifiedEpsilon(
     { mechanism: 'dpsgd', sampleRate, sigma, steps },
     { clip, delta, datasetId: input.datasetId, accountant },
@@ -260,6 +273,7 @@ export function buildDpsgdCertificate(input: DpsgdCertificateInput): DpsgdCertif
     blocks: null,
     sample_rate: sampleRate,
     ...(input.prior ? { prior: input.prior } : {}),
+    ...(input.terms ? { terms: input.terms.map((t) => ({ ...t })) } : {}),
     sigma,
     clip,
     steps,
@@ -346,6 +360,7 @@ const CERTIFICATE_KEYS = new Set([
   'sensitivity',
   'features',
   'prior',
+  'terms',
   'sigma',
   'clip',
   'steps',
@@ -438,6 +453,7 @@ function publicInWords(cert: AnyCertificate): string {
 
 function dpsgdInWords(cert: DpsgdCertificate): string[] {
   if (cert.method === 'randp') return classifierInWords(cert);
+  if (cert.method === 'termwise') return termwiseInWords(cert);
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   const pld = cert.accountant.startsWith('dp2-pld/');
   const perRecord = cert.method === 'dp2vae-per-record';
@@ -489,5 +505,33 @@ function mepfInWords(cert: MepfCertificate): string[] {
     publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, one Gaussian mechanism) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dpsgd --q 1 --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
+  ];
+}
+
+const TERM_WORDS: Record<TermNoise['term'], string> = {
+  'per-record': 'each image’s own loss (reconstruction and KL)',
+  divergence: 'the batch’s pull of the codes towards the prior (MMD)',
+  'whole-loss': 'each image’s gradient of the whole loss, divergence included (naive DP-SGD)',
+};
+
+function termwiseInWords(cert: DpsgdCertificate): string[] {
+  const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
+  const pld = cert.accountant.startsWith('dp2-pld/');
+  const terms = cert.terms ?? [];
+  return [
+    `This generator was trained with term-wise DP-SGD (a VAE with a divergence, Takahashi et al. 2020), a differentially private method, on the data set with identifier ${cert.dataset_id} (a random label made at import; it says nothing about the images).`,
+    `Privacy guarantee: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome of training at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}).`,
+    `How: in each of ${cert.steps} training steps, every image joined the step independently with probability ${num(cert.sample_rate)}. Each term of the loss was randomised its own way: ${terms
+      .map(
+        (t) =>
+          `${TERM_WORDS[t.term]}: clipped so one image moves the sum by at most ${num(t.sensitivity)}, Gaussian noise of size ${num(t.sigma)} × ${num(t.sensitivity)}`,
+      )
+      .join(
+        '; ',
+      )}. Both noisy sums come from the same sample, so together they count as one noisy step of noise multiplier ${num(cert.sigma)}.`,
+    'Only the generator (the decoder) and images drawn from it are released. The encoder, checkpoints and training losses stay on this computer.',
+    publicInWords(cert),
+    `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
   ];
 }

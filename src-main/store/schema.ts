@@ -46,7 +46,14 @@ export const RUN_STATUSES = [
 ] as const;
 
 /** Training methods (the ids of src-main/methods/catalog.ts; a test checks both agree). */
-export const RUN_METHODS = ['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf', 'randp'] as const;
+export const RUN_METHODS = [
+  'dp2vae',
+  'dpsgd',
+  'dp2vae-per-record',
+  'mepf',
+  'randp',
+  'termwise',
+] as const;
 
 /** The downstream classifiers of an evaluation, in the order of DP²-VAE's Table 1. */
 export const EVAL_CLASSIFIERS = ['lr', 'mlp', 'cnn'] as const;
@@ -357,6 +364,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER runs_method_known;
   DROP TRIGGER runs_method_kept;
   ${methodTriggers(['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf', 'randp'])}
+  `,
+  // v9: method `termwise` (term-wise DP-SGD; releases a decoder like dpsgd): new triggers only.
+  `
+  DROP TRIGGER runs_method_known;
+  DROP TRIGGER runs_method_kept;
+  ${methodTriggers(['dp2vae', 'dpsgd', 'dp2vae-per-record', 'mepf', 'randp', 'termwise'])}
   `,
 ];
 

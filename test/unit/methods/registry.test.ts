@@ -128,6 +128,9 @@ test('a setting means the same in every method that has it; the contract accepts
     'batchSize',
     'blocks',
     'clip',
+    'divergence',
+    'divergenceClip',
+    'divergenceWeight',
     'emaDecay',
     'features',
     'fromRelease',
@@ -142,6 +145,7 @@ test('a setting means the same in every method that has it; the contract accepts
     'seed',
     'sigma',
     'steps',
+    'termwiseMode',
   ]);
   assert.equal(RunOverrides.safeParse({ blocks: 0 }).success, false, 'bounds come along');
   assert.equal(RunOverrides.safeParse({ sampleRate: 1.5 }).success, false);

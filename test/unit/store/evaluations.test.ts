@@ -249,7 +249,7 @@ test('deleting a data set deletes the evaluations of its runs (private figures)'
 test('migration from schema 2: data kept, evaluations table added, version bumped', (t) => {
   const home = tempHome(t);
   const path = join(home, 'dp2.sqlite');
-  assert.equal(SCHEMA_VERSION, 8);
+  assert.ok(SCHEMA_VERSION >= 8);
   const old = openStore({ path, migrations: MIGRATIONS.slice(0, 2) });
   const dataset = insertOldDataset(old, datasetInput(old));
   // A run row as schema 2 had it (createRun writes today's columns).
@@ -273,7 +273,7 @@ test('migration from schema 2: data kept, evaluations table added, version bumpe
 
   const store = openStore({ path });
   t.after(() => closeStore(store));
-  assert.equal(store.db.pragma('user_version', { simple: true }), 8);
+  assert.equal(store.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   assert.deepEqual(getRun(store, run.id).hyperparameters, { blocks: 10 });
   const saved = saveEvaluation(store, evaluation(run.id));
   assert.equal(latestEvaluation(store, run.id)?.id, saved.id);
