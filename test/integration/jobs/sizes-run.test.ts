@@ -20,6 +20,7 @@ import {
   readNpz,
   writeDatasetFiles,
 } from '../../../src-main/data';
+import { UserError } from '../../../src-main/contract/errors';
 import type { PreparedImages } from '../../../src-main/data';
 import { selectBackend } from '../../../src-main/engine/backend';
 import { readDecoderFile } from '../../../src-main/engine/decoder-file';
@@ -30,7 +31,14 @@ import { MODEL_CARD, ModelCard } from '../../../src-main/methods/randp/classifie
 import { disposeNet } from '../../../src-main/priors/network/feature-net';
 import { DEFAULT_PRIOR } from '../../../src-main/priors/prior-file';
 import { storeRunSamples } from '../../../src-main/services/samples';
-import { getMetrics, insertDataset, listArtifacts, type Store } from '../../../src-main/store';
+import {
+  getDataset,
+  getMetrics,
+  insertDataset,
+  ledgerEntries,
+  listArtifacts,
+  type Store,
+} from '../../../src-main/store';
 import { makeTinyPrior } from '../../support/tiny-prior';
 import { recorder, tempHome } from './helpers';
 
@@ -124,15 +132,15 @@ async function tinyPriorInstalled(t: TestContext): Promise<void> {
   disposeNet((await makeTinyPrior(priors, DEFAULT_PRIOR)).net);
 }
 
-/** A couple of steps of each method on 24 images (batch about 8). */
-const SETTINGS: Record<MethodId, Record<string, number | string>> = {
+/** A couple of steps of each method on 24 images (batch about 8); termwise is MLP-only (below). */
+const SETTINGS: Record<Exclude<MethodId, 'termwise'>, Record<string, number | string>> = {
   dp2vae: { blocks: 2, steps: 2, pretrainEpochs: 1, batchSize: 6, seed: 5 },
   'dp2vae-per-record': { steps: 2, batchSize: 8, refineSteps: 1, seed: 5 },
   dpsgd: { steps: 2, batchSize: 8, seed: 5 },
   mepf: { generatorSteps: 2, generatorBatch: 8, seed: 5 },
   randp: { steps: 2, batchSize: 8, publicPerFamily: 10 },
 };
-const METHODS = Object.keys(SETTINGS) as MethodId[];
+const METHODS = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
 
 /** The (height, width) of a PNG file's image and its colour type's channel count. */
 function pngShape(bytes: Uint8Array): { height: number; width: number; colour: boolean } {
@@ -267,3 +275,28 @@ for (const method of METHODS) {
     }
   });
 }
+
+test('termwise (MLP only in this version) refuses every other size plainly, before anything is spent', async (t) => {
+  const { store, home } = tempHome(t);
+  for (const shape of SHAPES) {
+    const name = `termwise-${shape.size}-${shape.channels}`;
+    await shapeDataset(store, name, shape);
+    await assert.rejects(
+      startTraining({
+        store,
+        dataHome: home,
+        datasetName: name,
+        method: 'termwise',
+        targetEpsilon: 10,
+        preset: 'quick',
+      }),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.code === 'UNSUPPORTED' &&
+        e.message.includes(`${shape.size}×${shape.size}×${shape.channels}`) &&
+        e.message.includes('Choose DP-SGD'),
+    );
+    const ds = getDataset(store, name);
+    assert.deepEqual(ledgerEntries(store, ds.id), [], 'nothing spent');
+  }
+});
