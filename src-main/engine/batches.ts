@@ -91,6 +91,30 @@ export function makeBatch(
   };
 }
 
+/**
+ * The rows of `records` for a flat (2-D) batch: pixels scaled to [0, 1]
+ * ([n × D]) and one-hot labels ([n × classes]), in the order given.
+ */
+export function recordRows(
+  arch: Architecture,
+  data: EngineImages,
+  records: Uint32Array,
+): { x: Float32Array; y: Float32Array } {
+  const n = records.length;
+  const d = imageSize(arch);
+  const c = arch.classes;
+  const x = new Float32Array(n * d);
+  const y = new Float32Array(n * c);
+  for (let r = 0; r < n; r++) {
+    const rec = records[r] as number;
+    const src = data.x.subarray(rec * d, (rec + 1) * d);
+    const off = r * d;
+    for (let i = 0; i < d; i++) x[off + i] = (src[i] as number) / 255;
+    y[r * c + (data.y[rec] as number)] = 1;
+  }
+  return { x, y };
+}
+
 /** Disposes a batch's tensors. */
 export function disposeBatch(b: CvaeBatch): void {
   b.x.dispose();

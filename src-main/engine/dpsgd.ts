@@ -30,7 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
 import { checkInt, checkKind, checkPositive, invalidOption } from './option-checks';
 import { imageSize, parameterSpecs, parseArchitecture, type Architecture } from './architecture';
-import { checkImages, type EngineImages } from './batches';
+import { checkImages, recordRows, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
 import { clippedSum, type FlatBatch } from './dpsgd-clip';
 import { microBatchRows } from './memory';
@@ -390,15 +390,7 @@ export class DpsgdTrainer {
     const n = records.length;
     const d = imageSize(arch);
     const c = arch.classes;
-    const x = new Float32Array(n * d);
-    const y = new Float32Array(n * c);
-    for (let r = 0; r < n; r++) {
-      const rec = records[r] as number;
-      const src = data.x.subarray(rec * d, (rec + 1) * d);
-      const off = r * d;
-      for (let i = 0; i < d; i++) x[off + i] = (src[i] as number) / 255;
-      y[r * c + (data.y[rec] as number)] = 1;
-    }
+    const { x, y } = recordRows(arch, data, records);
     const k = arch.latent;
     // One draw per record and step: ε of the decoder's gradient, then one per refinement step.
     const refine = this.options.refine;

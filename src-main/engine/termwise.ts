@@ -30,7 +30,7 @@ import {
   type Architecture,
   type MlpCvaeArchitecture,
 } from './architecture';
-import { checkImages, type EngineImages } from './batches';
+import { checkImages, recordRows, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
 import { clippedSum, type FlatBatch } from './dpsgd-clip';
 import { scheduledLr, type LrSchedule } from './dpsgd';
@@ -341,14 +341,10 @@ export class TermwiseTrainer {
     const n = records.length;
     const d = imageSize(arch);
     const c = arch.classes;
-    const x = new Float32Array(n * d);
-    const y = new Float32Array(n * c);
+    const { x, y } = recordRows(arch, data, records);
     const eps = new Float32Array(n * arch.latent);
     for (let r = 0; r < n; r++) {
       const rec = records[r] as number;
-      const src = data.x.subarray(rec * d, (rec + 1) * d);
-      for (let i = 0; i < d; i++) x[r * d + i] = (src[i] as number) / 255;
-      y[r * c + (data.y[rec] as number)] = 1;
       this.recordNoise.fill({
         record: rec,
         step,
