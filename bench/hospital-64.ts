@@ -17,32 +17,22 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  fingerprintImages,
-  loadBundledMnist,
-  resizeCropInto,
-  writeDatasetFiles,
-} from '../src-main/data';
+import { loadBundledMnist, resizeCropInto } from '../src-main/data';
 import { selectBackend } from '../src-main/engine/backend';
 import type { ClassifierKind } from '../src-main/eval';
-import { evalWorkerCount, evaluateInParallel } from '../src-main/eval/parallel';
 import { startTraining } from '../src-main/jobs/runner';
 import type { MethodId } from '../src-main/methods/catalog';
-import { sampleRun } from '../src-main/services/samples';
-import { closeStore, insertDataset, openStore } from '../src-main/store';
+import { closeStore, openStore } from '../src-main/store';
+import { addSplitDataset, load as benchLoad, evaluateRun, now } from './lib/bench-runs';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : fallback;
 };
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-const now = (): number => performance.now() / 1000;
+const load = (): string => benchLoad(2);
 
 /** Largest resident memory (bytes) of this process's children (the training worker) right now. */
 function childRss(): number {
@@ -92,42 +82,13 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'dp2-hospital-'));
   const store = openStore({ path: join(home, 'dp2.sqlite'), home });
   try {
-    const images = {
-      x: new Uint8Array([...train.x, ...test.x]),
-      y: new Uint8Array([...train.y, ...test.y]),
-      count: train.count + test.count,
-      height: size,
-      width: size,
+    const realTest = await addSplitDataset(store, home, 'hospital', {
+      train,
+      test,
+      size,
       channels: 1,
       classes: [`digit ${a}`, `digit ${b}`],
-    };
-    const all = Uint32Array.from({ length: images.count }, (_, i) => i);
-    const dir = join(home, 'datasets', 'hospital');
-    await writeDatasetFiles(dir, {
-      images,
-      split: { train: all.slice(0, train.count), test: all.slice(train.count) },
     });
-    insertDataset(store, {
-      name: 'hospital',
-      fingerprint: fingerprintImages(images),
-      format: 'npz',
-      preprocessing: { size, channels: 1 },
-      splitSeed: 0,
-      trainCount: train.count,
-      testCount: test.count,
-      classNames: images.classes,
-      filesDir: dir,
-      budgetEpsilon: null,
-      budgetDelta: 1e-5,
-    });
-    const realTest = {
-      x: test.x,
-      y: Array.from(test.y),
-      count: test.count,
-      height: size,
-      width: size,
-      channels: 1,
-    };
     const counts = [0, 1].map((k) => train.y.filter((y) => y === k).length);
     console.log(
       `${size}×${size} grey: digit ${a} (${counts[0]}) and digit ${b} (${counts[1]}) for training, ${test.count} real test images; ${method}, preset ${preset}, ε = ${epsilon} (load ${load()})`,
@@ -167,30 +128,16 @@ async function main(): Promise<void> {
     console.log(
       `trained: ${outcome.steps}/${totalSteps} steps, ε = ${outcome.epsilon.toFixed(3)}, ${trained.toFixed(0)} s (${(trained / 60).toFixed(1)} min), last ${lastRate.toFixed(0)} images/s, worker peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (load ${load()})`,
     );
-    const drawn = await sampleRun(store, { runId: handle.runId, perClass, seed: 1 });
-    const synthetic = {
-      x: drawn.x,
-      y: Array.from(drawn.y),
-      count: drawn.count,
-      height: size,
-      width: size,
-      channels: 1,
-    };
-    const t1 = now();
-    const result = await evaluateInParallel({
-      synthetic,
+    const { result, scores, seconds } = await evaluateRun(store, {
+      runId: handle.runId,
+      perClass,
       realTest,
-      seeds: [0],
       classifiers,
-      fidelity: false,
-      workers: evalWorkerCount(),
+      seeds: [0],
     });
-    const scores = classifiers
-      .map((k) => `${k.toUpperCase()} ${result[k]?.mean.toFixed(2)} %`)
-      .join(', ');
     console.log(
       `${method} ε = ${outcome.epsilon.toFixed(3)}: ${scores}; majority ${result.majority.rate.toFixed(2)} %; ` +
-        `run ${trained.toFixed(0)} s, evaluation ${(now() - t1).toFixed(0)} s (load ${load()})`,
+        `run ${trained.toFixed(0)} s, evaluation ${seconds.toFixed(0)} s (load ${load()})`,
     );
   } finally {
     closeStore(store);

@@ -15,30 +15,24 @@
  * figures then say so. Never fails on a figure.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fingerprintImages, loadBundledMnist, writeDatasetFiles } from '../src-main/data';
+import { loadBundledMnist } from '../src-main/data';
 import { defaultArchitecture } from '../src-main/engine/architecture';
 import { selectBackend } from '../src-main/engine/backend';
 import { DpsgdTrainer } from '../src-main/engine/dpsgd';
 import { TermwiseTrainer } from '../src-main/engine/termwise';
 import type { ClassifierKind } from '../src-main/eval';
-import { evalWorkerCount, evaluateInParallel } from '../src-main/eval/parallel';
 import { startTraining } from '../src-main/jobs/runner';
 import { termNoises } from '../src-main/privacy/termwise';
-import { sampleRun } from '../src-main/services/samples';
-import { closeStore, getRun, insertDataset, openStore } from '../src-main/store';
+import { closeStore, getRun, openStore } from '../src-main/store';
+import { addSplitDataset, evaluateRun, load, now } from './lib/bench-runs';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : fallback;
 };
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
-const now = (): number => performance.now() / 1000;
 
 async function throughput(): Promise<void> {
   const m = loadBundledMnist().train;
@@ -142,35 +136,13 @@ async function utility(): Promise<void> {
   const store = openStore({ path: join(home, 'dp2.sqlite'), home });
   try {
     const { train, test } = mnist;
-    const images = {
-      x: new Uint8Array([...train.x, ...test.x]),
-      y: new Uint8Array([...train.y, ...test.y]),
-      count: train.count + test.count,
-      height: 28,
-      width: 28,
+    const realTest = await addSplitDataset(store, home, 'mnist', {
+      train,
+      test,
+      size: 28,
       channels: 1,
       classes: Array.from({ length: 10 }, (_, k) => `digit ${k}`),
-    };
-    const all = Uint32Array.from({ length: images.count }, (_, i) => i);
-    const dir = join(home, 'datasets', 'mnist');
-    await writeDatasetFiles(dir, {
-      images,
-      split: { train: all.slice(0, train.count), test: all.slice(train.count) },
     });
-    insertDataset(store, {
-      name: 'mnist',
-      fingerprint: fingerprintImages(images),
-      format: 'npz',
-      preprocessing: { size: 28, channels: 1 },
-      splitSeed: 0,
-      trainCount: train.count,
-      testCount: test.count,
-      classNames: images.classes,
-      filesDir: dir,
-      budgetEpsilon: null,
-      budgetDelta: 1e-5,
-    });
-    const realTest = { x: test.x, y: Array.from(test.y), count: test.count, height: 28, width: 28 };
     for (const epsilon of epsilons) {
       const preset = epsilon <= 2 ? 'high-privacy' : 'paper';
       for (const label of methods) {
@@ -210,29 +182,16 @@ async function utility(): Promise<void> {
                 .map((t) => `${t.term} σ = ${t.sigma.toPrecision(3)} × Δ ${t.sensitivity}`)
                 .join(', ')
             : `σ = ${Number(plan.sigma).toPrecision(3)} × C ${plan.clip}`;
-        const drawn = await sampleRun(store, { runId: handle.runId, perClass, seed: 1 });
-        const synthetic = {
-          x: drawn.x,
-          y: Array.from(drawn.y),
-          count: drawn.count,
-          height: 28,
-          width: 28,
-        };
-        const t1 = now();
-        const result = await evaluateInParallel({
-          synthetic,
+        const { scores, seconds } = await evaluateRun(store, {
+          runId: handle.runId,
+          perClass,
           realTest,
-          seeds: [0],
           classifiers,
-          fidelity: false,
-          workers: evalWorkerCount(),
+          seeds: [0],
         });
-        const scores = classifiers
-          .map((k) => `${k.toUpperCase()} ${result[k]?.mean.toFixed(2)} %`)
-          .join(', ');
         console.log(
           `${label}${method === 'termwise' && arg('set', '') ? ` [${arg('set', '')}]` : ''} (${preset}${steps !== '' ? `, T shortened to ${steps}` : ''}) ε = ${outcome.epsilon.toFixed(3)}: ${scores}; pair σ = ${Number(plan.sigma).toPrecision(3)}; ${noise}; ` +
-            `run ${trained.toFixed(0)} s, evaluation ${(now() - t1).toFixed(0)} s (load ${load()})`,
+            `run ${trained.toFixed(0)} s, evaluation ${seconds.toFixed(0)} s (load ${load()})`,
         );
       }
     }
