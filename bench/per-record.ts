@@ -78,6 +78,19 @@ const warm3 = DpsgdTrainer.start({
 });
 warm3.posteriorTable()?.visits.fill(1);
 const steady3 = await timeSteps(warm3);
+/** Steady state with K importance samples per image (the IWAE lever, engine/importance.ts). */
+async function steadyWithSamples(samples: number) {
+  const t = DpsgdTrainer.start({
+    arch,
+    data,
+    options: { ...base, encoders: 'per-record', refine: { ...refine, samples } },
+  });
+  t.posteriorTable()?.visits.fill(1);
+  return timeSteps(t);
+}
+const samples = [2, 4];
+const withSamples: { samplesPerS: number; msPerStep: number }[] = [];
+for (const k of samples) withSamples.push(await steadyWithSamples(k));
 const first = await timeSteps(
   DpsgdTrainer.start({ arch, data, options: { ...base, encoders: 'per-record', refine } }),
 );
@@ -95,3 +108,9 @@ console.log(
 console.log(
   `per-record, first pass (${refine.firstVisitSteps} steps):      ${f(first.samplesPerS)} images/s, ${(dpsgd.samplesPerS / first.samplesPerS).toFixed(2)}× DP-SGD's time`,
 );
+samples.forEach((k, i) => {
+  const r = withSamples[i] as (typeof withSamples)[number];
+  console.log(
+    `per-record, steady, ${k} importance samples: ${f(r.samplesPerS)} images/s, ${f(r.msPerStep)} ms/step, ${(dpsgd.samplesPerS / r.samplesPerS).toFixed(2)}× DP-SGD's time`,
+  );
+});

@@ -171,6 +171,18 @@ function convDecoderPixels(
 }
 
 /**
+ * Bernoulli negative log-likelihood of x under sigmoid(logits), element-wise:
+ * the sigmoid cross-entropy in its numerically stable form
+ * max(l, 0) − l·x + log(1 + e^−|l|).
+ */
+export function sigmoidCrossEntropy(logits: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.add(
+    tf.sub(tf.relu(logits), tf.mul(logits, x)),
+    tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
+  );
+}
+
+/**
  * Per-model masked means of the two terms of −ELBO (nats per record), each [G].
  * Padding rows (mask 0) contribute nothing.
  */
@@ -183,12 +195,7 @@ export function lossTerms(
   const { mu, logvar } = encode(arch, enc, batch.x, batch.y);
   const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), batch.eps));
   const logits = decodeLogits(arch, dec, z as tf.Tensor3D, batch.y);
-  // Sigmoid cross-entropy with logits, numerically stable form.
-  const ce = tf.add(
-    tf.sub(tf.relu(logits), tf.mul(logits, batch.x)),
-    tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
-  );
-  const reconPer = tf.sum(ce, 2); // [G, B]
+  const reconPer = tf.sum(sigmoidCrossEntropy(logits, batch.x), 2); // [G, B]
   const klPer = tf.mul(
     tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 2),
     -0.5,

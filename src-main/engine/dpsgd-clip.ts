@@ -39,7 +39,8 @@ import {
   type ConvCvaeArchitecture,
   type MlpCvaeArchitecture,
 } from './architecture';
-import { lossTerms } from './cvae';
+import { lossTerms, sigmoidCrossEntropy } from './cvae';
+import { logImportanceWeights, normalisedWeights, sampleRowIndex } from './importance';
 
 /** Relative margin below C for the clip factor (covers float32 rounding of the norms). */
 export const CLIP_MARGIN = 1e-5;
@@ -65,6 +66,14 @@ export interface FlatBatch {
    * sensitivity grows with B).
    */
   zCotangent?: tf.Tensor2D;
+  /**
+   * Importance samples K per record (per-record posteriors only; default 1): `eps` then has K rows per record, record-major, and
+   * each record's decoder gradient is the importance-weighted one of IWAE
+   * (importance.ts), still one vector per record, clipped as a whole.
+   */
+  samples?: number;
+  /** Fixed weights of the rows' terms (set internally for importance samples). */
+  rowWeights?: tf.Tensor1D;
 }
 
 export interface ClippedSum {
@@ -160,15 +169,13 @@ function forwardWithProbes(
   let h = tf.concat([z, batch.y], 1) as tf.Tensor2D;
   for (let i = 0; i < arch.decoderHidden.length; i++) h = dense(h, true);
   const logits = dense(h, false);
-  const ce = tf.add(
-    tf.sub(tf.relu(logits), tf.mul(logits, batch.x)),
-    tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
-  );
-  const recon = tf.sum(ce, 1) as tf.Tensor1D;
-  const kl = tf.mul(
-    tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
-    -0.5,
-  ) as tf.Tensor1D;
+  const { recon, kl } = weighted(batch, {
+    recon: tf.sum(sigmoidCrossEntropy(logits, batch.x), 1) as tf.Tensor1D,
+    kl: tf.mul(
+      tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
+      -0.5,
+    ) as tf.Tensor1D,
+  });
   if (batch.zCotangent) {
     return { recon, kl, coupled: tf.sum(tf.mul(z, batch.zCotangent), 1) as tf.Tensor1D };
   }
@@ -260,30 +267,22 @@ export function clippedSumTrick(
   clip: number,
 ): ClippedSum {
   const B = batch.x.shape[0];
+  const K = batch.samples ?? 1;
   const layers = denseLayers(arch, params);
-  const probes = layers.map((ly) => tf.zeros([B, ly.w.shape[1]]));
+  const rows = K > 1 ? importanceRows(arch, params.decoder, batch, K) : batch;
+  const probes = layers.map((ly) => tf.zeros([B * K, ly.w.shape[1]]));
   try {
     const pass = probedPass<tf.Tensor2D>(probes, (ps, inputs) =>
-      forwardWithProbes(arch, layers, batch, ps, inputs),
+      forwardWithProbes(arch, layers, rows, ps, inputs),
     );
     const { outGrads, inputs } = pass;
     try {
-      // Per-record squared norms, Σ_layers (‖a_i‖² + 1)·‖G_i‖².
       const { norms, factors } = normsAndFactors(
-        tf.tidy(() =>
-          tf.addN(
-            layers.map((_, i) =>
-              tf.mul(
-                tf.add(tf.sum(tf.square(inputs[i] as tf.Tensor), 1), 1),
-                tf.sum(tf.square(outGrads[i] as tf.Tensor), 1),
-              ),
-            ),
-          ),
-        ),
+        tf.tidy(() => tf.addN(layers.map((_, i) => layerNormSquares(inputs[i], outGrads[i], K)))),
         clip,
       );
       const grads = tf.tidy(() => {
-        const c = tf.tensor2d(factors, [B, 1]);
+        const c = rowFactors(factors, K);
         const out: tf.Tensor[] = [];
         layers.forEach((ly, i) => {
           const cg = tf.mul(outGrads[i] as tf.Tensor, c) as tf.Tensor2D;
@@ -299,11 +298,94 @@ export function clippedSumTrick(
     }
   } finally {
     for (const p of probes) p.dispose();
+    if (rows !== batch) disposeRows(rows);
     for (const ly of layers) {
       ly.w.dispose();
       ly.b.dispose();
     }
   }
+}
+
+/**
+ * One layer's share of every record's squared gradient norm ([B]). One row
+ * per record: (‖a_i‖² + 1)·‖G_i‖². K rows per record (importance samples),
+ * whose gradients add up to the record's: ‖Σ_k a_k ⊗ G_k‖² + ‖Σ_k G_k‖²
+ * = Σ_{k,l} (a_k·a_l + 1)(G_k·G_l), from two K×K Gram matrices per record.
+ */
+function layerNormSquares(
+  input: tf.Tensor | undefined,
+  outGrad: tf.Tensor | undefined,
+  K: number,
+): tf.Tensor {
+  const a = input as tf.Tensor2D;
+  const g = outGrad as tf.Tensor2D;
+  if (K === 1) return tf.mul(tf.add(tf.sum(tf.square(a), 1), 1), tf.sum(tf.square(g), 1));
+  const a3 = tf.reshape(a, [-1, K, a.shape[1]]) as tf.Tensor3D;
+  const g3 = tf.reshape(g, [-1, K, g.shape[1]]) as tf.Tensor3D;
+  const aa = tf.add(tf.matMul(a3, a3, false, true), 1);
+  return tf.sum(tf.mul(aa, tf.matMul(g3, g3, false, true)), [1, 2]);
+}
+
+/**
+ * The batch with K rows per record (importance samples, record-major) and
+ * each row's self-normalised weight w̃, computed by one forward pass of the
+ * decoder and then held fixed (importance.ts). The caller disposes it.
+ */
+function importanceRows(
+  arch: Architecture,
+  decoder: readonly tf.Tensor[],
+  batch: FlatBatch,
+  K: number,
+): FlatBatch {
+  const post = batch.posterior;
+  if (!post) throw new RangeError('Importance samples need per-record posteriors.');
+  if (batch.zCotangent)
+    throw new RangeError('Importance samples and coupled cotangents do not mix.');
+  const B = batch.x.shape[0];
+  if (batch.eps.shape[0] !== B * K) throw new RangeError('Give K noise rows per record.');
+  return tf.tidy(() => {
+    const idx = sampleRowIndex(B, K);
+    const rows = {
+      x: tf.gather(batch.x, idx),
+      y: tf.gather(batch.y, idx),
+      mu: tf.gather(post.mu, idx),
+      logvar: tf.gather(post.logvar, idx),
+      eps: tf.clone(batch.eps),
+    };
+    const w = normalisedWeights(logImportanceWeights(arch, decoder, rows, post), K);
+    return {
+      x: rows.x,
+      y: rows.y,
+      eps: rows.eps,
+      posterior: { mu: rows.mu, logvar: rows.logvar },
+      rowWeights: w,
+    };
+  });
+}
+
+/** Frees the rows importanceRows made. */
+function disposeRows(rows: FlatBatch): void {
+  tf.dispose([rows.x, rows.y, rows.eps, rows.rowWeights as tf.Tensor]);
+  tf.dispose([rows.posterior?.mu as tf.Tensor, rows.posterior?.logvar as tf.Tensor]);
+}
+
+/** Sums each record's K consecutive rows ([B·K, …] → [B, …]); K = 1 returns `t`. */
+function sumPerRecord(t: tf.Tensor, K: number): tf.Tensor {
+  if (K === 1) return t;
+  const [n, ...rest] = t.shape;
+  return tf.sum(tf.reshape(t, [(n as number) / K, K, ...rest]), 1);
+}
+
+/** Each record's clip factor repeated over its K rows, as a column [B·K, 1]. */
+function rowFactors(factors: Float32Array, K: number): tf.Tensor2D {
+  const out =
+    K === 1
+      ? factors
+      : Float32Array.from(
+          { length: factors.length * K },
+          (_, r) => factors[Math.floor(r / K)] as number,
+        );
+  return tf.tensor2d(out, [out.length, 1]);
 }
 
 /**
@@ -514,17 +596,22 @@ function convForwardWithProbes(
     h = apply(h, i + 1 < arch.convChannels.length);
   }
   const logits = tf.reshape(h, [B, imageSize(arch)]);
-  const ce = tf.add(
-    tf.sub(tf.relu(logits), tf.mul(logits, batch.x)),
-    tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
-  );
-  return {
-    recon: tf.sum(ce, 1) as tf.Tensor1D,
+  return weighted(batch, {
+    recon: tf.sum(sigmoidCrossEntropy(logits, batch.x), 1) as tf.Tensor1D,
     kl: tf.mul(
       tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
       -0.5,
     ) as tf.Tensor1D,
-  };
+  });
+}
+
+/** Each row's terms times its fixed importance weight w̃, when the rows carry one (importance.ts). */
+function weighted(
+  batch: FlatBatch,
+  t: { recon: tf.Tensor1D; kl: tf.Tensor1D },
+): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
+  const w = batch.rowWeights;
+  return w ? { recon: tf.mul(t.recon, w), kl: tf.mul(t.kl, w) } : t;
 }
 
 /** The probes trick for the conv variant (module comment). */
@@ -535,47 +622,56 @@ export function clippedSumConvTrick(
   clip: number,
 ): ClippedSum {
   const B = batch.x.shape[0];
+  const K = batch.samples ?? 1;
+  const n = B * K;
   const k = arch.kernelSize;
   const layers = convLayers(arch, params);
-  const probes = probeShapes(arch, B, params.encoder.length > 0).map((shape) => tf.zeros(shape));
+  const rows = K > 1 ? importanceRows(arch, params.decoder, batch, K) : batch;
+  const probes = probeShapes(arch, n, params.encoder.length > 0).map((shape) => tf.zeros(shape));
   try {
     const pass = probedPass<tf.Tensor>(probes, (ps, inputs) =>
-      convForwardWithProbes(arch, layers, batch, ps, inputs),
+      convForwardWithProbes(arch, layers, rows, ps, inputs),
     );
     const { outGrads, inputs } = pass;
     try {
-      // Per-example weight gradients of the (transposed) convolutions, [B, rows, cols].
+      // Per-example weight gradients of the (transposed) convolutions, [B, rows, cols]
+      // (a record's K importance-sample rows summed: its gradient is their sum).
       const perExample: (tf.Tensor3D | null)[] = layers.map((ly, i) => {
         if (ly.kind === 'dense') return null;
         return tf.tidy(() => {
           const a = inputs[i] as tf.Tensor4D;
           const g = outGrads[i] as tf.Tensor4D;
+          let rowGrads: tf.Tensor3D;
           if (ly.kind === 'conv') {
             const [, oh, ow, co] = g.shape;
             const p = patches(a, k, 2, oh, ow);
-            return tf.matMul(p, tf.reshape(g, [B, oh * ow, co]) as tf.Tensor3D, true, false);
+            rowGrads = tf.matMul(p, tf.reshape(g, [n, oh * ow, co]) as tf.Tensor3D, true, false);
+          } else {
+            const [, ih, iw, ci] = a.shape;
+            const p = patches(g, k, 2, ih, iw);
+            rowGrads = tf.matMul(p, tf.reshape(a, [n, ih * iw, ci]) as tf.Tensor3D, true, false);
           }
-          const [, ih, iw, ci] = a.shape;
-          const p = patches(g, k, 2, ih, iw);
-          return tf.matMul(p, tf.reshape(a, [B, ih * iw, ci]) as tf.Tensor3D, true, false);
+          return sumPerRecord(rowGrads, K) as tf.Tensor3D;
         });
       });
-      const biasGrads: tf.Tensor2D[] = layers.map((ly, i) =>
+      // Per-record bias gradients of the (transposed) convolutions, [B, channels].
+      const convBias: (tf.Tensor2D | null)[] = layers.map((ly, i) =>
         ly.kind === 'dense'
-          ? (outGrads[i] as tf.Tensor2D)
-          : tf.tidy(() => tf.sum(outGrads[i] as tf.Tensor4D, [1, 2]) as tf.Tensor2D),
+          ? null
+          : tf.tidy(
+              () => sumPerRecord(tf.sum(outGrads[i] as tf.Tensor4D, [1, 2]), K) as tf.Tensor2D,
+            ),
       );
       try {
         const { norms, factors } = normsAndFactors(
           tf.tidy(() =>
             tf.addN(
               layers.map((ly, i) => {
-                const gb = tf.sum(tf.square(biasGrads[i] as tf.Tensor), 1);
-                if (ly.kind === 'dense') {
-                  const an = tf.sum(tf.square(inputs[i] as tf.Tensor), 1);
-                  return tf.add(tf.mul(an, gb), gb);
-                }
-                return tf.add(tf.sum(tf.square(perExample[i] as tf.Tensor), [1, 2]), gb);
+                if (ly.kind === 'dense') return layerNormSquares(inputs[i], outGrads[i], K);
+                return tf.add(
+                  tf.sum(tf.square(perExample[i] as tf.Tensor), [1, 2]),
+                  tf.sum(tf.square(convBias[i] as tf.Tensor), 1),
+                );
               }),
             ),
           ),
@@ -584,14 +680,17 @@ export function clippedSumConvTrick(
         const grads: tf.Tensor[] = tf.tidy(() => {
           const c2 = tf.tensor2d(factors, [B, 1]);
           const c3 = tf.reshape(c2, [B, 1, 1]);
+          const cRows = rowFactors(factors, K);
           return layers.flatMap((ly, i) => {
-            const gbias = tf.sum(tf.mul(biasGrads[i] as tf.Tensor, c2), 0);
             let gw: tf.Tensor;
+            let gbias: tf.Tensor;
             if (ly.kind === 'dense') {
-              const cg = tf.mul(outGrads[i] as tf.Tensor, c2) as tf.Tensor2D;
+              const cg = tf.mul(outGrads[i] as tf.Tensor, cRows) as tf.Tensor2D;
               gw = tf.matMul(inputs[i] as tf.Tensor2D, cg, true, false);
+              gbias = tf.sum(cg, 0);
             } else {
               gw = tf.reshape(tf.sum(tf.mul(perExample[i] as tf.Tensor, c3), 0), ly.w.shape);
+              gbias = tf.sum(tf.mul(convBias[i] as tf.Tensor, c2), 0);
             }
             return [tf.reshape(gw, [1, ...ly.w.shape]), tf.reshape(gbias, [1, gbias.size])];
           });
@@ -600,13 +699,14 @@ export function clippedSumConvTrick(
         return { grads, norms, reconSum: pass.reconSum, klSum: pass.klSum };
       } finally {
         for (const t of perExample) t?.dispose();
-        for (const t of biasGrads) if (!outGrads.includes(t)) t.dispose();
+        for (const t of convBias) t?.dispose();
       }
     } finally {
       pass.dispose();
     }
   } finally {
     for (const p of probes) p.dispose();
+    if (rows !== batch) disposeRows(rows);
     for (const ly of layers) {
       ly.w.dispose();
       ly.b.dispose();

@@ -190,6 +190,7 @@ function checkEncoders(
       steps: checkInt(refine.steps, 'The refinement steps', 0, 255),
       firstVisitSteps: checkInt(refine.firstVisitSteps, 'The first-visit refinement steps', 0, 255),
       lr: checkPositive(refine.lr, 'The refinement step size'),
+      samples: checkInt(refine.samples ?? 1, 'The importance samples', 1, 64),
     },
   };
 }
@@ -243,7 +244,13 @@ export class DpsgdTrainer {
     const d = p.params.reduce((n, t) => n + t.size, 0);
     this.gradVec = new Float32Array(d);
     this.noiseVec = new Float32Array(d);
-    this.rows = microBatchRows(p.arch, p.nEnc > 0, p.options.maxRows);
+    // Records per micro-batch: each takes K rows with importance samples.
+    this.rows = Math.max(
+      1,
+      Math.floor(
+        microBatchRows(p.arch, p.nEnc > 0, p.options.maxRows) / (p.options.refine?.samples ?? 1),
+      ),
+    );
   }
 
   /**
@@ -392,9 +399,10 @@ export class DpsgdTrainer {
     const c = arch.classes;
     const { x, y } = recordRows(arch, data, records);
     const k = arch.latent;
-    // One draw per record and step: ε of the decoder's gradient, then one per refinement step.
+    // Per record and step: K draws of ε for the decoder's gradient, then K per refinement step.
     const refine = this.options.refine;
-    const draws = 1 + (refine ? Math.max(refine.steps, refine.firstVisitSteps) : 0);
+    const K = refine?.samples ?? 1;
+    const draws = K * (1 + (refine ? Math.max(refine.steps, refine.firstVisitSteps) : 0));
     const noise = new Float32Array(n * k * draws);
     for (let r = 0; r < n; r++)
       this.recordNoise.fill({
@@ -402,16 +410,18 @@ export class DpsgdTrainer {
         step,
         out: noise.subarray(r * k * draws, (r + 1) * k * draws),
       });
+    // The j-th group of K draws of every record, record-major ([n·K·latent]).
     const epsOf = (j: number): Float32Array => {
-      const out = new Float32Array(n * k);
+      const out = new Float32Array(n * K * k);
       for (let r = 0; r < n; r++)
-        out.set(noise.subarray((r * draws + j) * k, (r * draws + j + 1) * k), r * k);
+        out.set(noise.subarray((r * draws + j * K) * k, (r * draws + (j + 1) * K) * k), r * K * k);
       return out;
     };
     const batch: FlatBatch = {
       x: tf.tensor2d(x, [n, d]),
       y: tf.tensor2d(y, [n, c]),
-      eps: tf.tensor2d(epsOf(0), [n, k]),
+      eps: tf.tensor2d(epsOf(0), [n * K, k]),
+      ...(K > 1 ? { samples: K } : {}),
     };
     if (!refine || !this.posteriors) return batch;
     const table = this.posteriors;
@@ -425,9 +435,9 @@ export class DpsgdTrainer {
         stepsOf: Uint8Array.from(records, (rec) =>
           table.visits[rec] === 0 ? refine.firstVisitSteps : refine.steps,
         ),
-        eps: Array.from({ length: draws - 1 }, (_, j) => epsOf(j + 1)),
+        eps: Array.from({ length: draws / K - 1 }, (_, j) => epsOf(j + 1)),
       },
-      refine.lr,
+      { lr: refine.lr, samples: K },
     );
     batch.posterior = {
       mu: tf.tensor2d(refined.mu, [n, k]),
@@ -560,7 +570,12 @@ function normaliseDpsgdOptions(o: ResolvedDpsgdOptions): ResolvedDpsgdOptions {
     lrSchedule: o.lrSchedule,
     encoders: o.encoders,
     refine: o.refine
-      ? { steps: o.refine.steps, firstVisitSteps: o.refine.firstVisitSteps, lr: o.refine.lr }
+      ? {
+          steps: o.refine.steps,
+          firstVisitSteps: o.refine.firstVisitSteps,
+          lr: o.refine.lr,
+          samples: o.refine.samples ?? 1,
+        }
       : null,
   };
 }

@@ -69,3 +69,4 @@ export type {
 export { securePoissonSample } from './secure-noise';
 export { secureRecordNoise, keyedRecordNoise } from './record-noise';
 export type { RecordNoise } from './record-noise';
+export type { RefineOptions } from './posterior';

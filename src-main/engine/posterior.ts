@@ -22,7 +22,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Architecture } from './architecture';
-import { decodeLogits } from './cvae';
+import { decodeLogits, sigmoidCrossEntropy } from './cvae';
+import { logImportanceWeights, negativeBound, sampleRowIndex } from './importance';
 
 /** Every record's posterior parameters and how often it was refined (private training state). */
 export interface PosteriorTable {
@@ -43,6 +44,12 @@ export interface RefineOptions {
   firstVisitSteps: number;
   /** Step size η. */
   lr: number;
+  /**
+   * Importance samples K (default 1, the ELBO): with K > 1 a record's
+   * posterior follows the importance-weighted bound of importance.ts, and so
+   * does the decoder's gradient (dpsgd-clip.ts); MLP decoders only.
+   */
+  samples?: number;
 }
 
 /** The log-variance is kept in this range (a record's posterior never collapses or explodes). */
@@ -93,9 +100,7 @@ function reconGradAuto(
   const [B, k] = z.shape;
   return tf.grad((zz: tf.Tensor) => {
     const logits = decodeLogits(arch, dec, tf.reshape(zz, [1, B, k]) as tf.Tensor3D, y3);
-    return tf.sum(
-      tf.add(tf.sub(tf.relu(logits), tf.mul(logits, x3)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))),
-    );
+    return tf.sum(sigmoidCrossEntropy(logits, x3));
   })(z) as tf.Tensor2D;
 }
 
@@ -144,7 +149,9 @@ export function scatterPosteriors(
  * loss gives every record its own gradient. Record r takes `stepsOf[r]`
  * steps, step s with ε = row r of `eps[s]` (drawn for that record alone);
  * records are refined in groups of equal step counts, so a few first visits
- * do not make the whole batch take the longer warm start.
+ * do not make the whole batch take the longer warm start. With K importance
+ * samples, `eps[s]` holds K rows per record and the step follows −L_K
+ * (importance.ts) instead of −ELBO.
  * @returns the refined (μ, log σ²) as [B·latent] arrays.
  */
 export function refinePosteriors(
@@ -158,9 +165,10 @@ export function refinePosteriors(
     stepsOf: Uint8Array;
     eps: readonly Float32Array[];
   },
-  lr: number,
+  how: { lr: number; samples: number },
 ): { mu: Float32Array; logvar: Float32Array } {
   const k = arch.latent;
+  const K = how.samples;
   const mu = batch.mu.slice();
   const logvar = batch.logvar.slice();
   for (const steps of new Set(batch.stepsOf)) {
@@ -169,9 +177,10 @@ export function refinePosteriors(
     batch.stepsOf.forEach((n, r) => {
       if (n === steps) rows.push(r);
     });
-    const pick = (a: Float32Array): Float32Array => {
-      const out = new Float32Array(rows.length * k);
-      rows.forEach((r, i) => out.set(a.subarray(r * k, (r + 1) * k), i * k));
+    // `per` floats per record: k for a posterior, K·k for the noise of one step.
+    const pick = (a: Float32Array, per = k): Float32Array => {
+      const out = new Float32Array(rows.length * per);
+      rows.forEach((r, i) => out.set(a.subarray(r * per, (r + 1) * per), i * per));
       return out;
     };
     const idx = tf.tensor1d(rows, 'int32');
@@ -184,8 +193,9 @@ export function refinePosteriors(
         y,
         mu: pick(mu),
         logvar: pick(logvar),
-        eps: batch.eps.slice(0, steps).map(pick),
-        lr,
+        eps: batch.eps.slice(0, steps).map((e) => pick(e, K * k)),
+        lr: how.lr,
+        samples: K,
       });
     } finally {
       tf.dispose([idx, x, y]);
@@ -209,17 +219,42 @@ function refineGroup(
     logvar: Float32Array;
     eps: readonly Float32Array[];
     lr: number;
+    samples: number;
   },
 ): { mu: Float32Array; logvar: Float32Array } {
   const B = g.x.shape[0];
   const k = arch.latent;
+  const K = g.samples;
+  const rowIndex = K > 1 ? sampleRowIndex(B, K) : null;
   let mu = tf.tensor2d(g.mu, [B, k]);
   let logvar = tf.tensor2d(g.logvar, [B, k]);
   const x3 = tf.reshape(g.x, [1, B, g.x.shape[1]]) as tf.Tensor3D;
   const y3 = tf.reshape(g.y, [1, B, g.y.shape[1]]) as tf.Tensor3D;
+  const step = (gm: tf.Tensor, glv: tf.Tensor) => ({
+    mu: tf.sub(mu, tf.mul(gm, g.lr)) as tf.Tensor2D,
+    logvar: tf.clipByValue(tf.sub(logvar, tf.mul(glv, g.lr)), ...LOGVAR_RANGE) as tf.Tensor2D,
+  });
   try {
     for (const epsArr of g.eps) {
       const next = tf.tidy(() => {
+        if (rowIndex) {
+          // −L_K by automatic differentiation with respect to (μ, log σ²) only.
+          const rows = {
+            x: tf.gather(g.x, rowIndex),
+            y: tf.gather(g.y, rowIndex),
+            eps: tf.tensor2d(epsArr, [B * K, k]),
+          };
+          const [gm, glv] = tf.grads((m: tf.Tensor, lv: tf.Tensor) =>
+            negativeBound(
+              logImportanceWeights(arch, decoder, rows, {
+                mu: m as tf.Tensor2D,
+                logvar: lv as tf.Tensor2D,
+              }),
+              K,
+            ),
+          )([mu, logvar]) as [tf.Tensor2D, tf.Tensor2D];
+          return step(gm, glv);
+        }
         const eps = tf.tensor2d(epsArr, [B, k]);
         const sd = tf.exp(tf.mul(logvar, 0.5));
         const z = tf.add(mu, tf.mul(sd, eps)) as tf.Tensor2D;
@@ -228,15 +263,10 @@ function refineGroup(
           arch.kind === 'mlp-cvae'
             ? reconGradMlp(arch.decoderHidden.length, decoder, z, g.y, g.x)
             : reconGradAuto(arch, decoder, z, y3, x3);
-        const gm = tf.add(gz, mu);
-        const glv = tf.add(
-          tf.mul(tf.mul(gz, eps), tf.mul(sd, 0.5)),
-          tf.mul(tf.sub(tf.exp(logvar), 1), 0.5),
+        return step(
+          tf.add(gz, mu),
+          tf.add(tf.mul(tf.mul(gz, eps), tf.mul(sd, 0.5)), tf.mul(tf.sub(tf.exp(logvar), 1), 0.5)),
         );
-        return {
-          mu: tf.sub(mu, tf.mul(gm, g.lr)) as tf.Tensor2D,
-          logvar: tf.clipByValue(tf.sub(logvar, tf.mul(glv, g.lr)), ...LOGVAR_RANGE) as tf.Tensor2D,
-        };
       });
       mu.dispose();
       logvar.dispose();
@@ -249,5 +279,6 @@ function refineGroup(
     };
   } finally {
     tf.dispose([mu, logvar, x3, y3]);
+    rowIndex?.dispose();
   }
 }

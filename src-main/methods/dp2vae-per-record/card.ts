@@ -28,5 +28,5 @@ export const perRecordCard = {
   settings: perRecordSettings,
   planSchema: PerRecordPlan,
   planLine: (h, format) =>
-    `Plan: per-record encoders (${h.refineSteps} steps per visit, ${h.refineFirstSteps} on the first), q = ${format(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${format(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`,
+    `Plan: per-record encoders (${h.refineSteps} steps per visit, ${h.refineFirstSteps} on the first${Number(h.importanceSamples ?? 1) > 1 ? `, ${h.importanceSamples} importance samples` : ''}), q = ${format(Number(h.sampleRate))} (expected batch ${h.batchSize}), σ = ${format(Number(h.sigma))}, C = ${h.clip}, T = ${h.steps} steps, lr ${h.lr}`,
 } as const satisfies MethodCard<'dp2vae-per-record', typeof PerRecordPlan>;

@@ -34,6 +34,7 @@ export const dp2vaePerRecord = defineMethod<PerRecordPlan>({
         steps: plan.refineSteps,
         firstVisitSteps: plan.refineFirstSteps,
         lr: plan.refineLr,
+        samples: plan.importanceSamples,
       },
     }),
 });

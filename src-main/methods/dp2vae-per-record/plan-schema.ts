@@ -18,5 +18,10 @@ export const PerRecordPlan = DpsgdPlan.extend({
   refineFirstSteps: z.number().int().min(0).max(255),
   /** Step size of the posterior refinement. */
   refineLr: z.number().positive().finite(),
+  /**
+   * Importance samples K of each record's bound (IWAE; 1 = the ELBO), for its
+   * refinement and for its decoder gradient. Plans stored before it existed mean 1.
+   */
+  importanceSamples: z.number().int().min(1).max(16).default(1),
 });
 export type PerRecordPlan = z.infer<typeof PerRecordPlan>;

@@ -37,6 +37,7 @@ export function resolvePerRecordPlan(input: ResolvePlanInput): ResolvedRunPlan<P
     refineSteps: o.refineSteps ?? preset.refineSteps,
     refineFirstSteps: Math.max(o.refineSteps ?? 0, preset.refineFirstSteps),
     refineLr: o.refineLr ?? preset.refineLr,
+    importanceSamples: o.importanceSamples ?? preset.importanceSamples,
   };
   return { plan, ...scheduleEpsilon(s) };
 }

@@ -21,6 +21,13 @@ export const perRecordSettings = {
     help: 'How many plain steps each sampled image’s own encoder takes before the generator learns from it. No privacy cost: encoders never leave this computer.',
     kind: 'integer',
   },
+  importanceSamples: {
+    flag: { name: 'importance-samples', value: 'K' },
+    schema: z.number().int().min(1).max(16),
+    label: 'Samples per image',
+    help: 'How many guesses of each image’s code its encoder and the generator’s step weigh together (an importance-weighted bound). No privacy cost; each step takes about this many times longer.',
+    kind: 'integer',
+  },
   ...common,
   refineLr: {
     schema: z.number().positive(),

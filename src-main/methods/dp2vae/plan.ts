@@ -42,10 +42,14 @@ export function resolvePlan(input: ResolvePlanInput): ResolvedRunPlan<TrainingPl
   }
   const preset = PRESETS[checkPresetName(input.preset)];
   const o = checkOverrides(input.overrides);
-  if (o.refineSteps !== undefined || o.refineLr !== undefined) {
+  if (
+    o.refineSteps !== undefined ||
+    o.refineLr !== undefined ||
+    o.importanceSamples !== undefined
+  ) {
     throw new UserError(
       'INVALID_INPUT',
-      'Encoder refinement steps apply to per-record DP²-VAE runs only; per-block DP²-VAE trains one encoder per block in stage 1.',
+      'Encoder refinement settings (steps, samples per image) apply to per-record DP²-VAE runs only; per-block DP²-VAE trains one encoder per block in stage 1.',
     );
   }
   if (o.sampleRate !== undefined) {

@@ -27,7 +27,15 @@ export function dpsgdNoise(plan: DpsgdPlan): RunNoise {
 export function resolveDpsgdPlan(input: ResolvePlanInput): ResolvedRunPlan<DpsgdPlan> {
   const preset = DPSGD_PRESETS[checkPresetName(input.preset)];
   const s = resolvePoissonSchedule(input, preset, {
-    keys: ['blocks', 'pretrainEpochs', 'pretrainLr', 'pretrainClip', 'refineSteps', 'refineLr'],
+    keys: [
+      'blocks',
+      'pretrainEpochs',
+      'pretrainLr',
+      'pretrainClip',
+      'refineSteps',
+      'refineLr',
+      'importanceSamples',
+    ],
     why: 'blocks and stage 1 belong to per-block DP²-VAE and encoder refinement to per-record DP²-VAE; a DP-SGD run trains one encoder network with the decoder.',
     method: 'DP-SGD',
   });

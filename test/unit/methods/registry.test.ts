@@ -136,6 +136,7 @@ test('a setting means the same in every method that has it; the contract accepts
     'fromRelease',
     'generatorBatch',
     'generatorSteps',
+    'importanceSamples',
     'lr',
     'momentum',
     'optimizer',
