@@ -47,7 +47,7 @@ export interface RefineOptions {
   /**
    * Importance samples K (default 1, the ELBO): with K > 1 a record's
    * posterior follows the importance-weighted bound of importance.ts, and so
-   * does the decoder's gradient (dpsgd-clip.ts); MLP decoders only.
+   * does the decoder's gradient (dpsgd-clip.ts).
    */
   samples?: number;
 }
@@ -225,7 +225,14 @@ function refineGroup(
   const B = g.x.shape[0];
   const k = arch.latent;
   const K = g.samples;
-  const rowIndex = K > 1 ? sampleRowIndex(B, K) : null;
+  // With importance samples: x and y repeated K times, one row per sample.
+  const sampleRows =
+    K > 1
+      ? tf.tidy(() => {
+          const idx = sampleRowIndex(B, K);
+          return { x: tf.gather(g.x, idx), y: tf.gather(g.y, idx) };
+        })
+      : null;
   let mu = tf.tensor2d(g.mu, [B, k]);
   let logvar = tf.tensor2d(g.logvar, [B, k]);
   const x3 = tf.reshape(g.x, [1, B, g.x.shape[1]]) as tf.Tensor3D;
@@ -237,13 +244,9 @@ function refineGroup(
   try {
     for (const epsArr of g.eps) {
       const next = tf.tidy(() => {
-        if (rowIndex) {
+        if (sampleRows) {
           // −L_K by automatic differentiation with respect to (μ, log σ²) only.
-          const rows = {
-            x: tf.gather(g.x, rowIndex),
-            y: tf.gather(g.y, rowIndex),
-            eps: tf.tensor2d(epsArr, [B * K, k]),
-          };
+          const rows = { ...sampleRows, eps: tf.tensor2d(epsArr, [B * K, k]) };
           const [gm, glv] = tf.grads((m: tf.Tensor, lv: tf.Tensor) =>
             negativeBound(
               logImportanceWeights(arch, decoder, rows, {
@@ -279,6 +282,6 @@ function refineGroup(
     };
   } finally {
     tf.dispose([mu, logvar, x3, y3]);
-    rowIndex?.dispose();
+    if (sampleRows) tf.dispose([sampleRows.x, sampleRows.y]);
   }
 }

@@ -39,7 +39,7 @@ import { isMethodId, methodOf, planNoise } from '../methods/registry';
 import { EVAL_PROTOCOL } from '../eval';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
-import { estimateDuration, relativeCost, type PlannedWork } from './estimate';
+import { estimateDuration, planCost, relativeCost, type PlannedWork } from './estimate';
 import { runProgress } from './run-progress';
 import { currentCertificate, readCertificate } from './certificate-file';
 
@@ -75,11 +75,14 @@ function stageWork(
   ];
 }
 
-/** The run's model cost, so its measured speed serves plans at other image sizes. */
+/** The run's cost (model and settings), so its measured speed serves plans at other sizes and settings. */
 function noteCost(ctx: ServiceContext, runId: number): void {
-  const stored = getRun(ctx.store, runId).architecture;
+  const run = getRun(ctx.store, runId);
   try {
-    ctx.live.setCost(runId, relativeCost(parseArchitecture(stored)));
+    ctx.live.setCost(
+      runId,
+      relativeCost(parseArchitecture(run.architecture)) * planCost(run.hyperparameters),
+    );
   } catch {
     // An unreadable description: the run's own worker refuses it; the estimate keeps cost 1.
   }
@@ -261,7 +264,12 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
           ...estimateDuration(
             ctx.store,
             ctx.live,
-            plannedWork(method, resolved.plan, dataset.trainCount, relativeCost(arch)),
+            plannedWork(
+              method,
+              resolved.plan,
+              dataset.trainCount,
+              relativeCost(arch) * planCost(resolved.plan),
+            ),
           ),
           memory: estimateMemory({
             method,
@@ -292,7 +300,6 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
         ...(ctx.schedule ? { schedule: ctx.schedule } : {}),
       });
-      noteCost(ctx, handle.runId);
       noteCost(ctx, handle.runId);
       return follow(ctx, handle, wait, call);
     },

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { closeStore, openStore } from '../../src-main/store';
-import { estimateDuration, relativeCost } from '../../src-main/services/estimate';
+import { estimateDuration, planCost, relativeCost } from '../../src-main/services/estimate';
 import { estimateMemory } from '../../src-main/services/estimate-memory';
 import {
   activationBytesPerRecord,
@@ -143,4 +143,20 @@ test('DP-SGD micro-batches shrink with the image size so one batch of per-exampl
     relativeCost(planArchitecture('quick', { height: s, width: s, channels: 3 }, 2, 'dpsgd')),
   );
   assert.ok(costs[0]! < costs[1]! && costs[1]! < costs[2]!, costs.join(' < '));
+});
+
+test('importance samples multiply the work per image; other plans cost what their model does', () => {
+  const plan = (overrides: Record<string, number>) =>
+    resolveRunPlan({
+      method: 'dp2vae-per-record',
+      preset: 'quick',
+      datasetSize: 60_000,
+      targetEpsilon: 10,
+      delta: 1e-5,
+      overrides,
+    }).plan;
+  assert.equal(planCost(plan({ importanceSamples: 1 })), 1);
+  assert.equal(planCost(plan({ importanceSamples: 4 })), 4);
+  assert.equal(planCost({ method: 'dpsgd' }), 1);
+  assert.equal(planCost(null), 1);
 });
