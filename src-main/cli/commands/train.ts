@@ -77,7 +77,9 @@ DP-SGD samples every image independently with probability Q at each step
 their sum; --batch B is its expected batch (Q = B / N); give --batch or
 --sample-rate, not both. DP²-VAE with per-record encoders samples the same
 way; each sampled image's own encoder takes --refine-steps S plain steps
-(no noise, never released) before the decoder's noisy step. DP²-VAE trains
+(no noise, never released) before the decoder's noisy step;
+--importance-samples K weighs K samples of each image's code together (an
+importance-weighted bound; no privacy cost, about K times the time per step). DP²-VAE trains
 one encoder per block first (stage 1, private, never released), then the
 releasable decoder (stage 2). mepf spends its ε once, on one noisy release
 of the class sums of image features (--features: the random-process prior
