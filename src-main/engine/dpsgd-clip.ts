@@ -67,9 +67,10 @@ export interface FlatBatch {
    */
   zCotangent?: tf.Tensor2D;
   /**
-   * Importance samples K per record (per-record posteriors only; default 1): `eps` then has K rows per record, record-major, and
-   * each record's decoder gradient is the importance-weighted one of IWAE
-   * (importance.ts), still one vector per record, clipped as a whole.
+   * Importance samples K per record (per-record posteriors only; default
+   * 1): `eps` then has K rows per record, record-major, and each record's
+   * decoder gradient is the importance-weighted one of IWAE (importance.ts),
+   * still one vector per record, clipped as a whole.
    */
   samples?: number;
   /** Fixed weights of the rows' terms (set internally for importance samples). */
