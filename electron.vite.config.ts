@@ -35,6 +35,8 @@ export default defineConfig({
           'offload-worker': resolve(import.meta.dirname, 'src-main/services/offload-worker.ts'),
           // the evaluation's worker threads (src-main/eval/parallel.ts), started by the above
           'eval-worker': resolve(import.meta.dirname, 'src-main/eval/eval-worker.ts'),
+          // data-parallel DP-SGD's worker threads (src-main/engine/dpsgd-threads.ts)
+          'dpsgd-worker': resolve(import.meta.dirname, 'src-main/engine/dpsgd-worker.ts'),
           // the prior's feature worker threads (src-main/priors/features-parallel.ts)
           'features-worker': resolve(import.meta.dirname, 'src-main/priors/features-worker.ts'),
           // the import's decode worker threads (src-main/data/decode-pool.ts)

@@ -44,6 +44,7 @@ import {
   convArchitecture,
   defaultArchitecture,
   DpsgdTrainer,
+  trainThreadCount,
   EncoderStore,
   parameterCount,
   parseArchitecture,
@@ -308,13 +309,14 @@ async function appTrain(c: Case): Promise<AppResult> {
   }
 }
 
-/** (b), (c): DP-SGD steps of the app's trainer, q = 1 over exactly `batch` records. */
-async function appDpsgd(c: Case): Promise<AppResult> {
+/** (b), (c): DP-SGD steps of the app's trainer on `threads` threads, q = 1 over exactly `batch` records. */
+async function appDpsgd(c: Case, threads: number): Promise<AppResult> {
   const data = imagesFor(c.arch, c.batch);
   const trainer = DpsgdTrainer.start({
     arch: c.arch,
     data,
     options: { sampleRate: 1, sigma: SIGMA, clip: CLIP, lr: LR, steps: 1e9, seed: 2 },
+    threads,
   });
   try {
     const stop = new AbortController();
@@ -334,7 +336,11 @@ async function appDpsgd(c: Case): Promise<AppResult> {
 interface Row {
   c: Case;
   params: number;
+  /** The app as it trains (DP-SGD: on its threads, engine/dpsgd-threads.ts). */
   app: AppResult;
+  /** DP-SGD on one thread (the app before issue 24), for the speed-up. */
+  app1?: AppResult;
+  threads: number;
   peer: { method: string; r: PeerResult }[];
   load: string;
 }
@@ -374,7 +380,9 @@ async function table(backend: string): Promise<void> {
     const enc = parameterCount(c.arch, 'encoder');
     const dec = parameterCount(c.arch, 'decoder');
     const before = load();
-    const app = c.mode === 'train' ? await appTrain(c) : await appDpsgd(c);
+    const threads = c.mode === 'dpsgd' ? trainThreadCount({ backend }) : 1;
+    const app1 = c.mode === 'dpsgd' && threads > 1 ? await appDpsgd(c, 1) : undefined;
+    const app = c.mode === 'train' ? await appTrain(c) : await appDpsgd(c, threads);
     // os.cpu_count() threads (the brief), and one: on a shared machine whose
     // load exceeds its cores, OpenMP's barriers can make two threads slower.
     const threadCounts = [...new Set([cpus().length, 1])];
@@ -394,7 +402,15 @@ async function table(backend: string): Promise<void> {
         );
       }
     }
-    const row: Row = { c, params: enc + dec, app, peer, load: `${before} → ${load()}` };
+    const row: Row = {
+      c,
+      params: enc + dec,
+      app,
+      ...(app1 ? { app1 } : {}),
+      threads,
+      peer,
+      load: `${before} → ${load()}`,
+    };
     rows.push(row);
     const peerText = peer
       .map((p) =>
@@ -405,13 +421,17 @@ async function table(backend: string): Promise<void> {
       .join('; ');
     console.log(
       `${c.label} — ${enc} + ${dec} parameters (app = PyTorch, checked): ` +
-        `app [${backend}] ${fmt(app.imagesPerS)} img/s (${fmt(app.msPerStep)} ms/step over ${app.steps} steps); ${peerText}; load ${row.load}`,
+        `app [${backend}, ${threads} thr] ${fmt(app.imagesPerS)} img/s (${fmt(app.msPerStep)} ms/step over ${app.steps} steps)` +
+        (app1
+          ? `, 1 thr ${fmt(app1.imagesPerS)} img/s (${(app.imagesPerS / app1.imagesPerS).toFixed(2)}×)`
+          : '') +
+        `; ${peerText}; load ${row.load}`,
     );
   }
   console.log(
-    '\n| case | parameters | app img/s | PyTorch img/s | app / best PyTorch | load average |',
+    '\n| case | parameters | app img/s (threads) | app img/s, 1 thread | speed-up | PyTorch img/s | app / best PyTorch | load average |',
   );
-  console.log('|---|---:|---:|---:|---:|---|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const r of rows) {
     const ok = r.peer.filter((p) => p.r.ok);
     const best = ok.reduce<(typeof ok)[number] | undefined>(
@@ -421,7 +441,7 @@ async function table(backend: string): Promise<void> {
     const peerCell = ok.map((p) => `${fmt(p.r.imagesPerS)} (${p.method})`).join(', ');
     const ratio = best ? r.app.imagesPerS / (best.r.imagesPerS as number) : NaN;
     console.log(
-      `| ${r.c.label} | ${r.params.toLocaleString('en')} | ${fmt(r.app.imagesPerS)} | ${peerCell || '—'} | ${Number.isFinite(ratio) ? ratio.toFixed(2) + '×' : '—'} | ${r.load} |`,
+      `| ${r.c.label} | ${r.params.toLocaleString('en')} | ${fmt(r.app.imagesPerS)} (${r.threads}) | ${fmt(r.app1?.imagesPerS)} | ${r.app1 ? (r.app.imagesPerS / r.app1.imagesPerS).toFixed(2) + '×' : '—'} | ${peerCell || '—'} | ${Number.isFinite(ratio) ? ratio.toFixed(2) + '×' : '—'} | ${r.load} |`,
     );
   }
 }

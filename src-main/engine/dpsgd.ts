@@ -29,23 +29,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
 import { checkInt, checkKind, checkPositive, invalidOption } from './option-checks';
-import { imageSize, parameterSpecs, parseArchitecture, type Architecture } from './architecture';
-import { checkImages, recordRows, type EngineImages } from './batches';
-import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
-import { clippedSum, type FlatBatch } from './dpsgd-clip';
-import { microBatchRows } from './memory';
-import { disposeOptimizer, initOptimizer, optimizerStep, type OptimizerKind } from './optim';
-import type { OptimizerState } from './optim';
-import { disposeAll, initParams } from './params';
-import { secureRecordNoise, type RecordNoise } from './record-noise';
+import { currentBackend } from './backend';
 import {
-  gatherPosteriors,
-  priorPosteriors,
-  refinePosteriors,
-  scatterPosteriors,
-  type PosteriorTable,
-  type RefineOptions,
-} from './posterior';
+  parameterSpecs,
+  parseArchitecture,
+  type Architecture,
+  type ParamSpec,
+} from './architecture';
+import { checkImages, type EngineImages } from './batches';
+import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
+import type { FlatBatch } from './dpsgd-clip';
+import { addClippedShard, shardBatch, type ShardContext, type ShardFigures } from './dpsgd-shard';
+import {
+  drainClipped,
+  evenRange,
+  recordQueue,
+  sharedCopy,
+  ShardThreads,
+  ThreadsUnavailable,
+  TRAIN_THREADS_ENV,
+  type RecordQueue,
+  type ShardJob,
+} from './dpsgd-threads';
+import { microBatchRows } from './memory';
+import { disposeOptimizer, optimizerStep, type OptimizerKind, type OptimizerState } from './optim';
+import { disposeAll, initFlat, splitFlat } from './params';
+import { secureRecordNoise, type RecordNoise } from './record-noise';
+import { priorPosteriors, type PosteriorTable, type RefineOptions } from './posterior';
 import { mixSeed } from './rng';
 import { SecureGaussian, securePoissonSample } from './secure-noise';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
@@ -207,7 +217,15 @@ export class DpsgdTrainer {
   readonly options: ResolvedDpsgdOptions;
   private readonly data: EngineImages;
   private stepsTaken: number;
-  private params: tf.Tensor[];
+  /**
+   * Encoder (if any) then decoder parameters, flat in spec order; in shared
+   * memory when threads read them (dpsgd-threads.ts). Tensors are made from
+   * it for each step and freed after.
+   */
+  private readonly params: Float32Array;
+  /** Each parameter's shape ([1, ...spec shape]). */
+  private readonly shapes: number[][];
+  /** Parameters of the encoder network (0 with per-record encoders). */
   private readonly nEnc: number;
   /** Per-record encoders' posteriors (null with an encoder network). */
   private readonly posteriors: PosteriorTable | null;
@@ -218,39 +236,86 @@ export class DpsgdTrainer {
   private readonly noiseVec: Float32Array;
   /** Records of the last step's sample (for progress figures). */
   lastBatchSize = 0;
-  /** Rows of one micro-batch: `maxRows`, fewer where the model's activations would not fit (engine/memory.ts). */
-  private readonly rows: number;
+  /** What every thread needs for its shard of a step (dpsgd-shard.ts). */
+  private readonly shard: ShardContext;
+  /** Threads asked for (dpsgd-threads.ts); 1 trains in this thread alone. */
+  private readonly threadsWanted: number;
+  /** The worker threads, once started (null: this thread alone). */
+  private pool: ShardThreads | null = null;
+  /** Where a step's records wait for the threads (threads only). */
+  private readonly queue: RecordQueue | null;
 
   private constructor(p: {
     arch: Architecture;
     data: EngineImages;
     options: ResolvedDpsgdOptions;
     step: number;
-    params: tf.Tensor[];
-    nEnc: number;
+    /** Encoder (if any) then decoder parameters, one array per spec. */
+    encoder: Float32Array[];
+    decoder: Float32Array[];
     posteriors: PosteriorTable | null;
-    opt: OptimizerState;
+    opt: { kind: OptimizerKind; t: number; m: Float32Array[]; v: Float32Array[] };
     recordNoise: RecordNoise | undefined;
+    threads: number | undefined;
   }) {
-    this.posteriors = p.posteriors;
+    this.recordNoise = p.recordNoise ?? secureRecordNoise();
+    // Threads need a record-noise source they can remake (its spec) and shared memory.
+    this.threadsWanted = this.recordNoise.spec ? Math.max(1, p.threads ?? 1) : 1;
+    const threaded = this.threadsWanted > 1;
+    this.posteriors =
+      threaded && p.posteriors
+        ? {
+            latent: p.posteriors.latent,
+            mu: sharedCopy(p.posteriors.mu),
+            logvar: sharedCopy(p.posteriors.logvar),
+            visits: sharedCopy(p.posteriors.visits),
+          }
+        : p.posteriors;
     this.arch = p.arch;
-    this.data = p.data;
+    this.data = threaded ? { ...p.data, x: sharedCopy(p.data.x), y: sharedCopy(p.data.y) } : p.data;
     this.options = p.options;
     this.stepsTaken = p.step;
-    this.params = p.params;
-    this.nEnc = p.nEnc;
-    this.opt = p.opt;
-    this.recordNoise = p.recordNoise ?? secureRecordNoise();
-    const d = p.params.reduce((n, t) => n + t.size, 0);
+    const specs = [
+      ...(p.encoder.length > 0 ? parameterSpecs(p.arch, 'encoder') : []),
+      ...parameterSpecs(p.arch, 'decoder'),
+    ];
+    this.shapes = specs.map((sp) => [1, ...sp.shape]);
+    this.nEnc = p.encoder.length;
+    const d = specs.reduce((n, sp) => n + sp.shape.reduce((a, b) => a * b, 1), 0);
+    const floats = (): Float32Array =>
+      threaded ? new Float32Array(new SharedArrayBuffer(4 * d)) : new Float32Array(d);
+    this.params = floats();
+    joinInto(this.params, [...p.encoder, ...p.decoder]);
+    // Adam's moments (optim.ts), each one flat tensor like the parameters; zeros on a fresh start.
+    const moments = (list: Float32Array[]): tf.Tensor[] => {
+      if (list.length === 0) return [tf.zeros([d])];
+      const flat = new Float32Array(d);
+      joinInto(flat, list);
+      return [tf.tensor1d(flat)];
+    };
+    this.opt =
+      p.opt.kind === 'adam'
+        ? { kind: 'adam', t: p.opt.t, m: moments(p.opt.m), v: moments(p.opt.v) }
+        : { kind: 'sgd', t: p.opt.t, m: [], v: [] };
     this.gradVec = new Float32Array(d);
-    this.noiseVec = new Float32Array(d);
-    // Records per micro-batch: each takes K rows with importance samples.
-    this.rows = Math.max(
-      1,
-      Math.floor(
-        microBatchRows(p.arch, p.nEnc > 0, p.options.maxRows) / (p.options.refine?.samples ?? 1),
+    this.noiseVec = floats();
+    this.queue = threaded ? recordQueue(this.data.count) : null;
+    this.shard = {
+      arch: p.arch,
+      data: this.data,
+      clip: p.options.clip,
+      refine: p.options.refine,
+      recordNoise: this.recordNoise,
+      posteriors: this.posteriors,
+      // Records per micro-batch: each takes K rows with importance samples.
+      rows: Math.max(
+        1,
+        Math.floor(
+          microBatchRows(p.arch, this.nEnc > 0, p.options.maxRows) /
+            (p.options.refine?.samples ?? 1),
+        ),
       ),
-    );
+    };
   }
 
   /**
@@ -263,26 +328,36 @@ export class DpsgdTrainer {
     data: EngineImages;
     options: DpsgdOptions;
     recordNoise?: RecordNoise;
+    /** Threads per step (dpsgd-threads.ts; default 1). Does not change the mechanism. */
+    threads?: number;
   }): DpsgdTrainer {
     const options = resolveDpsgdOptions(args.options);
     const arch = parseArchitecture(args.arch);
     checkImages(arch, args.data);
     const perRecord = options.encoders === 'per-record';
-    const enc = perRecord
+    const encoder = perRecord
       ? []
-      : initParams(arch, 'encoder', [mixSeed(options.seed, DPSGD_STREAM, 0)]).tensors;
-    const dec = initParams(arch, 'decoder', [mixSeed(options.seed, DPSGD_STREAM, 1)]).tensors;
-    const params = [...enc, ...dec];
+      : splitFlat(
+          arch,
+          'encoder',
+          initFlat(arch, 'encoder', mixSeed(options.seed, DPSGD_STREAM, 0)),
+        );
+    const decoder = splitFlat(
+      arch,
+      'decoder',
+      initFlat(arch, 'decoder', mixSeed(options.seed, DPSGD_STREAM, 1)),
+    );
     return new DpsgdTrainer({
       arch,
       data: args.data,
       options,
       step: 0,
-      params,
-      nEnc: enc.length,
+      encoder,
+      decoder,
       posteriors: perRecord ? priorPosteriors(args.data.count, arch.latent) : null,
-      opt: initOptimizer(options.optimizer, params),
+      opt: { kind: options.optimizer, t: 0, m: [], v: [] },
       recordNoise: args.recordNoise,
+      threads: args.threads,
     });
   }
 
@@ -291,6 +366,7 @@ export class DpsgdTrainer {
     data: EngineImages;
     checkpoint: DpsgdCheckpoint;
     recordNoise?: RecordNoise;
+    threads?: number;
   }): DpsgdTrainer {
     const cp = args.checkpoint;
     const arch = parseArchitecture(cp.architecture);
@@ -314,23 +390,16 @@ export class DpsgdTrainer {
       ...parameterSpecs(arch, 'decoder'),
     ];
     const posteriors = perRecord ? checkPosteriors(cp.posteriors, cp.records, arch.latent) : null;
-    const arrays = [...cp.encoder, ...cp.decoder];
-    const tensorsOf = (list: Float32Array[], what: string): tf.Tensor[] => {
-      if (list.length !== specs.length)
+    const checked = (list: Float32Array[], what: string): Float32Array[] => {
+      if (
+        list.length !== specs.length ||
+        list.some((a, i) => a.length !== (specs[i] as ParamSpec).shape.reduce((x, y) => x * y, 1))
+      )
         throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
-      return list.map((a, i) => {
-        const shape = [1, ...(specs[i] as { shape: number[] }).shape];
-        if (a.length !== shape.reduce((x, y) => x * y, 1))
-          throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
-        return tf.tensor(a, shape, 'float32');
-      });
+      return list;
     };
-    const params = tensorsOf(arrays, 'parameters');
+    const params = checked([...cp.encoder, ...cp.decoder], 'parameters');
     const o = cp.optimizer;
-    const opt: OptimizerState =
-      o.kind === 'adam'
-        ? { kind: 'adam', t: o.t, m: tensorsOf(o.m, 'moments'), v: tensorsOf(o.v, 'moments') }
-        : { kind: 'sgd', t: o.t, m: [], v: [] };
     if (o.kind !== options.optimizer)
       throw new UserError('CORRUPT_DATA', "The checkpoint's optimiser state does not match.");
     return new DpsgdTrainer({
@@ -338,11 +407,15 @@ export class DpsgdTrainer {
       data: args.data,
       options,
       step: cp.step,
-      params,
-      nEnc: cp.encoder.length,
+      encoder: params.slice(0, cp.encoder.length),
+      decoder: params.slice(cp.encoder.length),
       posteriors,
-      opt,
+      opt:
+        o.kind === 'adam'
+          ? { kind: 'adam', t: o.t, m: checked(o.m, 'moments'), v: checked(o.v, 'moments') }
+          : { kind: 'sgd', t: o.t, m: [], v: [] },
       recordNoise: args.recordNoise,
+      threads: args.threads,
     });
   }
 
@@ -358,14 +431,33 @@ export class DpsgdTrainer {
 
   /** The decoder φ as one array per parameter (architecture order): the releasable part. */
   decoderWeights(): Float32Array[] {
-    return this.params.slice(this.nEnc).map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    return this.arrays(this.params).slice(this.nEnc);
   }
 
   /** The encoder θ (private: never released). */
   encoderWeights(): Float32Array[] {
-    return this.params
-      .slice(0, this.nEnc)
-      .map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    return this.arrays(this.params).slice(0, this.nEnc);
+  }
+
+  /** A flat vector of the parameters' layout as one copied array per parameter. */
+  private arrays(flat: Float32Array): Float32Array[] {
+    let off = 0;
+    return this.shapes.map((shape) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      off += size;
+      return flat.slice(off - size, off);
+    });
+  }
+
+  /** The parameters as tensors (the caller disposes them). */
+  private tensors(): { encoder: tf.Tensor[]; decoder: tf.Tensor[] } {
+    let off = 0;
+    const all = this.shapes.map((shape) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      off += size;
+      return tf.tensor(this.params.subarray(off - size, off), shape, 'float32');
+    });
+    return { encoder: all.slice(0, this.nEnc), decoder: all.slice(this.nEnc) };
   }
 
   /**
@@ -373,77 +465,67 @@ export class DpsgdTrainer {
    * `beforeNoisyUpdate(step)` is awaited before each noisy update.
    */
   async run(hooks: DpsgdHooks): Promise<PrivateRunResult> {
+    await this.startThreads();
     return runPrivateSteps({
       taken: this.stepsTaken,
       steps: this.options.steps,
       target: this.options.targetEpsilon,
       hooks,
-      takeStep: (next) => {
-        const report = this.noisyStep();
+      takeStep: async (next) => {
+        const report = await this.noisyStep();
         this.stepsTaken = next;
         return report;
       },
     });
   }
 
+  /** Threads a step runs on: 1 until {@link run} has started the workers. */
+  get threads(): number {
+    return 1 + (this.pool?.count ?? 0);
+  }
+
+  /** Starts the worker threads asked for; if they cannot start, trains in this thread. */
+  private async startThreads(): Promise<void> {
+    const spec = this.recordNoise.spec;
+    if (this.pool || this.threadsWanted <= 1 || !spec || !this.queue) return;
+    try {
+      this.pool = await ShardThreads.start({
+        workers: this.threadsWanted - 1,
+        common: {
+          backend: currentBackend()?.name ?? tf.getBackend(),
+          arch: this.arch,
+          data: this.data,
+          clip: this.options.clip,
+          refine: this.options.refine,
+          noise: spec,
+          posteriors: this.posteriors,
+          rows: this.shard.rows,
+          nEnc: this.nEnc,
+          shapes: this.shapes,
+        },
+        params: this.params,
+        noiseOut: this.noiseVec,
+        queue: this.queue as RecordQueue,
+      });
+    } catch (err) {
+      if (!(err instanceof ThreadsUnavailable)) throw err;
+      // Slower, but the same training: better than none.
+      console.warn(`${err.message}; training in one thread (${TRAIN_THREADS_ENV}=1).`);
+    }
+  }
+
   /**
-   * Builds the 2-D batch of `records` for noisy step `step`; each record's ε
-   * comes from the record-noise source for that record alone. With
-   * per-record encoders the batch carries each record's posterior refined
-   * against the current decoder (not yet written back: see noisyStep).
+   * The 2-D batch of `records` for noisy step `step` (dpsgd-shard.ts); with
+   * per-record encoders it carries each record's posterior refined against
+   * the current decoder (not written back).
    */
   batchOf(records: Uint32Array, step: number): FlatBatch {
-    const { arch, data } = this;
-    const n = records.length;
-    const d = imageSize(arch);
-    const c = arch.classes;
-    const { x, y } = recordRows(arch, data, records);
-    const k = arch.latent;
-    // Per record and step: K draws of ε for the decoder's gradient, then K per refinement step.
-    const refine = this.options.refine;
-    const K = refine?.samples ?? 1;
-    const draws = K * (1 + (refine ? Math.max(refine.steps, refine.firstVisitSteps) : 0));
-    const noise = new Float32Array(n * k * draws);
-    for (let r = 0; r < n; r++)
-      this.recordNoise.fill({
-        record: records[r] as number,
-        step,
-        out: noise.subarray(r * k * draws, (r + 1) * k * draws),
-      });
-    // The j-th group of K draws of every record, record-major ([n·K·latent]).
-    const epsOf = (j: number): Float32Array => {
-      const out = new Float32Array(n * K * k);
-      for (let r = 0; r < n; r++)
-        out.set(noise.subarray((r * draws + j * K) * k, (r * draws + (j + 1) * K) * k), r * K * k);
-      return out;
-    };
-    const batch: FlatBatch = {
-      x: tf.tensor2d(x, [n, d]),
-      y: tf.tensor2d(y, [n, c]),
-      eps: tf.tensor2d(epsOf(0), [n * K, k]),
-      ...(K > 1 ? { samples: K } : {}),
-    };
-    if (!refine || !this.posteriors) return batch;
-    const table = this.posteriors;
-    const refined = refinePosteriors(
-      arch,
-      this.params.slice(this.nEnc),
-      {
-        x: batch.x,
-        y: batch.y,
-        ...gatherPosteriors(table, records),
-        stepsOf: Uint8Array.from(records, (rec) =>
-          table.visits[rec] === 0 ? refine.firstVisitSteps : refine.steps,
-        ),
-        eps: Array.from({ length: draws / K - 1 }, (_, j) => epsOf(j + 1)),
-      },
-      { lr: refine.lr, samples: K },
-    );
-    batch.posterior = {
-      mu: tf.tensor2d(refined.mu, [n, k]),
-      logvar: tf.tensor2d(refined.logvar, [n, k]),
-    };
-    return batch;
+    const { encoder, decoder } = this.tensors();
+    try {
+      return shardBatch(this.shard, decoder, records, step);
+    } finally {
+      disposeAll([...encoder, ...decoder]);
+    }
   }
 
   /** The posterior table (per-record encoders; private training state), or null. */
@@ -451,85 +533,129 @@ export class DpsgdTrainer {
     return this.posteriors;
   }
 
+  /**
+   * Σ_i g_i·min(1, C/‖g_i‖) over `records` at noisy step `step`, spread
+   * over the threads (dpsgd-threads.ts), into the trainer's flat vector; the
+   * mechanism's noise N(0, std²) is drawn into the noise vector at the same
+   * time, each thread a range of coordinates.
+   */
+  private async clippedSumOf(
+    records: Uint32Array,
+    step: number,
+    noiseStd: number,
+    params: { encoder: tf.Tensor[]; decoder: tf.Tensor[] },
+  ): Promise<{ sum: Float32Array; noise: Float32Array; figures: ShardFigures[] }> {
+    const { pool, queue } = this;
+    const sum = this.gradVec;
+    sum.fill(0);
+    if (!pool || !queue) {
+      this.noise.fill(this.noiseVec, noiseStd);
+      return {
+        sum,
+        noise: this.noiseVec,
+        figures: [addClippedShard(this.shard, params, records, step, sum)],
+      };
+    }
+    const parts = pool.count + 1;
+    const d = sum.length;
+    queue.records.set(records);
+    Atomics.store(queue.next, 0, 0);
+    // Chunks small enough to even out threads that run at different speeds,
+    // large enough to keep the products efficient (at most one micro-batch).
+    const count = records.length;
+    const chunk = Math.min(this.shard.rows, Math.max(32, Math.ceil(count / parts)));
+    // The workers read the parameters from shared memory, as this thread does.
+    const others = pool.run(
+      Array.from({ length: pool.count }, (_, w): ShardJob => {
+        const range = evenRange(d, parts, w + 1);
+        return { step, count, chunk, noiseStd, noiseFrom: range.from, noiseTo: range.to };
+      }),
+    );
+    // Awaited below; a failure in this thread must not leave it unhandled.
+    others.catch(() => undefined);
+    const mine = drainClipped({ ctx: this.shard, params, queue, step, count, chunk, out: sum });
+    const own = evenRange(d, parts, 0);
+    this.noise.fill(this.noiseVec.subarray(own.from, own.to), noiseStd);
+    const figures = [mine, ...(await others)];
+    for (let w = 0; w < pool.count; w++) {
+      const v = pool.sumOf(w);
+      for (let i = 0; i < d; i++) sum[i] = (sum[i] as number) + (v[i] as number);
+    }
+    return { sum, noise: this.noiseVec, figures };
+  }
+
+  /**
+   * The clipped sum of `records` at step `step` without noise, as a copy
+   * (tests and benches compare it across thread counts; training uses noisyStep).
+   */
+  async clippedSumOfRecords(records: Uint32Array, step: number): Promise<Float32Array> {
+    await this.startThreads();
+    const params = this.tensors();
+    try {
+      return Float32Array.from((await this.clippedSumOf(records, step, 0, params)).sum);
+    } finally {
+      disposeAll([...params.encoder, ...params.decoder]);
+    }
+  }
+
   /** One step (lines 1–4 of the module comment). */
-  private noisyStep(): Omit<DpsgdStepReport, 'step' | 'epsilon'> {
+  private async noisyStep(): Promise<Omit<DpsgdStepReport, 'step' | 'epsilon'>> {
     const { options } = this;
     const sample = securePoissonSample(this.data.count, options.sampleRate);
     this.lastBatchSize = sample.length;
-    const vec = this.gradVec;
-    vec.fill(0);
-    let recon = 0;
-    let kl = 0;
-    let clipped = 0;
-    const enc = this.params.slice(0, this.nEnc);
-    const dec = this.params.slice(this.nEnc);
-    for (let s = 0; s < sample.length; s += this.rows) {
-      const records = sample.subarray(s, s + this.rows);
-      const batch = this.batchOf(records, this.stepsTaken + 1);
-      let sum;
-      try {
-        sum = clippedSum(this.arch, { encoder: enc, decoder: dec }, batch, options.clip);
-        if (batch.posterior && this.posteriors) {
-          scatterPosteriors(this.posteriors, records, {
-            mu: batch.posterior.mu.dataSync() as Float32Array,
-            logvar: batch.posterior.logvar.dataSync() as Float32Array,
-          });
-        }
-      } finally {
-        tf.dispose([batch.x, batch.y, batch.eps]);
-        if (batch.posterior) tf.dispose([batch.posterior.mu, batch.posterior.logvar]);
-      }
-      let off = 0;
-      for (const g of sum.grads) {
-        const v = g.dataSync() as Float32Array;
-        for (let i = 0; i < v.length; i++)
-          vec[off + i] = (vec[off + i] as number) + (v[i] as number);
-        off += v.length;
-      }
-      disposeAll(sum.grads);
-      recon += sum.reconSum;
-      kl += sum.klSum;
-      for (const n of sum.norms) if (n > options.clip * (1 - 1e-5)) clipped++;
+    const params = this.tensors();
+    let result;
+    try {
+      // Noise N(0, σ²C²) per coordinate from the CSPRNG, then divide by the expected batch q·N.
+      result = await this.clippedSumOf(
+        sample,
+        this.stepsTaken + 1,
+        options.sigma * options.clip,
+        params,
+      );
+    } finally {
+      disposeAll([...params.encoder, ...params.decoder]);
     }
-    // Noise N(0, σ²C²) per coordinate from the CSPRNG, then divide by the expected batch q·N.
-    this.noise.fill(this.noiseVec, options.sigma * options.clip);
+    const { sum, noise, figures } = result;
     const scale = 1 / this.expectedBatch;
-    for (let i = 0; i < vec.length; i++)
-      vec[i] = ((vec[i] as number) + (this.noiseVec[i] as number)) * scale;
-    let off = 0;
-    const noisy = this.params.map((p) => {
-      const t = tf.tensor(vec.subarray(off, off + p.size), p.shape, 'float32');
-      off += p.size;
-      return t;
-    });
-    const upd = optimizerStep(this.params, noisy, this.opt, {
+    for (let i = 0; i < sum.length; i++)
+      sum[i] = ((sum[i] as number) + (noise[i] as number)) * scale;
+    // One update of the whole flat vector (Adam is element-wise): a few kernels, not a few per tensor.
+    const noisy = tf.tensor1d(sum);
+    const upd = optimizerStep([tf.tensor1d(this.params)], [noisy], this.opt, {
       kind: options.optimizer,
       lr: scheduledLr(options.lr, options.lrSchedule, this.stepsTaken + 1, options.steps),
     });
-    disposeAll(noisy);
-    this.params = upd.params;
+    noisy.dispose();
     this.opt = upd.state;
+    // Into the flat vector, where every thread reads them at the next step.
+    this.params.set((upd.params[0] as tf.Tensor).dataSync() as Float32Array);
+    disposeAll(upd.params);
+    const total = figures.reduce(
+      (a, f) => ({ recon: a.recon + f.recon, kl: a.kl + f.kl, clipped: a.clipped + f.clipped }),
+      { recon: 0, kl: 0, clipped: 0 },
+    );
     const b = sample.length;
     return {
       batchSize: b,
-      recon: b > 0 ? recon / b : 0,
-      kl: b > 0 ? kl / b : 0,
-      clippedFraction: b > 0 ? clipped / b : 0,
+      recon: b > 0 ? total.recon / b : 0,
+      kl: b > 0 ? total.kl / b : 0,
+      clippedFraction: b > 0 ? total.clipped / b : 0,
     };
   }
 
   /** The whole state (write it with writeCheckpointAtomic after serializeDpsgdCheckpoint). */
   checkpoint(meta: Record<string, unknown> = {}): DpsgdCheckpoint {
-    const read = (ts: readonly tf.Tensor[]): Float32Array[] =>
-      ts.map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const params = this.arrays(this.params);
+    const adam = this.opt.kind === 'adam';
     return {
       kind: 'dpsgd',
       architecture: this.arch,
       options: { ...this.options },
       records: this.data.count,
       step: this.stepsTaken,
-      encoder: read(this.params.slice(0, this.nEnc)),
-      decoder: read(this.params.slice(this.nEnc)),
+      encoder: params.slice(0, this.nEnc),
+      decoder: params.slice(this.nEnc),
       posteriors: this.posteriors
         ? {
             latent: this.posteriors.latent,
@@ -541,18 +667,19 @@ export class DpsgdTrainer {
       optimizer: {
         kind: this.opt.kind,
         t: this.opt.t,
-        m: read(this.opt.m),
-        v: read(this.opt.v),
+        m: adam ? this.arrays((this.opt.m[0] as tf.Tensor).dataSync() as Float32Array) : [],
+        v: adam ? this.arrays((this.opt.v[0] as tf.Tensor).dataSync() as Float32Array) : [],
       },
       meta,
     };
   }
 
-  /** Frees the parameter and optimiser tensors. */
+  /** Frees the optimiser's tensors and stops the worker threads. */
   dispose(): void {
-    disposeAll(this.params);
+    this.pool?.dispose();
+    this.pool = null;
     disposeOptimizer(this.opt);
-    this.params = [];
+    this.opt = { ...this.opt, m: [], v: [] };
   }
 }
 
@@ -578,6 +705,16 @@ function normaliseDpsgdOptions(o: ResolvedDpsgdOptions): ResolvedDpsgdOptions {
         }
       : null,
   };
+}
+
+/** Writes `arrays` one after the other into `out`. */
+function joinInto(out: Float32Array, arrays: readonly Float32Array[]): void {
+  let off = 0;
+  for (const a of arrays) {
+    out.set(a, off);
+    off += a.length;
+  }
+  if (off !== out.length) throw new RangeError('The arrays do not fill the vector.');
 }
 
 /** A checkpoint's posterior table, checked against the data (CORRUPT_DATA in plain words). */

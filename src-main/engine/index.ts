@@ -59,6 +59,7 @@ export {
   serializeDpsgdCheckpoint,
   deserializeDpsgdCheckpoint,
 } from './dpsgd';
+export { trainThreadCount, TRAIN_THREADS_ENV } from './dpsgd-threads';
 export type {
   DpsgdOptions,
   ResolvedDpsgdOptions,

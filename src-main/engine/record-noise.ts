@@ -23,6 +23,19 @@ export interface RecordNoise {
    * in which records are asked for.
    */
   fill(args: { record: number; step: number; out: Float32Array }): void;
+  /**
+   * How to make the same source in another thread (dpsgd-threads.ts); a
+   * source without one keeps its computations in the thread that owns it.
+   */
+  spec?: RecordNoiseSpec;
+}
+
+/** A record-noise source described in data, so that a worker thread can make its own. */
+export type RecordNoiseSpec = { kind: 'secure' } | { kind: 'keyed'; key: number };
+
+/** The source a spec describes (a secure one draws from this thread's CSPRNG). */
+export function recordNoiseFromSpec(spec: RecordNoiseSpec): RecordNoise {
+  return spec.kind === 'secure' ? secureRecordNoise() : keyedRecordNoise(spec.key);
 }
 
 /**
@@ -32,7 +45,7 @@ export interface RecordNoise {
  */
 export function secureRecordNoise(): RecordNoise {
   const gaussian = new SecureGaussian();
-  return { fill: ({ out }) => void gaussian.fill(out, 1) };
+  return { fill: ({ out }) => void gaussian.fill(out, 1), spec: { kind: 'secure' } };
 }
 
 /**
@@ -44,5 +57,6 @@ export function secureRecordNoise(): RecordNoise {
 export function keyedRecordNoise(key: number): RecordNoise {
   return {
     fill: ({ record, step, out }) => SeededRng.fromSeed(key, record, step).fillNormal(out),
+    spec: { kind: 'keyed', key },
   };
 }

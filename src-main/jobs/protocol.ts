@@ -159,12 +159,16 @@ const Count = z.number().int().min(0);
 export const ChildMessage = z.discriminatedUnion('type', [
   /** The worker listens; send `start`. */
   z.strictObject({ type: z.literal('ready'), pid: Count }),
-  /** The TensorFlow.js backend chosen, those passed over, and the process memory. */
+  /**
+   * The TensorFlow.js backend chosen, those passed over, the process memory
+   * and, where the method trains on several threads, how many.
+   */
   z.strictObject({
     type: z.literal('backend'),
     name: z.string(),
     tried: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
     memory: z.strictObject({ rssBytes: Count, heapUsedBytes: Count, totalBytes: Count }),
+    threads: Count.optional(),
   }),
   /** A stage begins; `method` says which method's stage it is (absent: dp2vae). */
   z.strictObject({ type: z.literal('stage'), stage: Stage, method: Method.optional() }),
@@ -359,4 +363,9 @@ export function processTransport(): WorkerTransport {
       if (process.connected) process.disconnect();
     },
   };
+}
+
+/** How a run's backend is shown: its name, and its threads when more than one ("wasm, 2 threads"). */
+export function backendLabel(m: { name: string; threads?: number | undefined }): string {
+  return m.threads !== undefined && m.threads > 1 ? `${m.name}, ${m.threads} threads` : m.name;
 }

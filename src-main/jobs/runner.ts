@@ -77,6 +77,7 @@ import {
   type ParentMessage,
   type StopReason,
   type WorkerConfig,
+  backendLabel,
 } from './protocol';
 
 // ---------------------------------------------------------------- launching the worker
@@ -677,8 +678,8 @@ function launch(
         for (const p of pending.splice(0)) channel.send(p);
         return;
       case 'backend':
-        backend = m.name;
-        setStatus('running', { backend: m.name });
+        backend = backendLabel(m);
+        setStatus('running', { backend });
         return;
       case 'stage':
       case 'progress':

@@ -1,3 +1,4 @@
+import { backendLabel } from '../jobs/protocol';
 import type { RunEvent } from '../jobs/runner';
 
 /** The latest figures a run's worker reported in this app session. */
@@ -67,7 +68,7 @@ export class LiveRuns {
     if (!s) this.states.set(event.runId, (s = fresh()));
     switch (event.type) {
       case 'backend':
-        s.backend = event.name;
+        s.backend = backendLabel(event);
         s.memoryMb = Math.round(event.memory.rssBytes / 2 ** 20);
         return;
       case 'stage':

@@ -1,6 +1,8 @@
 import type { Handlers } from '../../contract';
 import { dispatch } from '../../contract/dispatch';
 import { UserError } from '../../contract/errors';
+import { TRAIN_THREADS_ENV } from '../../engine/dpsgd-threads';
+import { backendLabel } from '../../jobs/protocol';
 import type { RunEvent } from '../../jobs/runner';
 import type { ServiceContext } from '../../services/context';
 import { choiceFlag, numberFlag, parseFlags, requireNumber } from '../args';
@@ -65,9 +67,9 @@ const OWN_FLAGS = METHOD_IDS.map((id) => {
 
 export const TRAIN_USAGE = `Usage:
   dp2 train --dataset mnist|NAME --epsilon E [--delta D] [--method ${METHOD_IDS.join('|')}]
-            [--preset ${PRESET_NAMES.join('|')}] [--out DIR] [--confirm] [--json]
+            [--preset ${PRESET_NAMES.join('|')}] [--out DIR] [--threads N] [--confirm] [--json]
 ${SHARED_FLAGS}${OWN_FLAGS}
-  dp2 train --resume RUN_ID [--out DIR] [--json]
+  dp2 train --resume RUN_ID [--out DIR] [--threads N] [--json]
 
 Methods: generators, best measured first (MNIST, docs/methods.md), then
 classifiers (docs/classifier.md):
@@ -103,6 +105,9 @@ system's secure generator, so no two runs are the same.
 --out DIR writes decoder/, samples.npz, grid.png and certificate.json; for
 randp, classifier/ (model-card.json, weights.bin) and certificate.json.
 --resume continues an interrupted run from its last checkpoint.
+--threads N trains DP-SGD and DP²-VAE with per-record encoders on N threads
+(default: one per core, at most 8; the same as DP2_TRAIN_THREADS=N). It
+changes the speed, not the mechanism or its privacy.
 Ctrl-C cancels the run (the privacy already spent stays in the ledger).`;
 
 /** A stage's title and short task name, as its method's card says. */
@@ -122,7 +127,7 @@ function printer(io: CliIo) {
     switch (event.type) {
       case 'backend':
         io.stderr(
-          `Backend: ${event.name}${event.tried.length ? ` (passed over: ${event.tried.map((t) => `${t.name}: ${t.reason}`).join('; ')})` : ''}\n`,
+          `Backend: ${backendLabel(event)}${event.tried.length ? ` (passed over: ${event.tried.map((t) => `${t.name}: ${t.reason}`).join('; ')})` : ''}\n`,
         );
         break;
       case 'stage':
@@ -172,10 +177,20 @@ export async function trainCommand(
     ...Object.fromEntries(SETTINGS.map(([, e]) => [e.flag.name, { type: 'string' as const }])),
     out: { type: 'string' },
     resume: { type: 'string' },
+    threads: { type: 'string' },
     confirm: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (flags.help) return io.stdout(TRAIN_USAGE + '\n');
+  if (flags.threads !== undefined) {
+    const n = Number(flags.threads);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 64)
+      throw new UsageError(
+        `--threads is "${String(flags.threads)}"; give a whole number from 1 to 64.`,
+      );
+    // The training worker is forked from this process and reads it (engine/dpsgd-threads.ts).
+    process.env[TRAIN_THREADS_ENV] = String(n);
+  }
   const json = Boolean(flags.json);
   const unsubscribe = ctx.onRunEvent(printer(io));
   const abort = new AbortController();

@@ -15,6 +15,7 @@ import {
   parseArchitecture,
   selectBackend,
   serializeDpsgdCheckpoint,
+  trainThreadCount,
 } from '../../engine';
 import {
   loadTrainSplit,
@@ -57,7 +58,9 @@ export async function trainPoisson(
   const arch = parseArchitecture(config.architecture);
   const data = await loadTrainSplit(config.datasetDir);
   const backend = await selectBackend(config.preferBackend ? { prefer: config.preferBackend } : {});
-  send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory() });
+  // Every core on the portable backends (engine/dpsgd-threads.ts); the mechanism is the same.
+  const threads = trainThreadCount({ backend: backend.name });
+  send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory(), threads });
   const checkpointsDir = join(config.runDir, 'checkpoints');
   await mkdir(checkpointsDir, { recursive: true });
   send({ type: 'stage', stage: 'stage2', method: how.method });
@@ -72,7 +75,7 @@ export async function trainPoisson(
       [o.steps, plan.steps],
       [o.encoders === 'per-record' ? 1 : 0, how.encoders === 'per-record' ? 1 : 0],
     ]);
-    trainer = DpsgdTrainer.resume({ data, checkpoint: cp, recordNoise: ctx.recordNoise });
+    trainer = DpsgdTrainer.resume({ data, checkpoint: cp, recordNoise: ctx.recordNoise, threads });
   } else {
     trainer = DpsgdTrainer.start({
       arch,
@@ -91,6 +94,7 @@ export async function trainPoisson(
         refine: how.refine,
       },
       recordNoise: ctx.recordNoise,
+      threads,
     });
   }
   await privateStage(

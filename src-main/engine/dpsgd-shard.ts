@@ -1,0 +1,159 @@
+/**
+ * One thread's share of a DP-SGD step (dpsgd.ts, lines 2–3 up to the noise):
+ * the clipped per-record gradients of some of the step's sampled records,
+ * added into a flat vector. The same code runs in the coordinating thread
+ * and in every worker thread of dpsgd-threads.ts, so a step's clipped sum
+ * is the same function of its records however they are spread (up to the
+ * float32 order of the additions).
+ *
+ * Records are independent until the sum: a record's batch row, its ε (from
+ * the record-noise source, keyed by record and step) and, with per-record
+ * encoders, its refined posterior depend on that record alone, never on the
+ * other records of its shard or on which thread holds it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { imageSize, type Architecture } from './architecture';
+import { recordRows, type EngineImages } from './batches';
+import { clippedSum, type FlatBatch } from './dpsgd-clip';
+import { disposeAll } from './params';
+import {
+  gatherPosteriors,
+  refinePosteriors,
+  scatterPosteriors,
+  type PosteriorTable,
+  type RefineOptions,
+} from './posterior';
+import type { RecordNoise } from './record-noise';
+
+/** What a thread needs to turn records into their clipped gradient sum. */
+export interface ShardContext {
+  arch: Architecture;
+  data: EngineImages;
+  /** C: per-example clipping norm. */
+  clip: number;
+  /** How per-record posteriors are refined (per-record encoders), or null (an encoder network). */
+  refine: RefineOptions | null;
+  recordNoise: RecordNoise;
+  /** Every record's posterior (per-record encoders; shared memory across threads), or null. */
+  posteriors: PosteriorTable | null;
+  /** Records per micro-batch (memory bound; does not change the result). */
+  rows: number;
+}
+
+/** A shard's private figures, summed over its records. */
+export interface ShardFigures {
+  /** Records in the shard. */
+  records: number;
+  /** Σ of the −ELBO terms (nats). */
+  recon: number;
+  kl: number;
+  /** Records whose gradient was clipped. */
+  clipped: number;
+}
+
+/**
+ * The 2-D batch of `records` for noisy step `step`; each record's ε comes
+ * from the record-noise source for that record alone. With per-record
+ * encoders the batch carries each record's posterior refined against
+ * `decoder` (written back by {@link addClippedShard}, not here).
+ */
+export function shardBatch(
+  ctx: ShardContext,
+  decoder: readonly tf.Tensor[],
+  records: Uint32Array,
+  step: number,
+): FlatBatch {
+  const { arch, data, refine } = ctx;
+  const n = records.length;
+  const d = imageSize(arch);
+  const c = arch.classes;
+  const { x, y } = recordRows(arch, data, records);
+  const k = arch.latent;
+  // Per record and step: K draws of ε for the decoder's gradient, then K per refinement step.
+  const K = refine?.samples ?? 1;
+  const draws = K * (1 + (refine ? Math.max(refine.steps, refine.firstVisitSteps) : 0));
+  const noise = new Float32Array(n * k * draws);
+  for (let r = 0; r < n; r++)
+    ctx.recordNoise.fill({
+      record: records[r] as number,
+      step,
+      out: noise.subarray(r * k * draws, (r + 1) * k * draws),
+    });
+  // The j-th group of K draws of every record, record-major ([n·K·latent]).
+  const epsOf = (j: number): Float32Array => {
+    const out = new Float32Array(n * K * k);
+    for (let r = 0; r < n; r++)
+      out.set(noise.subarray((r * draws + j * K) * k, (r * draws + (j + 1) * K) * k), r * K * k);
+    return out;
+  };
+  const batch: FlatBatch = {
+    x: tf.tensor2d(x, [n, d]),
+    y: tf.tensor2d(y, [n, c]),
+    eps: tf.tensor2d(epsOf(0), [n * K, k]),
+    ...(K > 1 ? { samples: K } : {}),
+  };
+  const table = ctx.posteriors;
+  if (!refine || !table) return batch;
+  const refined = refinePosteriors(
+    arch,
+    decoder,
+    {
+      x: batch.x,
+      y: batch.y,
+      ...gatherPosteriors(table, records),
+      stepsOf: Uint8Array.from(records, (rec) =>
+        table.visits[rec] === 0 ? refine.firstVisitSteps : refine.steps,
+      ),
+      eps: Array.from({ length: draws / K - 1 }, (_, j) => epsOf(j + 1)),
+    },
+    { lr: refine.lr, samples: K },
+  );
+  batch.posterior = {
+    mu: tf.tensor2d(refined.mu, [n, k]),
+    logvar: tf.tensor2d(refined.logvar, [n, k]),
+  };
+  return batch;
+}
+
+/**
+ * Adds Σ_i g_i·min(1, C/‖g_i‖) over `records` into `out` (encoder then
+ * decoder parameters, flattened in order), micro-batch by micro-batch, and
+ * writes refined posteriors back to the table.
+ */
+export function addClippedShard(
+  ctx: ShardContext,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+  records: Uint32Array,
+  step: number,
+  out: Float32Array,
+): ShardFigures {
+  const figures: ShardFigures = { records: records.length, recon: 0, kl: 0, clipped: 0 };
+  for (let s = 0; s < records.length; s += ctx.rows) {
+    const part = records.subarray(s, s + ctx.rows);
+    const batch = shardBatch(ctx, params.decoder, part, step);
+    let sum;
+    try {
+      sum = clippedSum(ctx.arch, params, batch, ctx.clip);
+      if (batch.posterior && ctx.posteriors) {
+        scatterPosteriors(ctx.posteriors, part, {
+          mu: batch.posterior.mu.dataSync() as Float32Array,
+          logvar: batch.posterior.logvar.dataSync() as Float32Array,
+        });
+      }
+    } finally {
+      tf.dispose([batch.x, batch.y, batch.eps]);
+      if (batch.posterior) tf.dispose([batch.posterior.mu, batch.posterior.logvar]);
+    }
+    let off = 0;
+    for (const g of sum.grads) {
+      const v = g.dataSync() as Float32Array;
+      for (let i = 0; i < v.length; i++) out[off + i] = (out[off + i] as number) + (v[i] as number);
+      off += v.length;
+    }
+    disposeAll(sum.grads);
+    figures.recon += sum.reconSum;
+    figures.kl += sum.klSum;
+    for (const n of sum.norms) if (n > ctx.clip * (1 - 1e-5)) figures.clipped++;
+  }
+  return figures;
+}

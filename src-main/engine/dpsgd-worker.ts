@@ -1,0 +1,79 @@
+/**
+ * One worker thread of dpsgd-threads.ts: loads the coordinator's TensorFlow.js
+ * backend, then, for each step it is sent, reads the current parameters from
+ * shared memory, takes chunks of the step's records from the shared queue
+ * and adds their clipped per-record gradients into its own shared vector
+ * (dpsgd-shard.ts), and draws the mechanism's noise for its range of
+ * coordinates from this thread's CSPRNG.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { toErrorPayload } from '../contract/errors';
+import { selectBackend } from './backend';
+import type { ShardContext } from './dpsgd-shard';
+import {
+  drainClipped,
+  type ShardJob,
+  type ShardReply,
+  type ShardWorkerData,
+} from './dpsgd-threads';
+import { disposeAll } from './params';
+import { recordNoiseFromSpec } from './record-noise';
+import { SecureGaussian } from './secure-noise';
+
+const data = workerData as ShardWorkerData;
+const port = parentPort;
+if (!port) throw new Error('dpsgd-worker.ts runs as a worker thread of dpsgd-threads.ts.');
+const send = (m: ShardReply): void => port.postMessage(m);
+
+const ctx: ShardContext = {
+  arch: data.arch,
+  data: data.data,
+  clip: data.clip,
+  refine: data.refine,
+  recordNoise: recordNoiseFromSpec(data.noise),
+  posteriors: data.posteriors,
+  rows: data.rows,
+};
+const gaussian = new SecureGaussian();
+
+function step(job: ShardJob): void {
+  let off = 0;
+  const params = data.shapes.map((shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const t = tf.tensor(data.params.subarray(off, off + size), shape, 'float32');
+    off += size;
+    return t;
+  });
+  try {
+    data.sum.fill(0);
+    const figures = drainClipped({
+      ctx,
+      params: { encoder: params.slice(0, data.nEnc), decoder: params.slice(data.nEnc) },
+      queue: data.queue,
+      step: job.step,
+      count: job.count,
+      chunk: job.chunk,
+      out: data.sum,
+    });
+    gaussian.fill(data.noiseOut.subarray(job.noiseFrom, job.noiseTo), job.noiseStd);
+    send({ type: 'done', figures });
+  } finally {
+    disposeAll(params);
+  }
+}
+
+// The same backend as the coordinator, or a plain error (never a silent other one).
+selectBackend({ env: { DP2_BACKEND: data.backend } }).then(
+  () => {
+    port.on('message', (job: ShardJob) => {
+      try {
+        step(job);
+      } catch (err) {
+        send({ type: 'failed', error: toErrorPayload(err) });
+      }
+    });
+    send({ type: 'ready' });
+  },
+  (err: unknown) => send({ type: 'failed', error: toErrorPayload(err) }),
+);
