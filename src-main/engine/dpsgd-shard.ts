@@ -116,18 +116,33 @@ export function shardBatch(
 }
 
 /**
- * Adds Σ_i g_i·min(1, C/‖g_i‖) over `records` into `out` (encoder then
- * decoder parameters, flattened in order), micro-batch by micro-batch, and
- * writes refined posteriors back to the table.
+ * Clipped gradient sums kept on the backend across micro-batches (and a
+ * thread's chunks of a step), so that they are read back once per step.
  */
-export function addClippedShard(
+export interface ShardSums {
+  /** Σ of the clipped gradients so far, one tensor per parameter (null: none yet). */
+  grads: tf.Tensor[] | null;
+  figures: ShardFigures;
+}
+
+/** Nothing summed yet. */
+export function emptySums(): ShardSums {
+  return { grads: null, figures: { records: 0, recon: 0, kl: 0, clipped: 0 } };
+}
+
+/**
+ * Adds Σ_i g_i·min(1, C/‖g_i‖) over `records` to `sums`, micro-batch by
+ * micro-batch, and writes refined posteriors back to the table.
+ */
+export function accumulateClipped(
   ctx: ShardContext,
   params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
   records: Uint32Array,
   step: number,
-  out: Float32Array,
-): ShardFigures {
-  const figures: ShardFigures = { records: records.length, recon: 0, kl: 0, clipped: 0 };
+  sums: ShardSums,
+): void {
+  const figures = sums.figures;
+  figures.records += records.length;
   for (let s = 0; s < records.length; s += ctx.rows) {
     const part = records.subarray(s, s + ctx.rows);
     const batch = shardBatch(ctx, params.decoder, part, step);
@@ -144,16 +159,44 @@ export function addClippedShard(
       tf.dispose([batch.x, batch.y, batch.eps]);
       if (batch.posterior) tf.dispose([batch.posterior.mu, batch.posterior.logvar]);
     }
-    let off = 0;
-    for (const g of sum.grads) {
-      const v = g.dataSync() as Float32Array;
-      for (let i = 0; i < v.length; i++) out[off + i] = (out[off + i] as number) + (v[i] as number);
-      off += v.length;
-    }
-    disposeAll(sum.grads);
+    const before = sums.grads;
+    sums.grads = before ? sum.grads.map((g, i) => tf.add(before[i] as tf.Tensor, g)) : sum.grads;
+    if (before) disposeAll([...before, ...sum.grads]);
     figures.recon += sum.reconSum;
     figures.kl += sum.klSum;
     for (const n of sum.norms) if (n > ctx.clip * (1 - 1e-5)) figures.clipped++;
   }
-  return figures;
+}
+
+/**
+ * Adds the sums into `out` (encoder then decoder parameters, flattened in
+ * order), frees their tensors and returns the figures.
+ */
+export function readSums(sums: ShardSums, out: Float32Array): ShardFigures {
+  let off = 0;
+  for (const g of sums.grads ?? []) {
+    const v = g.dataSync() as Float32Array;
+    for (let i = 0; i < v.length; i++) out[off + i] = (out[off + i] as number) + (v[i] as number);
+    off += v.length;
+  }
+  disposeAll(sums.grads);
+  sums.grads = null;
+  return sums.figures;
+}
+
+/** {@link accumulateClipped} then {@link readSums}: the clipped sum of `records` added into `out`. */
+export function addClippedShard(
+  ctx: ShardContext,
+  params: { encoder: readonly tf.Tensor[]; decoder: readonly tf.Tensor[] },
+  records: Uint32Array,
+  step: number,
+  out: Float32Array,
+): ShardFigures {
+  const sums = emptySums();
+  try {
+    accumulateClipped(ctx, params, records, step, sums);
+    return readSums(sums, out);
+  } finally {
+    disposeAll(sums.grads);
+  }
 }

@@ -26,7 +26,14 @@ import { UserError, type ErrorPayload } from '../contract/errors';
 import type { Architecture } from './architecture';
 import type { EngineImages } from './batches';
 import type * as tf from '@tensorflow/tfjs';
-import { addClippedShard, type ShardContext, type ShardFigures } from './dpsgd-shard';
+import {
+  accumulateClipped,
+  emptySums,
+  readSums,
+  type ShardContext,
+  type ShardFigures,
+} from './dpsgd-shard';
+import { disposeAll } from './params';
 import type { PosteriorTable, RefineOptions } from './posterior';
 import type { RecordNoiseSpec } from './record-noise';
 import { startModuleWorker, workerCountFromEnv } from './worker-thread';
@@ -80,11 +87,11 @@ export interface ShardWorkerData {
   queue: RecordQueue;
 }
 
-/** A step's records in shared memory and the index of the next chunk to take. */
+/** A step's records in shared memory and the next chunk to take. */
 export interface RecordQueue {
   /** Room for every record of the data set; a step uses the first `count`. */
   records: Uint32Array;
-  /** [0]: the next chunk's index (Atomics). */
+  /** [0]: the index of the next chunk to take (Atomics). */
   next: Int32Array;
 }
 
@@ -97,9 +104,9 @@ export function recordQueue(capacity: number): RecordQueue {
 }
 
 /**
- * Takes chunks of the queue's first `count` records, `chunk` at a time, until
- * every chunk has been taken by some thread, and adds their clipped
- * per-record gradients into `out` (dpsgd-shard.ts).
+ * Takes chunks of `chunk` records from the queue's first `count` until every
+ * record has been taken by some thread, and adds their clipped per-record
+ * gradients into `out` (dpsgd-shard.ts; read back once).
  */
 export function drainClipped(args: {
   ctx: ShardContext;
@@ -110,17 +117,30 @@ export function drainClipped(args: {
   chunk: number;
   out: Float32Array;
 }): ShardFigures {
-  const total: ShardFigures = { records: 0, recon: 0, kl: 0, clipped: 0 };
-  for (;;) {
-    const from = Atomics.add(args.queue.next, 0, 1) * args.chunk;
-    if (from >= args.count) return total;
-    const records = args.queue.records.subarray(from, Math.min(args.count, from + args.chunk));
-    const f = addClippedShard(args.ctx, args.params, records, args.step, args.out);
-    total.records += f.records;
-    total.recon += f.recon;
-    total.kl += f.kl;
-    total.clipped += f.clipped;
+  const sums = emptySums();
+  const { queue, count, chunk } = args;
+  try {
+    for (;;) {
+      const from = Atomics.add(queue.next, 0, 1) * chunk;
+      if (from >= count) break;
+      const records = queue.records.subarray(from, Math.min(count, from + chunk));
+      accumulateClipped(args.ctx, args.params, records, args.step, sums);
+    }
+    return readSums(sums, args.out);
+  } finally {
+    disposeAll(sums.grads);
   }
+}
+
+/**
+ * Records per chunk: an even share of the step's `count` over the threads,
+ * at most one micro-batch of `rows` (where larger steps are shared out
+ * chunk by chunk). Small chunks would even out threads that run at
+ * different speeds, but cost more than they save: on 2 cores, chunks of
+ * 64–256 records made a step of 1024 slower than two of 512 (docs/performance.md).
+ */
+export function chunkSize(args: { count: number; threads: number; rows: number }): number {
+  return Math.max(1, Math.min(args.rows, Math.ceil(args.count / args.threads)));
 }
 
 /** A step for one worker: the queue holds its records. */

@@ -41,6 +41,7 @@ import { packContainer, unpackContainer, type ContainerArray } from './checkpoin
 import type { FlatBatch } from './dpsgd-clip';
 import { addClippedShard, shardBatch, type ShardContext, type ShardFigures } from './dpsgd-shard';
 import {
+  chunkSize,
   drainClipped,
   evenRange,
   recordQueue,
@@ -560,20 +561,33 @@ export class DpsgdTrainer {
     const d = sum.length;
     queue.records.set(records);
     Atomics.store(queue.next, 0, 0);
-    // Chunks small enough to even out threads that run at different speeds,
-    // large enough to keep the products efficient (at most one micro-batch).
     const count = records.length;
-    const chunk = Math.min(this.shard.rows, Math.max(32, Math.ceil(count / parts)));
+    const chunk = chunkSize({ count, threads: parts, rows: this.shard.rows });
     // The workers read the parameters from shared memory, as this thread does.
     const others = pool.run(
       Array.from({ length: pool.count }, (_, w): ShardJob => {
         const range = evenRange(d, parts, w + 1);
-        return { step, count, chunk, noiseStd, noiseFrom: range.from, noiseTo: range.to };
+        return {
+          step,
+          count,
+          chunk,
+          noiseStd,
+          noiseFrom: range.from,
+          noiseTo: range.to,
+        };
       }),
     );
     // Awaited below; a failure in this thread must not leave it unhandled.
     others.catch(() => undefined);
-    const mine = drainClipped({ ctx: this.shard, params, queue, step, count, chunk, out: sum });
+    const mine = drainClipped({
+      ctx: this.shard,
+      params,
+      queue,
+      step,
+      count,
+      chunk,
+      out: sum,
+    });
     const own = evenRange(d, parts, 0);
     this.noise.fill(this.noiseVec.subarray(own.from, own.to), noiseStd);
     const figures = [mine, ...(await others)];
