@@ -21,7 +21,6 @@
  * machine fine-grained threading loses (docs/performance.md).
  */
 import type { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
 import { UserError, type ErrorPayload } from '../contract/errors';
 import type { Architecture } from './architecture';
 import type { EngineImages } from './batches';
@@ -36,27 +35,8 @@ import {
 import { disposeAll } from './params';
 import type { PosteriorTable, RefineOptions } from './posterior';
 import type { RecordNoiseSpec } from './record-noise';
-import { startModuleWorker, workerCountFromEnv } from './worker-thread';
-
-/** Environment variable that sets the training threads (1: the trainer's thread alone). */
-export const TRAIN_THREADS_ENV = 'DP2_TRAIN_THREADS';
-
-/**
- * Threads a DP-SGD step uses: `DP2_TRAIN_THREADS` when set, else one per
- * core (`os.availableParallelism()`, at most 8). The native TensorFlow
- * backends already use every core inside each operation and do not load
- * in worker threads, so with them it is always 1.
- */
-export function trainThreadCount(args: {
-  backend: string;
-  env?: NodeJS.ProcessEnv;
-  cores?: number;
-}): number {
-  if (args.backend !== 'wasm' && args.backend !== 'cpu') return 1;
-  const env = args.env ?? process.env;
-  if (env[TRAIN_THREADS_ENV]?.trim()) return workerCountFromEnv(TRAIN_THREADS_ENV, env);
-  return Math.max(1, Math.min(8, args.cores ?? availableParallelism()));
-}
+import { TRAIN_THREADS_ENV } from './train-threads';
+import { startModuleWorker } from './worker-thread';
 
 /** `n` items in `parts` contiguous ranges of near-equal length: [from, to) of part `i`. */
 export function evenRange(n: number, parts: number, i: number): { from: number; to: number } {

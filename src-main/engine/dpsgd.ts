@@ -48,7 +48,6 @@ import {
   sharedCopy,
   ShardThreads,
   ThreadsUnavailable,
-  TRAIN_THREADS_ENV,
   type RecordQueue,
   type ShardJob,
 } from './dpsgd-threads';
@@ -511,7 +510,7 @@ export class DpsgdTrainer {
     } catch (err) {
       if (!(err instanceof ThreadsUnavailable)) throw err;
       // Slower, but the same training: better than none.
-      console.warn(`${err.message}; training in one thread (${TRAIN_THREADS_ENV}=1).`);
+      console.warn(`${err.message}; training in one thread instead.`);
     }
   }
 

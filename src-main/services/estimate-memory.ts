@@ -14,6 +14,13 @@ import { defaultRffPool } from '../methods/mepf/embedding';
 /** Memory of the training process before any model or data (node, tfjs, the WebAssembly backend), measured: 207 MB. */
 const RUNTIME_MB = 200;
 
+/**
+ * What each further training thread (engine/dpsgd-threads.ts) adds besides its
+ * batch: its own tfjs runtime and WebAssembly heap. Measured: DP-SGD of the
+ * small model at batch 1024 peaked at 302 MB on one thread and 498 MB on two.
+ */
+const THREAD_RUNTIME_MB = 150;
+
 /** Random Fourier frequencies of mepf's `rff` source per length scale, and its scales. */
 const RFF_FLOATS_PER_INPUT = 5000 * 2;
 
@@ -37,8 +44,11 @@ export function estimateMemory(input: {
   arch: Architecture;
   images: number;
   trainCount: number;
+  /** Threads a DP-SGD step runs on (engine/dpsgd-threads.ts; default 1). */
+  threads?: number;
 }): MemoryEstimate {
   const { method, plan, arch, images, trainCount } = input;
+  let threads = 1;
   const num = (key: string, fallback: number): number =>
     typeof plan[key] === 'number' ? plan[key] : fallback;
   const { height, width, channels } = arch.image;
@@ -69,13 +79,18 @@ export function estimateMemory(input: {
     extra = { name: 'features', bytes: 4 * 2 * trainCount * 4096 };
   } else if (typeof plan.sampleRate === 'number') {
     // DP-SGD (and per-record encoders): one micro-batch of per-example gradients.
+    // On several threads, each holds its share of the step, at most one micro-batch.
     const perRecord = method === 'dp2vae-per-record';
-    const rows = Math.min(
-      microBatchRows(arch, !perRecord),
-      Math.ceil(plan.sampleRate * trainCount * 1.1),
-    );
+    const expected = Math.ceil(plan.sampleRate * trainCount * 1.1);
+    threads = Math.max(1, input.threads ?? 1);
+    const rows = Math.min(microBatchRows(arch, !perRecord), Math.ceil(expected / threads));
+    const holding = Math.min(threads, Math.ceil(expected / rows));
     params = 4 * 6 * (perRecord ? dec : enc + dec);
-    batch = rows * activationBytesPerRecord(arch, { withEncoder: !perRecord, perExample: true });
+    batch =
+      holding *
+      rows *
+      activationBytesPerRecord(arch, { withEncoder: !perRecord, perExample: true });
+    if (arch.kind === 'conv-cvae') batch += (holding - 1) * CONV_WORKSPACE_BYTES;
     if (perRecord)
       extra = { name: 'per-record encoders', bytes: 4 * 3 * 2 * arch.latent * trainCount };
   } else {
@@ -92,7 +107,9 @@ export function estimateMemory(input: {
   parts.push({ name: 'model and optimiser', mb: mb(params) });
   parts.push({ name: 'one batch', mb: mb(batch) });
   if (extra) parts.push({ name: extra.name, mb: mb(extra.bytes) });
-  parts.push({ name: 'images', mb: mb(images * pixels) });
+  // Threads read the images from a shared copy of them.
+  parts.push({ name: 'images', mb: mb((threads > 1 ? 2 : 1) * images * pixels) });
+  if (threads > 1) parts.push({ name: 'training threads', mb: (threads - 1) * THREAD_RUNTIME_MB });
   return {
     peakMb: parts.reduce((n, p) => n + p.mb, 0),
     parts,

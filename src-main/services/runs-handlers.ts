@@ -17,6 +17,7 @@ import {
   withSource,
 } from '../jobs/runner';
 import { parseArchitecture } from '../engine/architecture';
+import { trainThreadCount } from '../engine/train-threads';
 import { estimateMemory } from './estimate-memory';
 import { planClassNotes } from '../jobs/class-notes';
 import type { RunHandle, RunOutcome } from '../jobs/runner';
@@ -277,6 +278,8 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
             arch,
             images: dataset.trainCount + dataset.testCount,
             trainCount: dataset.trainCount,
+            // The portable backend's threads: with a native one the run uses fewer, and less memory.
+            threads: trainThreadCount({ backend: 'wasm' }),
           }),
         },
       };

@@ -8,13 +8,18 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { closeStore, openStore } from '../../src-main/store';
 import { estimateDuration, planCost, relativeCost } from '../../src-main/services/estimate';
-import { estimateMemory } from '../../src-main/services/estimate-memory';
+import { estimateMemory, type MemoryEstimate } from '../../src-main/services/estimate-memory';
 import {
   activationBytesPerRecord,
   MICRO_BATCH_BYTES,
   microBatchRows,
 } from '../../src-main/engine/memory';
-import { planArchitecture, resolveRunPlan } from '../../src-main/jobs/presets';
+import {
+  convArchitecture,
+  defaultArchitecture,
+  parseArchitecture,
+} from '../../src-main/engine/architecture';
+import { DPSGD_PRESETS, planArchitecture, resolveRunPlan } from '../../src-main/jobs/presets';
 import { LiveRuns } from '../../src-main/services/live-runs';
 import { tempHome } from './store/helpers';
 
@@ -121,6 +126,45 @@ test('the memory estimate grows with the image size and matches a measured run a
     measured.peakMb,
     measured.parts.reduce((n, p) => n + p.mb, 0),
   );
+});
+
+test('the memory estimate counts the training threads, and matches measured runs on one and two', () => {
+  // Measured (maximum resident set, `/usr/bin/time`): DP-SGD steps of q = 1 over 128 images of
+  // 64×64×1 (conv model) and over 1 024 MNIST images (the presets' small model), wasm.
+  const cases = [
+    {
+      arch: convArchitecture({ height: 64, width: 64, channels: 1 }, 10),
+      count: 128,
+      measured: [845, 1250],
+    },
+    {
+      arch: parseArchitecture({ ...defaultArchitecture(), ...DPSGD_PRESETS.quick.mlp }),
+      count: 1024,
+      measured: [302, 498],
+    },
+  ];
+  for (const { arch, count, measured } of cases) {
+    const [one, two] = [1, 2].map((threads) =>
+      estimateMemory({
+        method: 'dpsgd',
+        plan: { sampleRate: 1 },
+        arch,
+        images: count,
+        trainCount: count,
+        threads,
+      }),
+    ) as [MemoryEstimate, MemoryEstimate];
+    assert.ok(two.peakMb > one.peakMb);
+    assert.ok(two.parts.some((p) => p.name === 'training threads'));
+    assert.ok(!one.parts.some((p) => p.name === 'training threads'));
+    [one, two].forEach((e, i) => {
+      const m = measured[i] as number;
+      assert.ok(
+        e.peakMb > 0.7 * m && e.peakMb < 1.4 * m,
+        `${i + 1} thread(s): ${e.peakMb} MB, measured ${m}`,
+      );
+    });
+  }
 });
 
 test('DP-SGD micro-batches shrink with the image size so one batch of per-example gradients stays within its budget', () => {

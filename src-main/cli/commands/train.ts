@@ -1,7 +1,7 @@
 import type { Handlers } from '../../contract';
 import { dispatch } from '../../contract/dispatch';
 import { UserError } from '../../contract/errors';
-import { TRAIN_THREADS_ENV } from '../../engine/dpsgd-threads';
+import { TRAIN_THREADS_ENV } from '../../engine/train-threads';
 import { backendLabel } from '../../jobs/protocol';
 import type { RunEvent } from '../../jobs/runner';
 import type { ServiceContext } from '../../services/context';

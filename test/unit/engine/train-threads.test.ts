@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../../src-main/contract/errors';
-import { evenRange, trainThreadCount } from '../../../src-main/engine/dpsgd-threads';
+import { evenRange } from '../../../src-main/engine/dpsgd-threads';
+import { trainThreadCount } from '../../../src-main/engine/train-threads';
 import { backendLabel } from '../../../src-main/jobs/protocol';
 
 test('one thread per core on the portable backends, at most 8; the native ones keep one', () => {
