@@ -37,6 +37,8 @@ export default defineConfig({
           'eval-worker': resolve(import.meta.dirname, 'src-main/eval/eval-worker.ts'),
           // data-parallel DP-SGD's worker threads (src-main/engine/dpsgd-threads.ts)
           'dpsgd-worker': resolve(import.meta.dirname, 'src-main/engine/dpsgd-worker.ts'),
+          // stage 1 of DP²-VAE on every core (src-main/engine/stage1-threads.ts)
+          'stage1-worker': resolve(import.meta.dirname, 'src-main/engine/stage1-worker.ts'),
           // the prior's feature worker threads (src-main/priors/features-parallel.ts)
           'features-worker': resolve(import.meta.dirname, 'src-main/priors/features-worker.ts'),
           // the import's decode worker threads (src-main/data/decode-pool.ts)

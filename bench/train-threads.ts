@@ -17,17 +17,24 @@
  * Cases (the peer bench's, bench/peer-torch.ts): the small model of the
  * DP-SGD presets at batch 1024, and the convolutional model at 64×64 grey,
  * batch 128; q = 1 over exactly the batch, so every step holds it all.
+ * And stage 1 of DP²-VAE (the non-private pre-training of the blocks'
+ * encoders), whose groups of blocks are shared out over the threads.
  */
 import { spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   convArchitecture,
   defaultArchitecture,
   DpsgdTrainer,
+  EncoderStore,
   parseArchitecture,
+  partitionRecords,
   selectBackend,
+  trainStage1,
   trainThreadCount,
   type Architecture,
   type EngineImages,
@@ -166,6 +173,39 @@ async function solo(id: string): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * Stage 1 of DP²-VAE (engine/stage1.ts): images/s of `trainStage1` over
+ * STAGE1_BLOCKS blocks of MNIST in groups of STAGE1_GROUP on `threads`
+ * threads (each block-step is one batch of `batchSize` images).
+ */
+const STAGE1_BLOCKS = 8;
+const STAGE1_GROUP = 2;
+async function stage1ImagesPerSecond(threads: number): Promise<number> {
+  const arch = defaultArchitecture();
+  const count = 8000;
+  const data = images(arch, count);
+  const partition = partitionRecords(count, STAGE1_BLOCKS, 1);
+  const dir = await mkdtemp(join(tmpdir(), 'dp2-bench-stage1-'));
+  // Long enough that starting the threads (about a second) weighs little, as in a real stage 1.
+  const steps = Math.max(4, Math.round(SECONDS * 8));
+  const batchSize = 64;
+  try {
+    const store = await EncoderStore.open(dir, arch, STAGE1_BLOCKS);
+    const t0 = performance.now();
+    await trainStage1({
+      arch,
+      data,
+      partition,
+      store,
+      options: { seed: 1, steps, batchSize, lr: 1e-3, clip: 1, groupSize: STAGE1_GROUP },
+      threads,
+    });
+    return (STAGE1_BLOCKS * steps * batchSize) / ((performance.now() - t0) / 1000);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -208,6 +248,23 @@ async function main(): Promise<void> {
     };
     rows.push(
       `| ${c.label} | ${median(one).toFixed(1)} | ${median(many).toFixed(1)} | ${ratio(many)} | ${ratio(apart)} | ${before} → ${load()} |`,
+    );
+  }
+  if (!process.env.DP2_BENCH_CASES || process.env.DP2_BENCH_CASES.includes('stage1')) {
+    const label = `DP²-VAE stage 1, default CVAE, ${STAGE1_BLOCKS} blocks in groups of ${STAGE1_GROUP}, batch 64`;
+    const one: number[] = [];
+    const many: number[] = [];
+    const before = load();
+    for (let r = 0; r < ROUNDS; r++) {
+      one.push(await stage1ImagesPerSecond(1));
+      many.push(await stage1ImagesPerSecond(threads));
+      console.log(
+        `${label}, round ${r + 1}: 1 thread ${one[r]?.toFixed(1)} img/s; ${threads} threads ${many[r]?.toFixed(1)} img/s (${((many[r] as number) / (one[r] as number)).toFixed(2)}×)`,
+      );
+    }
+    const rs = many.map((m, i) => m / (one[i] as number));
+    rows.push(
+      `| ${label} | ${median(one).toFixed(1)} | ${median(many).toFixed(1)} | ${median(rs).toFixed(2)}× (${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}) | — | ${before} → ${load()} |`,
     );
   }
   console.log(

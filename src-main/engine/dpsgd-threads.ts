@@ -7,8 +7,9 @@
  *      thread, writes them after each update); it puts the step's Poisson
  *      sample into a shared queue and wakes every worker;
  *   2. every thread, the coordinator included, takes chunks of records from
- *      the queue until it is empty (an atomic counter: a thread that runs
- *      slower, on a loaded machine, simply takes fewer), adds their clipped
+ *      the queue until it is empty (an atomic counter; a chunk is an even
+ *      share, at most one micro-batch, so where a step holds more records a
+ *      thread that runs slower simply takes fewer chunks), adds their clipped
  *      per-record gradients into its own vector (dpsgd-shard.ts: the same
  *      code as in one thread) and draws the mechanism's noise N(0, σ²C²) for
  *      its fixed range of coordinates from its own node:crypto CSPRNG;

@@ -22,6 +22,10 @@
  * refined without noise against the current decoder, and lines 2–4 apply to
  * the decoder φ alone. The mechanism and its accounting are unchanged.
  *
+ * Lines 2–3 may run on several threads (dpsgd-threads.ts): each takes some
+ * of S and draws the noise for some of the coordinates; the sum, the noise
+ * and so the mechanism are the same.
+ *
  * The accountant lives outside the engine: as for stage 2 of DP²-VAE the
  * caller injects `epsilonAfter(steps)` and the write-ahead hook
  * `beforeNoisyUpdate(step)`, awaited before every noisy update.

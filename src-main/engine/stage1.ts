@@ -33,6 +33,7 @@ import {
 import { allFlat, disposeAll, initParams } from './params';
 import { blockRecords, largestBlock, type Partition } from './partition';
 import { mixSeed, SeededRng } from './rng';
+import { trainGroupsInThreads } from './stage1-threads';
 
 const STAGE1_STREAM = 0x737431; // "st1"
 
@@ -67,6 +68,8 @@ export interface Stage1Progress {
   /** Encoders finished (on disk) and the total K. */
   blocksDone: number;
   blocks: number;
+  /** Block-steps done in this call, over every group and thread (Σ group size × its steps so far). */
+  blockSteps: number;
   /** Mean over the group's blocks of this step's −ELBO terms (nats/record; private figures). */
   recon: number;
   kl: number;
@@ -81,6 +84,8 @@ export interface Stage1Result {
   aborted: boolean;
   steps: number;
   groupSize: number;
+  /** Threads that trained at least one group. */
+  threads: number;
 }
 
 export interface Stage1Args {
@@ -91,6 +96,8 @@ export interface Stage1Args {
   options: Stage1Options;
   onProgress?: (p: Stage1Progress) => void;
   signal?: AbortSignal;
+  /** Threads sharing the groups (stage1-threads.ts; default 1). Does not change any encoder. */
+  threads?: number;
 }
 
 function positive(v: number, what: string): number {
@@ -153,9 +160,90 @@ class BlockSampler {
 
 const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** What training one group of blocks needs (resolved from Stage1Options). */
+export interface GroupSetup {
+  arch: Architecture;
+  data: EngineImages;
+  partition: Partition;
+  seed: number;
+  steps: number;
+  rows: number;
+  lr: number;
+  clip: number;
+}
+
+/**
+ * Trains the encoders of `blocks` as one batched computation (module
+ * comment): each block from its own seeds, on its own records. `onStep`
+ * gets each step's mean −ELBO terms over the group. Returns each block's
+ * encoder (flat), or null when `signal` stopped it first.
+ */
+export async function trainGroup(
+  setup: GroupSetup,
+  blocks: readonly number[],
+  onStep?: (step: number, terms: { recon: number; kl: number }) => void,
+  signal?: AbortSignal,
+): Promise<Float32Array[] | null> {
+  const { arch, data, partition, seed, steps, rows, lr, clip } = setup;
+  const g = blocks.length;
+  const seeds = blocks.map((k) => stage1Seeds(seed, k));
+  let enc = initParams(
+    arch,
+    'encoder',
+    seeds.map((s) => s.encoder),
+  ).tensors;
+  let dec = initParams(
+    arch,
+    'decoder',
+    seeds.map((s) => s.decoder),
+  ).tensors;
+  let opt: OptimizerState = initOptimizer('adam', [...enc, ...dec]);
+  const samplers = blocks.map(
+    (k) =>
+      new BlockSampler(blockRecords(partition, k), SeededRng.fromSeed(seed, STAGE1_STREAM, k, 2)),
+  );
+  try {
+    for (let step = 0; step < steps; step++) {
+      await yieldToEvents();
+      if (signal?.aborted) return null;
+      const batch = makeBatch(
+        arch,
+        data,
+        samplers.map((s) => s.next(rows)),
+        rows,
+        samplers.map((s) => s.rng),
+      );
+      let grads;
+      try {
+        grads = elboGradients(arch, enc, dec, batch, { encoder: true, decoder: true });
+      } finally {
+        disposeBatch(batch);
+      }
+      const all = [...(grads.encoder as Tensor[]), ...(grads.decoder as Tensor[])];
+      const clipped = clipByGroupNorm(all, clip);
+      disposeAll(all);
+      const next = optimizerStep([...enc, ...dec], clipped.grads, opt, { kind: 'adam', lr });
+      disposeAll(clipped.grads);
+      const nEnc = enc.length;
+      enc = next.params.slice(0, nEnc);
+      dec = next.params.slice(nEnc);
+      opt = next.state;
+      const mean = (a: Float32Array): number => a.reduce((s, v) => s + v, 0) / a.length;
+      onStep?.(step + 1, { recon: mean(grads.recon), kl: mean(grads.kl) });
+    }
+    return allFlat(enc, g);
+  } finally {
+    disposeAll(enc);
+    disposeAll(dec);
+    disposeOptimizer(opt);
+  }
+}
+
 /**
  * Algorithm 1: trains the encoder of every block not yet in `store`, G blocks
- * at a time, and writes each finished group's encoders to the store.
+ * at a time, and writes each finished group's encoders to the store. With
+ * `threads` > 1 the groups are shared out over worker threads
+ * (stage1-threads.ts); each block's encoder is the same either way.
  */
 export async function trainStage1(args: Stage1Args): Promise<Stage1Result> {
   const { arch, data, partition, store, options, onProgress, signal } = args;
@@ -193,78 +281,69 @@ export async function trainStage1(args: Stage1Args): Promise<Stage1Result> {
   for (let i = 0; i < todo.length; i += groupSize) groups.push(todo.slice(i, i + groupSize));
   let done = skipped;
   let trained = 0;
-
-  for (let gi = 0; gi < groups.length; gi++) {
+  let blockSteps = 0;
+  const setup: GroupSetup = { arch, data, partition, seed: options.seed, steps, rows, lr, clip };
+  // Steps each group has reported (a worker thread reports a few times a second, not every step).
+  const reported = new Array<number>(groups.length).fill(0);
+  const progress = (gi: number, step: number, terms: { recon: number; kl: number }): void => {
+    blockSteps += (step - (reported[gi] as number)) * (groups[gi] as number[]).length;
+    reported[gi] = step;
+    onProgress?.({
+      group: gi,
+      groups: groups.length,
+      step,
+      steps,
+      blocksDone: done,
+      blocks: partition.blocks,
+      blockSteps,
+      ...terms,
+    });
+  };
+  const save = async (gi: number, flats: Float32Array[]): Promise<void> => {
     const blocks = groups[gi] as number[];
-    const g = blocks.length;
-    const seeds = blocks.map((k) => stage1Seeds(options.seed, k));
-    let enc = initParams(
-      arch,
-      'encoder',
-      seeds.map((s) => s.encoder),
-    ).tensors;
-    let dec = initParams(
-      arch,
-      'decoder',
-      seeds.map((s) => s.decoder),
-    ).tensors;
-    let opt: OptimizerState = initOptimizer('adam', [...enc, ...dec]);
-    const samplers = blocks.map(
-      (k) =>
-        new BlockSampler(
-          blockRecords(partition, k),
-          SeededRng.fromSeed(options.seed, STAGE1_STREAM, k, 2),
+    for (let i = 0; i < blocks.length; i++)
+      await store.writeTrained(blocks[i] as number, flats[i] as Float32Array);
+    await store.syncDirectory();
+    done += blocks.length;
+    trained += blocks.length;
+  };
+  const result = (aborted: boolean): Stage1Result => ({
+    trained,
+    skipped,
+    aborted,
+    steps,
+    groupSize,
+    threads: 1,
+  });
+
+  const threads = Math.min(args.threads ?? 1, groups.length);
+  if (threads > 1) {
+    const shared = await trainGroupsInThreads({
+      setup,
+      groups,
+      threads,
+      progress,
+      save,
+      trainHere: (gi) =>
+        trainGroup(
+          setup,
+          groups[gi] as number[],
+          (step, terms) => progress(gi, step, terms),
+          signal,
         ),
-    );
-    try {
-      for (let step = 0; step < steps; step++) {
-        await yieldToEvents();
-        if (signal?.aborted) return { trained, skipped, aborted: true, steps, groupSize };
-        const batch = makeBatch(
-          arch,
-          data,
-          samplers.map((s) => s.next(rows)),
-          rows,
-          samplers.map((s) => s.rng),
-        );
-        let grads;
-        try {
-          grads = elboGradients(arch, enc, dec, batch, { encoder: true, decoder: true });
-        } finally {
-          disposeBatch(batch);
-        }
-        const all = [...(grads.encoder as Tensor[]), ...(grads.decoder as Tensor[])];
-        const clipped = clipByGroupNorm(all, clip);
-        disposeAll(all);
-        const next = optimizerStep([...enc, ...dec], clipped.grads, opt, { kind: 'adam', lr });
-        disposeAll(clipped.grads);
-        const nEnc = enc.length;
-        enc = next.params.slice(0, nEnc);
-        dec = next.params.slice(nEnc);
-        opt = next.state;
-        const mean = (a: Float32Array): number => a.reduce((s, v) => s + v, 0) / a.length;
-        onProgress?.({
-          group: gi,
-          groups: groups.length,
-          step: step + 1,
-          steps,
-          blocksDone: done,
-          blocks: partition.blocks,
-          recon: mean(grads.recon),
-          kl: mean(grads.kl),
-        });
-      }
-      const flats = allFlat(enc, g);
-      for (let i = 0; i < g; i++)
-        await store.writeTrained(blocks[i] as number, flats[i] as Float32Array);
-      await store.syncDirectory();
-    } finally {
-      disposeAll(enc);
-      disposeAll(dec);
-      disposeOptimizer(opt);
-    }
-    done += g;
-    trained += g;
+      signal,
+    });
+    return { ...result(shared.aborted), threads: shared.threadsUsed };
   }
-  return { trained, skipped, aborted: false, steps, groupSize };
+  for (let gi = 0; gi < groups.length; gi++) {
+    const flats = await trainGroup(
+      setup,
+      groups[gi] as number[],
+      (step, terms) => progress(gi, step, terms),
+      signal,
+    );
+    if (!flats) return result(true);
+    await save(gi, flats);
+  }
+  return result(false);
 }

@@ -77,7 +77,6 @@ import {
   type ParentMessage,
   type StopReason,
   type WorkerConfig,
-  backendLabel,
 } from './protocol';
 
 // ---------------------------------------------------------------- launching the worker
@@ -678,8 +677,9 @@ function launch(
         for (const p of pending.splice(0)) channel.send(p);
         return;
       case 'backend':
-        backend = backendLabel(m);
-        setStatus('running', { backend });
+        // The run's record and its certificate name the backend; the threads are shown live.
+        backend = m.name;
+        setStatus('running', { backend: m.name });
         return;
       case 'stage':
       case 'progress':

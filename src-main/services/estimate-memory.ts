@@ -94,14 +94,18 @@ export function estimateMemory(input: {
     if (perRecord)
       extra = { name: 'per-record encoders', bytes: 4 * 3 * 2 * arch.latent * trainCount };
   } else {
-    // DP²-VAE: stage 1 trains a group of encoder–decoder pairs at once (engine/stage1.ts).
-    const rows = Math.min(num('batchSize', 64), Math.ceil(trainCount / num('blocks', 1)));
+    // DP²-VAE: stage 1 trains a group of encoder–decoder pairs at once (engine/stage1.ts),
+    // one group per thread, the memory budget split between them (methods/dp2vae/train.ts).
+    threads = Math.max(1, input.threads ?? 1);
+    const blocks = num('blocks', 1);
+    const rows = Math.min(num('batchSize', 64), Math.ceil(trainCount / blocks));
     const perModel =
       4 * 12 * (enc + dec) +
       rows * activationBytesPerRecord(arch, { withEncoder: true, perExample: false });
-    const group = Math.min(defaultGroupSize(arch, rows, 2 ** 30), num('blocks', 1));
-    params = group * 4 * 12 * (enc + dec);
-    batch = group * (perModel - 4 * 12 * (enc + dec));
+    const group = Math.min(defaultGroupSize(arch, rows, 2 ** 30 / threads), blocks);
+    const held = Math.min(blocks, threads * group);
+    params = held * 4 * 12 * (enc + dec);
+    batch = held * (perModel - 4 * 12 * (enc + dec));
   }
   if (arch.kind === 'conv-cvae' && batch > 0) batch += CONV_WORKSPACE_BYTES;
   parts.push({ name: 'model and optimiser', mb: mb(params) });

@@ -101,9 +101,9 @@ export function estimateDuration(
     stages.push({ stage, seconds: Math.round(samples / rate) });
   }
   const basis = measured
-    ? `measured on this computer during this session (backend: ${backend})`
+    ? `measured on this computer during this session (${backend} backend)`
     : lastBackend
-      ? `typical speed of the backend the last run used (${backend}); refined once a run trains here`
+      ? `typical speed of the ${backend} backend, which the last run used; refined once a run trains here`
       : 'typical speed of the portable (wasm) backend on a 2-core computer; refined once a run trains here';
   return { seconds: Math.round(seconds), stages, backend, basis };
 }

@@ -46,6 +46,8 @@ export class LiveRuns {
   private readonly rates = new Map<string, MeasuredRate>();
   /** Each run's method, from its `stage` events (absent there: dp2vae). */
   private readonly methods = new Map<number, string>();
+  /** Each run's backend by name (the rates' key; `LiveRun.backend` is what the window shows). */
+  private readonly backends = new Map<number, string>();
   /** Each run's model cost relative to the default 28×28 model (estimate.ts relativeCost). */
   private readonly costs = new Map<number, number>();
 
@@ -69,6 +71,7 @@ export class LiveRuns {
     switch (event.type) {
       case 'backend':
         s.backend = backendLabel(event);
+        this.backends.set(event.runId, event.name);
         s.memoryMb = Math.round(event.memory.rssBytes / 2 ** 20);
         return;
       case 'stage':
@@ -77,22 +80,24 @@ export class LiveRuns {
         s.step = 0;
         s.etaSeconds = null;
         return;
-      case 'progress':
+      case 'progress': {
         s.stage = event.stage;
         s.step = event.step;
         s.totalSteps = event.totalSteps;
         s.samplesPerSecond = event.samplesPerSecond;
         s.etaSeconds = event.etaSeconds;
-        if (s.backend && event.samplesPerSecond > 0) {
+        const backend = this.backends.get(event.runId);
+        if (backend && event.samplesPerSecond > 0) {
           const method = this.methods.get(event.runId) ?? 'dp2vae';
-          this.rates.set(`${method}|${event.stage}|${s.backend}`, {
+          this.rates.set(`${method}|${event.stage}|${backend}`, {
             method,
             stage: event.stage,
-            backend: s.backend,
+            backend,
             samplesPerSecond: event.samplesPerSecond * (this.costs.get(event.runId) ?? 1),
           });
         }
         return;
+      }
       case 'epsilon':
         s.epsilon = event.epsilon;
         s.datasetEpsilon = event.total;

@@ -105,9 +105,9 @@ system's secure generator, so no two runs are the same.
 --out DIR writes decoder/, samples.npz, grid.png and certificate.json; for
 randp, classifier/ (model-card.json, weights.bin) and certificate.json.
 --resume continues an interrupted run from its last checkpoint.
---threads N trains DP-SGD and DP²-VAE with per-record encoders on N threads
-(default: one per core, at most 8; the same as DP2_TRAIN_THREADS=N). It
-changes the speed, not the mechanism or its privacy.
+--threads N trains DP-SGD, DP²-VAE with per-record encoders and DP²-VAE's
+stage 1 on N threads (default: one per core, at most 8; the same as
+DP2_TRAIN_THREADS=N). It changes the speed, not the mechanism or its privacy.
 Ctrl-C cancels the run (the privacy already spent stays in the ledger).`;
 
 /** A stage's title and short task name, as its method's card says. */

@@ -17,10 +17,12 @@ import {
   largestBlock,
   parseArchitecture,
   partitionRecords,
+  currentBackend,
   selectBackend,
   serializeCheckpoint,
   Stage2Trainer,
   trainStage1,
+  trainThreadCount,
   type Architecture,
   type EngineImages,
   type Partition,
@@ -54,7 +56,9 @@ export async function trainDp2vae(
     );
   }
   const backend = await selectBackend(config.preferBackend ? { prefer: config.preferBackend } : {});
-  send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory() });
+  // Stage 1 trains on every core (engine/stage1-threads.ts); stage 2 on one thread.
+  const threads = trainThreadCount({ backend: backend.name });
+  send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory(), threads });
 
   const partition = partitionRecords(data.count, plan.blocks, plan.seed);
   const encodersDir = join(runDir, 'encoders');
@@ -121,7 +125,10 @@ async function stage1(
   const rows = Math.min(plan.batchSize, largest);
   // Passes over the largest block, each of ⌈block / rows⌉ steps.
   const stepsPerBlock = Math.max(1, Math.ceil((plan.pretrainEpochs * largest) / rows));
-  const groupSize = defaultGroupSize(arch, rows, 1 << 30);
+  // Groups share out over every core (engine/stage1-threads.ts), each thread
+  // holding one group: the memory budget is split between them.
+  const threads = trainThreadCount({ backend: currentBackend()?.name ?? 'wasm' });
+  const groupSize = defaultGroupSize(arch, rows, (1 << 30) / threads);
   const K = plan.blocks;
   const total = K * stepsPerBlock;
   let done = (K - store.missingBlocks().length) * stepsPerBlock;
@@ -132,7 +139,7 @@ async function stage1(
     const todo = store.missingBlocks().length;
     if (todo === 0) break;
     const before = K - todo;
-    const sizeOf = (g: number): number => Math.min(groupSize, todo - g * groupSize);
+    let lastSteps = 0;
     const result = await trainStage1({
       arch,
       data,
@@ -146,14 +153,16 @@ async function stage1(
         clip: plan.pretrainClip,
         groupSize,
       },
+      threads,
       signal: control.segment.signal,
       onProgress: (p) => {
-        const g = sizeOf(p.group);
-        done = (before + p.group * groupSize) * stepsPerBlock + g * p.step;
+        done = before * stepsPerBlock + p.blockSteps;
         const now = performance.now();
         const dt = (now - lastT) / 1000;
+        const moved = p.blockSteps - lastSteps;
         lastT = now;
-        if (dt > 0) rate = rate === 0 ? g / dt : 0.8 * rate + 0.2 * (g / dt);
+        lastSteps = p.blockSteps;
+        if (dt > 0) rate = rate === 0 ? moved / dt : 0.8 * rate + 0.2 * (moved / dt);
         send({ type: 'metrics', stage: 'stage1', step: done, recon: p.recon, kl: p.kl });
         send({
           type: 'progress',

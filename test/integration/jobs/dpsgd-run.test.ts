@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { trainThreadCount } from '../../../src-main/engine/train-threads';
 import { readDecoderFile } from '../../../src-main/engine/decoder-file';
 import { parameterCount } from '../../../src-main/engine';
 import type { DpsgdCertificate } from '../../../src-main/privacy/certificate';
@@ -81,6 +82,10 @@ test('a DP-SGD run end to end: one private stage, dpsgd ledger rows, the decoder
     [['stage2', 'dpsgd']],
   );
   assert.ok(!events.some((e) => 'stage' in e && e.stage === 'stage1'));
+  // It trains on every core of the portable backend (engine/dpsgd-threads.ts), and says so.
+  const backend = events.find(is('backend'));
+  assert.equal(backend?.threads, trainThreadCount({ backend: backend?.name ?? '' }));
+  assert.equal(run.backend, backend?.name);
   assert.deepEqual(
     stage2Steps(events),
     Array.from({ length: DPSGD_SMALL.steps }, (_, i) => i + 1),
