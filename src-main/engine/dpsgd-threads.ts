@@ -278,6 +278,6 @@ export class ShardThreads {
 function stoppedError(err: Error): UserError {
   return new UserError(
     'INTERNAL',
-    `Training stopped: ${err.message}. Resume the run; if it keeps happening, set ${TRAIN_THREADS_ENV}=1 to train in one thread.`,
+    `Training stopped: ${err.message}. Start the run again; if it keeps happening, set ${TRAIN_THREADS_ENV}=1 (or dp2 train --threads 1) to train in one thread.`,
   );
 }

@@ -127,7 +127,7 @@ export async function trainGroupsInThreads(args: {
       if (state !== 'ready') return lost(why);
       failure ??= new UserError(
         'INTERNAL',
-        `A training thread stopped (${why}). Resume the run; if it keeps happening, set ${TRAIN_THREADS_ENV}=1.`,
+        `A training thread stopped (${why}). Start the run again; if it keeps happening, set ${TRAIN_THREADS_ENV}=1 (or dp2 train --threads 1) to train in one thread.`,
       );
       settle();
     };
