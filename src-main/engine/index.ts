@@ -59,7 +59,7 @@ export {
   serializeDpsgdCheckpoint,
   deserializeDpsgdCheckpoint,
 } from './dpsgd';
-export { trainThreadCount, TRAIN_THREADS_ENV } from './train-threads';
+export { trainThreadCount, usefulThreads, TRAIN_THREADS_ENV } from './train-threads';
 export type {
   DpsgdOptions,
   ResolvedDpsgdOptions,

@@ -9,6 +9,7 @@
 import { parameterCount, type Architecture } from '../engine/architecture';
 import { defaultGroupSize } from '../engine/stage1';
 import { activationBytesPerRecord, CONV_WORKSPACE_BYTES, microBatchRows } from '../engine/memory';
+import { usefulThreads } from '../engine/train-threads';
 import { defaultRffPool } from '../methods/mepf/embedding';
 
 /** Memory of the training process before any model or data (node, tfjs, the WebAssembly backend), measured: 207 MB. */
@@ -82,14 +83,20 @@ export function estimateMemory(input: {
     // On several threads, each holds its share of the step, at most one micro-batch.
     const perRecord = method === 'dp2vae-per-record';
     const expected = Math.ceil(plan.sampleRate * trainCount * 1.1);
-    threads = Math.max(1, input.threads ?? 1);
+    const perRecordBytes = activationBytesPerRecord(arch, {
+      withEncoder: !perRecord,
+      perExample: true,
+    });
+    // The threads the run will use (methods/dpsgd/train.ts): only where a step has work to share.
+    threads = usefulThreads({
+      wanted: input.threads ?? 1,
+      records: plan.sampleRate * trainCount * num('importanceSamples', 1),
+      bytesPerRecord: perRecordBytes,
+    });
     const rows = Math.min(microBatchRows(arch, !perRecord), Math.ceil(expected / threads));
     const holding = Math.min(threads, Math.ceil(expected / rows));
     params = 4 * 6 * (perRecord ? dec : enc + dec);
-    batch =
-      holding *
-      rows *
-      activationBytesPerRecord(arch, { withEncoder: !perRecord, perExample: true });
+    batch = holding * rows * perRecordBytes;
     if (arch.kind === 'conv-cvae') batch += (holding - 1) * CONV_WORKSPACE_BYTES;
     if (perRecord)
       extra = { name: 'per-record encoders', bytes: 4 * 3 * 2 * arch.latent * trainCount };

@@ -16,7 +16,9 @@ import {
   selectBackend,
   serializeDpsgdCheckpoint,
   trainThreadCount,
+  usefulThreads,
 } from '../../engine';
+import { activationBytesPerRecord } from '../../engine/memory';
 import {
   loadTrainSplit,
   memory,
@@ -58,8 +60,16 @@ export async function trainPoisson(
   const arch = parseArchitecture(config.architecture);
   const data = await loadTrainSplit(config.datasetDir);
   const backend = await selectBackend(config.preferBackend ? { prefer: config.preferBackend } : {});
-  // Every core on the portable backends (engine/dpsgd-threads.ts); the mechanism is the same.
-  const threads = trainThreadCount({ backend: backend.name });
+  // Every core on the portable backends (engine/dpsgd-threads.ts), where a step holds
+  // enough work to share; the mechanism is the same.
+  const threads = usefulThreads({
+    wanted: trainThreadCount({ backend: backend.name }),
+    records: plan.sampleRate * data.count * (how.refine?.samples ?? 1),
+    bytesPerRecord: activationBytesPerRecord(arch, {
+      withEncoder: how.encoders === 'network',
+      perExample: true,
+    }),
+  });
   send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory(), threads });
   const checkpointsDir = join(config.runDir, 'checkpoints');
   await mkdir(checkpointsDir, { recursive: true });

@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../../src-main/contract/errors';
 import { evenRange } from '../../../src-main/engine/dpsgd-threads';
-import { trainThreadCount } from '../../../src-main/engine/train-threads';
+import {
+  THREAD_WORK_BYTES,
+  trainThreadCount,
+  usefulThreads,
+} from '../../../src-main/engine/train-threads';
 import { backendLabel } from '../../../src-main/jobs/protocol';
 
 test('one thread per core on the portable backends, at most 8; the native ones keep one', () => {
@@ -56,4 +60,17 @@ test("a run's backend shows its threads when there are several", () => {
   assert.equal(backendLabel({ name: 'wasm', threads: 2 }), 'wasm, 2 threads');
   assert.equal(backendLabel({ name: 'wasm', threads: 1 }), 'wasm');
   assert.equal(backendLabel({ name: 'tensorflow' }), 'tensorflow');
+});
+
+test('a further thread only where each gets enough of a step to outweigh its fixed costs', () => {
+  const small = 39_137; // bytes per record of the presets' small model (engine/memory.ts)
+  const conv64 = 5_902_674; // the 64-px conv model
+  assert.equal(usefulThreads({ wanted: 2, records: 32, bytesPerRecord: small }), 1);
+  assert.equal(usefulThreads({ wanted: 2, records: 128, bytesPerRecord: small }), 1);
+  assert.equal(usefulThreads({ wanted: 2, records: 1024, bytesPerRecord: small }), 2);
+  assert.equal(usefulThreads({ wanted: 2, records: 8, bytesPerRecord: conv64 }), 2);
+  assert.equal(usefulThreads({ wanted: 8, records: 1024, bytesPerRecord: small }), 7);
+  assert.equal(usefulThreads({ wanted: 1, records: 1e6, bytesPerRecord: conv64 }), 1);
+  assert.equal(usefulThreads({ wanted: 4, records: 0, bytesPerRecord: conv64 }), 1);
+  assert.equal(THREAD_WORK_BYTES, 5 * 2 ** 20);
 });
