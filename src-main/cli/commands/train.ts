@@ -186,7 +186,7 @@ export async function trainCommand(
     const n = Number(flags.threads);
     if (!Number.isSafeInteger(n) || n < 1 || n > 64)
       throw new UsageError(
-        `--threads is "${String(flags.threads)}"; give a whole number from 1 to 64.`,
+        `--threads is "${String(flags.threads)}"; give a whole number from 1 to 64`,
       );
     // The training worker is forked from this process and reads it (engine/dpsgd-threads.ts).
     process.env[TRAIN_THREADS_ENV] = String(n);
