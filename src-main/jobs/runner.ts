@@ -123,10 +123,15 @@ export function forkWorker(
   child.stderr?.on('data', (c: string) => {
     stderr = (stderr + c).slice(-8000);
   });
+  // A message sent to a worker that just died fails with EPIPE (its 'close' has not arrived yet),
+  // and an 'error' without a listener would end this process; the 'close' reports the death.
+  child.on('error', (err) => {
+    stderr = `${stderr}\n${err.message}`.slice(-8000);
+  });
   const channel: WorkerChannel & { stderrTail: () => string } = {
     pid: child.pid,
     send: (m) => {
-      if (child.connected) child.send(m);
+      if (child.connected) child.send(m, () => undefined);
     },
     onMessage: (h) => {
       child.on('message', h);

@@ -27,7 +27,8 @@ export function forkOffload(): OffloadChannel {
   });
   return {
     pid: child.pid,
-    send: (m) => void child.send(m as object),
+    // A helper that died before the request arrives fails in 'close', not here (EPIPE).
+    send: (m) => void child.send(m as object, () => undefined),
     onMessage: (h) => void child.on('message', h),
     onExit: (h) => void child.once('close', (code) => h(code)),
     kill: () => void child.kill('SIGKILL'),

@@ -59,3 +59,21 @@ test(
     assert.equal(alive(pid), false, 'the hung process is gone');
   },
 );
+
+test('a message to a worker that died a moment ago is dropped; this process carries on', async () => {
+  const channel = forkWorker({ entry: HUNG });
+  const closed = new Promise<string | null>((done) =>
+    channel.onExit((_code, signal) => done(signal)),
+  );
+  await new Promise<void>((ready) => channel.onMessage(() => ready()));
+  channel.kill('SIGKILL');
+  // Wait without letting this process see the death, as a busy message queue does: the
+  // channel still counts as connected, and writing to it fails with EPIPE.
+  const until = Date.now() + 300;
+  while (Date.now() < until) {
+    // busy
+  }
+  channel.send({ type: 'spent', fromStep: 1, toStep: 5 });
+  channel.send({ type: 'spent', fromStep: 6, toStep: 10 });
+  assert.equal(await closed, 'SIGKILL');
+});
