@@ -8,11 +8,13 @@
  * multipliers of each term.
  *
  *   node --import tsx bench/termwise.ts [--eps 10,1] [--steps T] [--methods termwise,naive,dpsgd]
- *        [--throughput-steps 6] [--throughput-batch 1024] [--throughput-rounds 3] [--per-class 1000] [--classifiers cnn] [--skip-utility]
+ *        [--throughput-steps 6] [--throughput-batch 1024] [--throughput-rounds 3] [--threads N] [--per-class 1000] [--classifiers cnn] [--skip-utility]
  *        [--set divergenceClip=0.05,divergence=kl] (term-wise settings)
  *
  * `--steps` shortens the runs (the presets' T is 586–1758 steps); the
- * figures then say so. Never fails on a figure.
+ * figures then say so. `--threads` sets the threads of both trainers in the
+ * throughput part (default: what the app uses on the portable backend).
+ * Never fails on a figure.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ import { defaultArchitecture } from '../src-main/engine/architecture';
 import { selectBackend } from '../src-main/engine/backend';
 import { DpsgdTrainer } from '../src-main/engine/dpsgd';
 import { TermwiseTrainer } from '../src-main/engine/termwise';
+import { trainThreadCount } from '../src-main/engine/train-threads';
 import type { ClassifierKind } from '../src-main/eval';
 import { startTraining } from '../src-main/jobs/runner';
 import { termNoises } from '../src-main/privacy/termwise';
@@ -86,11 +89,15 @@ async function throughput(): Promise<void> {
   };
   const rates: Record<string, number[]> = { dpsgd: [], termwise: [], naive: [] };
   const rounds = Number(arg('throughput-rounds', '3'));
-  const dp = () => DpsgdTrainer.start({ arch, data, options: { ...common, optimizer: 'adam' } });
+  // Both on the threads the app would use (engine/sharded-sum.ts), unless told.
+  const threads = Number(arg('threads', String(trainThreadCount({ backend: 'wasm' }))));
+  const dp = () =>
+    DpsgdTrainer.start({ arch, data, options: { ...common, optimizer: 'adam' }, threads });
   const tw = (mode: 'termwise' | 'naive') => () =>
     TermwiseTrainer.start({
       arch,
       data,
+      threads,
       options: {
         ...common,
         divergence: 'mmd-imq',
@@ -120,7 +127,7 @@ async function throughput(): Promise<void> {
         ? ''
         : `; DP-SGD ÷ this, per round: ${ratios[k]!.map((x) => x.toFixed(2)).join(', ')} (median ${median(ratios[k]!).toFixed(2)}×)`;
     console.log(
-      `throughput ${k}: median ${median(v).toFixed(0)} samples/s${ratio} (${steps} steps per measurement, expected batch ${batch}, small model; load ${load()})`,
+      `throughput ${k}: median ${median(v).toFixed(0)} samples/s${ratio} (${steps} steps per measurement, expected batch ${batch}, small model, ${threads} thread${threads === 1 ? '' : 's'}; load ${load()})`,
     );
   }
 }

@@ -12,7 +12,7 @@
  * other records of its shard or on which thread holds it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { imageSize, type Architecture } from './architecture';
+import { imageSize, type Architecture, type MlpCvaeArchitecture } from './architecture';
 import { recordRows, type EngineImages } from './batches';
 import { clippedSum, type FlatBatch } from './dpsgd-clip';
 import { disposeAll } from './params';
@@ -24,6 +24,7 @@ import {
   type RefineOptions,
 } from './posterior';
 import type { RecordNoise } from './record-noise';
+import { disposePass, encoderPass, termwiseDivergenceFromPass } from './termwise-terms';
 
 /** What a thread needs to turn records into their clipped gradient sum. */
 export interface ShardContext {
@@ -38,6 +39,27 @@ export interface ShardContext {
   posteriors: PosteriorTable | null;
   /** Records per micro-batch (memory bound; does not change the result). */
   rows: number;
+  /** Term-wise DP-SGD's batch-coupled term (termwise.ts), or null. */
+  coupled: CoupledTerm | null;
+}
+
+/**
+ * A step's batch-coupled term (termwise.ts): the coordinator draws every
+ * sampled record's ε and computes the coupled cotangents u from all the
+ * codes before the shards run; both are held by the record's position in
+ * the step's sample (shared memory when threads read them).
+ */
+export interface CoupledTerm {
+  /** 'termwise': G₂ = Σ_i s_i J_iᵀ λu_i beside the clipped sum; 'naive': λu_i joins each record's clipped gradient. */
+  mode: 'termwise' | 'naive';
+  /** λ, the weight of the coupled term. */
+  weight: number;
+  /** C₂, the bound on one record's own divergence gradient. */
+  clip: number;
+  /** ε of the record at each position, [capacity · latent]. */
+  eps: Float32Array;
+  /** u of the record at each position (λ not applied), [capacity · latent]. */
+  cotangents: Float32Array;
 }
 
 /** A shard's private figures, summed over its records. */
@@ -51,6 +73,19 @@ export interface ShardFigures {
   clipped: number;
 }
 
+/** The figures of a step's shards, added up. */
+export function sumFigures(figures: readonly ShardFigures[]): ShardFigures {
+  return figures.reduce(
+    (a, f) => ({
+      records: a.records + f.records,
+      recon: a.recon + f.recon,
+      kl: a.kl + f.kl,
+      clipped: a.clipped + f.clipped,
+    }),
+    { records: 0, recon: 0, kl: 0, clipped: 0 },
+  );
+}
+
 /**
  * The 2-D batch of `records` for noisy step `step`; each record's ε comes
  * from the record-noise source for that record alone. With per-record
@@ -62,6 +97,7 @@ export function shardBatch(
   decoder: readonly tf.Tensor[],
   records: Uint32Array,
   step: number,
+  at = 0,
 ): FlatBatch {
   const { arch, data, refine } = ctx;
   const n = records.length;
@@ -69,6 +105,14 @@ export function shardBatch(
   const c = arch.classes;
   const { x, y } = recordRows(arch, data, records);
   const k = arch.latent;
+  if (ctx.coupled) {
+    // ε was drawn per record by the coordinator, which needed every code first.
+    return {
+      x: tf.tensor2d(x, [n, d]),
+      y: tf.tensor2d(y, [n, c]),
+      eps: tf.tensor2d(ctx.coupled.eps.slice(at * k, (at + n) * k), [n, k]),
+    };
+  }
   // Per record and step: K draws of ε for the decoder's gradient, then K per refinement step.
   const K = refine?.samples ?? 1;
   const draws = K * (1 + (refine ? Math.max(refine.steps, refine.firstVisitSteps) : 0));
@@ -122,17 +166,30 @@ export function shardBatch(
 export interface ShardSums {
   /** Σ of the clipped gradients so far, one tensor per parameter (null: none yet). */
   grads: tf.Tensor[] | null;
+  /** Σ of term-wise divergence gradients so far, one tensor per encoder parameter (null: none). */
+  divergence: tf.Tensor[] | null;
   figures: ShardFigures;
 }
 
 /** Nothing summed yet. */
 export function emptySums(): ShardSums {
-  return { grads: null, figures: { records: 0, recon: 0, kl: 0, clipped: 0 } };
+  return { grads: null, divergence: null, figures: { records: 0, recon: 0, kl: 0, clipped: 0 } };
+}
+
+/** `into` + `add`, element by element (both freed; null `into`: `add` itself). */
+function plus(into: tf.Tensor[] | null, add: tf.Tensor[]): tf.Tensor[] {
+  if (!into) return add;
+  const out = add.map((g, i) => tf.add(into[i] as tf.Tensor, g));
+  disposeAll([...into, ...add]);
+  return out;
 }
 
 /**
  * Adds Σ_i g_i·min(1, C/‖g_i‖) over `records` to `sums`, micro-batch by
- * micro-batch, and writes refined posteriors back to the table.
+ * micro-batch, and writes refined posteriors back to the table. With a
+ * coupled term, naive: g_i includes J_iᵀλu_i; term-wise: the divergence
+ * gradients Σ_i s_i J_iᵀλu_i go to `sums.divergence` (termwise-terms.ts).
+ * `at` is the position of `records[0]` in the step's sample.
  */
 export function accumulateClipped(
   ctx: ShardContext,
@@ -140,12 +197,22 @@ export function accumulateClipped(
   records: Uint32Array,
   step: number,
   sums: ShardSums,
+  at = 0,
 ): void {
   const figures = sums.figures;
+  const { coupled } = ctx;
+  const L = ctx.arch.latent;
   figures.records += records.length;
   for (let s = 0; s < records.length; s += ctx.rows) {
     const part = records.subarray(s, s + ctx.rows);
-    const batch = shardBatch(ctx, params.decoder, part, step);
+    const from = at + s;
+    const u = coupled?.cotangents.subarray(from * L, (from + part.length) * L);
+    const batch = shardBatch(ctx, params.decoder, part, step, from);
+    if (coupled?.mode === 'naive' && u)
+      batch.zCotangent = tf.tensor2d(
+        Float32Array.from(u, (v) => v * coupled.weight),
+        [part.length, L],
+      );
     let sum;
     try {
       sum = clippedSum(ctx.arch, params, batch, ctx.clip);
@@ -155,13 +222,25 @@ export function accumulateClipped(
           logvar: batch.posterior.logvar.dataSync() as Float32Array,
         });
       }
+      if (coupled?.mode === 'termwise' && u) {
+        const arch = ctx.arch as MlpCvaeArchitecture;
+        const pass = encoderPass(arch, params.encoder, batch.x, batch.y, batch.eps);
+        try {
+          const div = termwiseDivergenceFromPass(arch, params.encoder, pass, u, {
+            weight: coupled.weight,
+            clip: coupled.clip,
+          });
+          sums.divergence = plus(sums.divergence, div.grads);
+        } finally {
+          disposePass(pass);
+        }
+      }
     } finally {
       tf.dispose([batch.x, batch.y, batch.eps]);
+      if (batch.zCotangent) batch.zCotangent.dispose();
       if (batch.posterior) tf.dispose([batch.posterior.mu, batch.posterior.logvar]);
     }
-    const before = sums.grads;
-    sums.grads = before ? sum.grads.map((g, i) => tf.add(before[i] as tf.Tensor, g)) : sum.grads;
-    if (before) disposeAll([...before, ...sum.grads]);
+    sums.grads = plus(sums.grads, sum.grads);
     figures.recon += sum.reconSum;
     figures.kl += sum.klSum;
     for (const n of sum.norms) if (n > ctx.clip * (1 - 1e-5)) figures.clipped++;
@@ -170,18 +249,35 @@ export function accumulateClipped(
 
 /**
  * Adds the sums into `out` (encoder then decoder parameters, flattened in
- * order), frees their tensors and returns the figures.
+ * order) and the divergence gradients into `divergenceOut` (default `out`:
+ * the update uses G₁ + G₂), frees their tensors and returns the figures.
  */
-export function readSums(sums: ShardSums, out: Float32Array): ShardFigures {
-  let off = 0;
-  for (const g of sums.grads ?? []) {
-    const v = g.dataSync() as Float32Array;
-    for (let i = 0; i < v.length; i++) out[off + i] = (out[off + i] as number) + (v[i] as number);
-    off += v.length;
-  }
-  disposeAll(sums.grads);
-  sums.grads = null;
+export function readSums(
+  sums: ShardSums,
+  out: Float32Array,
+  divergenceOut: Float32Array = out,
+): ShardFigures {
+  const addInto = (target: Float32Array, grads: tf.Tensor[] | null): void => {
+    let off = 0;
+    for (const g of grads ?? []) {
+      const v = g.dataSync() as Float32Array;
+      for (let i = 0; i < v.length; i++)
+        target[off + i] = (target[off + i] as number) + (v[i] as number);
+      off += v.length;
+    }
+  };
+  addInto(out, sums.grads);
+  addInto(divergenceOut, sums.divergence);
+  disposeSums(sums);
   return sums.figures;
+}
+
+/** Frees the sums' tensors. */
+export function disposeSums(sums: ShardSums): void {
+  disposeAll(sums.grads);
+  disposeAll(sums.divergence);
+  sums.grads = null;
+  sums.divergence = null;
 }
 
 /** {@link accumulateClipped} then {@link readSums}: the clipped sum of `records` added into `out`. */
@@ -191,12 +287,13 @@ export function addClippedShard(
   records: Uint32Array,
   step: number,
   out: Float32Array,
+  divergenceOut: Float32Array = out,
 ): ShardFigures {
   const sums = emptySums();
   try {
     accumulateClipped(ctx, params, records, step, sums);
-    return readSums(sums, out);
+    return readSums(sums, out, divergenceOut);
   } finally {
-    disposeAll(sums.grads);
+    disposeSums(sums);
   }
 }

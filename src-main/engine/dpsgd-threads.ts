@@ -11,9 +11,11 @@
  *      share, at most one micro-batch, so where a step holds more records a
  *      thread that runs slower simply takes fewer chunks), adds their clipped
  *      per-record gradients into its own vector (dpsgd-shard.ts: the same
- *      code as in one thread) and draws the mechanism's noise N(0, σ²C²) for
- *      its fixed range of coordinates from its own node:crypto CSPRNG;
- *   3. the coordinator adds the vectors once and makes the update.
+ *      code as in one thread) and draws N(0, 1) values for its fixed range
+ *      of the mechanism's noise from its own node:crypto CSPRNG;
+ *   3. the coordinator adds the vectors once, scales the noise to the
+ *      mechanism's (σ·C, or each term's for term-wise DP-SGD) and makes
+ *      the update.
  *
  * The mechanism is unchanged: one clipped term per sampled record, each
  * record's ε keyed by record and step (or fresh from the CSPRNG), noise of
@@ -28,12 +30,13 @@ import type { EngineImages } from './batches';
 import type * as tf from '@tensorflow/tfjs';
 import {
   accumulateClipped,
+  disposeSums,
   emptySums,
   readSums,
+  type CoupledTerm,
   type ShardContext,
   type ShardFigures,
 } from './dpsgd-shard';
-import { disposeAll } from './params';
 import type { PosteriorTable, RefineOptions } from './posterior';
 import type { RecordNoiseSpec } from './record-noise';
 import { TRAIN_THREADS_ENV } from './train-threads';
@@ -54,6 +57,8 @@ export interface ShardWorkerData {
   noise: RecordNoiseSpec;
   posteriors: PosteriorTable | null;
   rows: number;
+  /** Term-wise DP-SGD's coupled term (its buffers in shared memory), or null. */
+  coupled: CoupledTerm | null;
   /** Encoder tensors first (0 with per-record encoders). */
   nEnc: number;
   /** The parameters' shapes ([1, ...spec shape]). */
@@ -62,7 +67,7 @@ export interface ShardWorkerData {
   params: Float32Array;
   /** This worker's clipped sum, flat. */
   sum: Float32Array;
-  /** The mechanism's noise, flat; each thread fills its own range. */
+  /** N(0, 1) draws for the mechanism's noise, flat; each thread fills its own range. */
   noiseOut: Float32Array;
   /** The step's records, taken chunk by chunk by every thread. */
   queue: RecordQueue;
@@ -105,11 +110,11 @@ export function drainClipped(args: {
       const from = Atomics.add(queue.next, 0, 1) * chunk;
       if (from >= count) break;
       const records = queue.records.subarray(from, Math.min(count, from + chunk));
-      accumulateClipped(args.ctx, args.params, records, args.step, sums);
+      accumulateClipped(args.ctx, args.params, records, args.step, sums, from);
     }
     return readSums(sums, args.out);
   } finally {
-    disposeAll(sums.grads);
+    disposeSums(sums);
   }
 }
 
@@ -130,8 +135,7 @@ export interface ShardJob {
   /** Records in the queue, and how many a chunk takes. */
   count: number;
   chunk: number;
-  /** σ·C, the std of the noise drawn for coordinates [noiseFrom, noiseTo). */
-  noiseStd: number;
+  /** Coordinates [noiseFrom, noiseTo) get N(0, 1) draws (the coordinator scales them). */
   noiseFrom: number;
   noiseTo: number;
 }

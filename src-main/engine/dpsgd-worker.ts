@@ -3,10 +3,9 @@
  * backend, then, for each step it is sent, reads the current parameters from
  * shared memory, takes chunks of the step's records from the shared queue
  * and adds their clipped per-record gradients into its own shared vector
- * (dpsgd-shard.ts), and draws the mechanism's noise for its range of
- * coordinates from this thread's CSPRNG.
+ * (dpsgd-shard.ts), and draws N(0, 1) values for its range of the
+ * mechanism's noise from this thread's CSPRNG.
  */
-import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { toErrorPayload } from '../contract/errors';
 import { selectBackend } from './backend';
@@ -17,6 +16,7 @@ import {
   type ShardReply,
   type ShardWorkerData,
 } from './dpsgd-threads';
+import { tensorsOf } from './flat-params';
 import { disposeAll } from './params';
 import { recordNoiseFromSpec } from './record-noise';
 import { SecureGaussian } from './secure-noise';
@@ -34,17 +34,12 @@ const ctx: ShardContext = {
   recordNoise: recordNoiseFromSpec(data.noise),
   posteriors: data.posteriors,
   rows: data.rows,
+  coupled: data.coupled,
 };
 const gaussian = new SecureGaussian();
 
 function step(job: ShardJob): void {
-  let off = 0;
-  const params = data.shapes.map((shape) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const t = tf.tensor(data.params.subarray(off, off + size), shape, 'float32');
-    off += size;
-    return t;
-  });
+  const params = tensorsOf(data.params, data.shapes);
   try {
     data.sum.fill(0);
     const figures = drainClipped({
@@ -56,7 +51,7 @@ function step(job: ShardJob): void {
       chunk: job.chunk,
       out: data.sum,
     });
-    gaussian.fill(data.noiseOut.subarray(job.noiseFrom, job.noiseTo), job.noiseStd);
+    gaussian.fill(data.noiseOut.subarray(job.noiseFrom, job.noiseTo), 1);
     send({ type: 'done', figures });
   } finally {
     disposeAll(params);

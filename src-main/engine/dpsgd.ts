@@ -30,10 +30,8 @@
  * caller injects `epsilonAfter(steps)` and the write-ahead hook
  * `beforeNoisyUpdate(step)`, awaited before every noisy update.
  */
-import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
 import { checkInt, checkKind, checkPositive, invalidOption } from './option-checks';
-import { currentBackend } from './backend';
 import {
   parameterSpecs,
   parseArchitecture,
@@ -43,25 +41,17 @@ import {
 import { checkImages, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
 import type { FlatBatch } from './dpsgd-clip';
-import { addClippedShard, shardBatch, type ShardContext, type ShardFigures } from './dpsgd-shard';
-import {
-  chunkSize,
-  drainClipped,
-  evenRange,
-  recordQueue,
-  sharedCopy,
-  ShardThreads,
-  ThreadsUnavailable,
-  type RecordQueue,
-  type ShardJob,
-} from './dpsgd-threads';
+import { shardBatch, sumFigures, type ShardContext } from './dpsgd-shard';
+import { sharedCopy } from './dpsgd-threads';
+import { FlatParams, type OptimizerArrays } from './flat-params';
 import { microBatchRows } from './memory';
-import { disposeOptimizer, optimizerStep, type OptimizerKind, type OptimizerState } from './optim';
+import type { OptimizerKind } from './optim';
 import { disposeAll, initFlat, splitFlat } from './params';
 import { secureRecordNoise, type RecordNoise } from './record-noise';
 import { priorPosteriors, type PosteriorTable, type RefineOptions } from './posterior';
 import { mixSeed } from './rng';
-import { SecureGaussian, securePoissonSample } from './secure-noise';
+import { securePoissonSample } from './secure-noise';
+import { ShardedSum, sharedImages, threadsWanted } from './sharded-sum';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
 
 const DPSGD_STREAM = 0x647073; // "dps"
@@ -221,33 +211,14 @@ export class DpsgdTrainer {
   readonly options: ResolvedDpsgdOptions;
   private readonly data: EngineImages;
   private stepsTaken: number;
-  /**
-   * Encoder (if any) then decoder parameters, flat in spec order; in shared
-   * memory when threads read them (dpsgd-threads.ts). Tensors are made from
-   * it for each step and freed after.
-   */
-  private readonly params: Float32Array;
-  /** Each parameter's shape ([1, ...spec shape]). */
-  private readonly shapes: number[][];
-  /** Parameters of the encoder network (0 with per-record encoders). */
-  private readonly nEnc: number;
+  /** Encoder (if any) then decoder parameters, flat, with Adam's state (flat-params.ts). */
+  private readonly params: FlatParams;
   /** Per-record encoders' posteriors (null with an encoder network). */
   private readonly posteriors: PosteriorTable | null;
-  private opt: OptimizerState;
-  private readonly recordNoise: RecordNoise;
-  private readonly noise = new SecureGaussian();
-  private readonly gradVec: Float32Array;
-  private readonly noiseVec: Float32Array;
+  /** Each step's clipped sum, in this thread or over several (sharded-sum.ts). */
+  private readonly sums: ShardedSum;
   /** Records of the last step's sample (for progress figures). */
   lastBatchSize = 0;
-  /** What every thread needs for its shard of a step (dpsgd-shard.ts). */
-  private readonly shard: ShardContext;
-  /** Threads asked for (dpsgd-threads.ts); 1 trains in this thread alone. */
-  private readonly threadsWanted: number;
-  /** The worker threads, once started (null: this thread alone). */
-  private pool: ShardThreads | null = null;
-  /** Where a step's records wait for the threads (threads only). */
-  private readonly queue: RecordQueue | null;
 
   private constructor(p: {
     arch: Architecture;
@@ -258,14 +229,13 @@ export class DpsgdTrainer {
     encoder: Float32Array[];
     decoder: Float32Array[];
     posteriors: PosteriorTable | null;
-    opt: { kind: OptimizerKind; t: number; m: Float32Array[]; v: Float32Array[] };
+    opt: OptimizerArrays;
     recordNoise: RecordNoise | undefined;
     threads: number | undefined;
   }) {
-    this.recordNoise = p.recordNoise ?? secureRecordNoise();
-    // Threads need a record-noise source they can remake (its spec) and shared memory.
-    this.threadsWanted = this.recordNoise.spec ? Math.max(1, p.threads ?? 1) : 1;
-    const threaded = this.threadsWanted > 1;
+    const recordNoise = p.recordNoise ?? secureRecordNoise();
+    const wanted = threadsWanted(recordNoise, p.threads);
+    const threaded = wanted > 1;
     this.posteriors =
       threaded && p.posteriors
         ? {
@@ -276,50 +246,38 @@ export class DpsgdTrainer {
           }
         : p.posteriors;
     this.arch = p.arch;
-    this.data = threaded ? { ...p.data, x: sharedCopy(p.data.x), y: sharedCopy(p.data.y) } : p.data;
+    this.data = threaded ? sharedImages(p.data) : p.data;
     this.options = p.options;
     this.stepsTaken = p.step;
     const specs = [
       ...(p.encoder.length > 0 ? parameterSpecs(p.arch, 'encoder') : []),
       ...parameterSpecs(p.arch, 'decoder'),
     ];
-    this.shapes = specs.map((sp) => [1, ...sp.shape]);
-    this.nEnc = p.encoder.length;
-    const d = specs.reduce((n, sp) => n + sp.shape.reduce((a, b) => a * b, 1), 0);
-    const floats = (): Float32Array =>
-      threaded ? new Float32Array(new SharedArrayBuffer(4 * d)) : new Float32Array(d);
-    this.params = floats();
-    joinInto(this.params, [...p.encoder, ...p.decoder]);
-    // Adam's moments (optim.ts), each one flat tensor like the parameters; zeros on a fresh start.
-    const moments = (list: Float32Array[]): tf.Tensor[] => {
-      if (list.length === 0) return [tf.zeros([d])];
-      const flat = new Float32Array(d);
-      joinInto(flat, list);
-      return [tf.tensor1d(flat)];
-    };
-    this.opt =
-      p.opt.kind === 'adam'
-        ? { kind: 'adam', t: p.opt.t, m: moments(p.opt.m), v: moments(p.opt.v) }
-        : { kind: 'sgd', t: p.opt.t, m: [], v: [] };
-    this.gradVec = new Float32Array(d);
-    this.noiseVec = floats();
-    this.queue = threaded ? recordQueue(this.data.count) : null;
-    this.shard = {
+    this.params = new FlatParams({
+      shapes: specs.map((sp) => [1, ...sp.shape]),
+      encoder: p.encoder,
+      decoder: p.decoder,
+      opt: p.opt,
+      shared: threaded,
+    });
+    const ctx: ShardContext = {
       arch: p.arch,
       data: this.data,
       clip: p.options.clip,
       refine: p.options.refine,
-      recordNoise: this.recordNoise,
+      recordNoise,
       posteriors: this.posteriors,
       // Records per micro-batch: each takes K rows with importance samples.
       rows: Math.max(
         1,
         Math.floor(
-          microBatchRows(p.arch, this.nEnc > 0, p.options.maxRows) /
+          microBatchRows(p.arch, p.encoder.length > 0, p.options.maxRows) /
             (p.options.refine?.samples ?? 1),
         ),
       ),
+      coupled: null,
     };
+    this.sums = new ShardedSum(ctx, this.params, wanted);
   }
 
   /**
@@ -435,33 +393,12 @@ export class DpsgdTrainer {
 
   /** The decoder φ as one array per parameter (architecture order): the releasable part. */
   decoderWeights(): Float32Array[] {
-    return this.arrays(this.params).slice(this.nEnc);
+    return this.params.arrays().slice(this.params.nEnc);
   }
 
   /** The encoder θ (private: never released). */
   encoderWeights(): Float32Array[] {
-    return this.arrays(this.params).slice(0, this.nEnc);
-  }
-
-  /** A flat vector of the parameters' layout as one copied array per parameter. */
-  private arrays(flat: Float32Array): Float32Array[] {
-    let off = 0;
-    return this.shapes.map((shape) => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      off += size;
-      return flat.slice(off - size, off);
-    });
-  }
-
-  /** The parameters as tensors (the caller disposes them). */
-  private tensors(): { encoder: tf.Tensor[]; decoder: tf.Tensor[] } {
-    let off = 0;
-    const all = this.shapes.map((shape) => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      off += size;
-      return tf.tensor(this.params.subarray(off - size, off), shape, 'float32');
-    });
-    return { encoder: all.slice(0, this.nEnc), decoder: all.slice(this.nEnc) };
+    return this.params.arrays().slice(0, this.params.nEnc);
   }
 
   /**
@@ -469,7 +406,7 @@ export class DpsgdTrainer {
    * `beforeNoisyUpdate(step)` is awaited before each noisy update.
    */
   async run(hooks: DpsgdHooks): Promise<PrivateRunResult> {
-    await this.startThreads();
+    await this.sums.start();
     return runPrivateSteps({
       taken: this.stepsTaken,
       steps: this.options.steps,
@@ -485,37 +422,7 @@ export class DpsgdTrainer {
 
   /** Threads a step runs on: 1 until {@link run} has started the workers. */
   get threads(): number {
-    return 1 + (this.pool?.count ?? 0);
-  }
-
-  /** Starts the worker threads asked for; if they cannot start, trains in this thread. */
-  private async startThreads(): Promise<void> {
-    const spec = this.recordNoise.spec;
-    if (this.pool || this.threadsWanted <= 1 || !spec || !this.queue) return;
-    try {
-      this.pool = await ShardThreads.start({
-        workers: this.threadsWanted - 1,
-        common: {
-          backend: currentBackend()?.name ?? tf.getBackend(),
-          arch: this.arch,
-          data: this.data,
-          clip: this.options.clip,
-          refine: this.options.refine,
-          noise: spec,
-          posteriors: this.posteriors,
-          rows: this.shard.rows,
-          nEnc: this.nEnc,
-          shapes: this.shapes,
-        },
-        params: this.params,
-        noiseOut: this.noiseVec,
-        queue: this.queue as RecordQueue,
-      });
-    } catch (err) {
-      if (!(err instanceof ThreadsUnavailable)) throw err;
-      // Slower, but the same training: better than none.
-      console.warn(`${err.message}; training in one thread instead.`);
-    }
+    return this.sums.threads;
   }
 
   /**
@@ -524,9 +431,9 @@ export class DpsgdTrainer {
    * the current decoder (not written back).
    */
   batchOf(records: Uint32Array, step: number): FlatBatch {
-    const { encoder, decoder } = this.tensors();
+    const { encoder, decoder } = this.params.tensors();
     try {
-      return shardBatch(this.shard, decoder, records, step);
+      return shardBatch(this.sums.ctx, decoder, records, step);
     } finally {
       disposeAll([...encoder, ...decoder]);
     }
@@ -538,80 +445,16 @@ export class DpsgdTrainer {
   }
 
   /**
-   * Σ_i g_i·min(1, C/‖g_i‖) over `records` at noisy step `step`, spread
-   * over the threads (dpsgd-threads.ts), into the trainer's flat vector; the
-   * mechanism's noise N(0, std²) is drawn into the noise vector at the same
-   * time, each thread a range of coordinates.
-   */
-  private async clippedSumOf(
-    records: Uint32Array,
-    step: number,
-    noiseStd: number,
-    params: { encoder: tf.Tensor[]; decoder: tf.Tensor[] },
-  ): Promise<{ sum: Float32Array; noise: Float32Array; figures: ShardFigures[] }> {
-    const { pool, queue } = this;
-    const sum = this.gradVec;
-    sum.fill(0);
-    if (!pool || !queue) {
-      this.noise.fill(this.noiseVec, noiseStd);
-      return {
-        sum,
-        noise: this.noiseVec,
-        figures: [addClippedShard(this.shard, params, records, step, sum)],
-      };
-    }
-    const parts = pool.count + 1;
-    const d = sum.length;
-    queue.records.set(records);
-    Atomics.store(queue.next, 0, 0);
-    const count = records.length;
-    const chunk = chunkSize({ count, threads: parts, rows: this.shard.rows });
-    // The workers read the parameters from shared memory, as this thread does.
-    const others = pool.run(
-      Array.from({ length: pool.count }, (_, w): ShardJob => {
-        const range = evenRange(d, parts, w + 1);
-        return {
-          step,
-          count,
-          chunk,
-          noiseStd,
-          noiseFrom: range.from,
-          noiseTo: range.to,
-        };
-      }),
-    );
-    // Awaited below; a failure in this thread must not leave it unhandled.
-    others.catch(() => undefined);
-    const mine = drainClipped({
-      ctx: this.shard,
-      params,
-      queue,
-      step,
-      count,
-      chunk,
-      out: sum,
-    });
-    const own = evenRange(d, parts, 0);
-    this.noise.fill(this.noiseVec.subarray(own.from, own.to), noiseStd);
-    const figures = [mine, ...(await others)];
-    for (let w = 0; w < pool.count; w++) {
-      const v = pool.sumOf(w);
-      for (let i = 0; i < d; i++) sum[i] = (sum[i] as number) + (v[i] as number);
-    }
-    return { sum, noise: this.noiseVec, figures };
-  }
-
-  /**
    * The clipped sum of `records` at step `step` without noise, as a copy
    * (tests and benches compare it across thread counts; training uses noisyStep).
    */
   async clippedSumOfRecords(records: Uint32Array, step: number): Promise<Float32Array> {
-    await this.startThreads();
-    const params = this.tensors();
+    await this.sums.start();
+    const tensors = this.params.tensors();
     try {
-      return Float32Array.from((await this.clippedSumOf(records, step, 0, params)).sum);
+      return Float32Array.from((await this.sums.run(records, step, tensors)).sum);
     } finally {
-      disposeAll([...params.encoder, ...params.decoder]);
+      disposeAll([...tensors.encoder, ...tensors.decoder]);
     }
   }
 
@@ -620,38 +463,25 @@ export class DpsgdTrainer {
     const { options } = this;
     const sample = securePoissonSample(this.data.count, options.sampleRate);
     this.lastBatchSize = sample.length;
-    const params = this.tensors();
+    const tensors = this.params.tensors();
     let result;
     try {
-      // Noise N(0, σ²C²) per coordinate from the CSPRNG, then divide by the expected batch q·N.
-      result = await this.clippedSumOf(
-        sample,
-        this.stepsTaken + 1,
-        options.sigma * options.clip,
-        params,
-      );
+      result = await this.sums.run(sample, this.stepsTaken + 1, tensors);
     } finally {
-      disposeAll([...params.encoder, ...params.decoder]);
+      disposeAll([...tensors.encoder, ...tensors.decoder]);
     }
-    const { sum, noise, figures } = result;
+    const { sum, unitNoise, figures } = result;
+    // Noise N(0, σ²C²) per coordinate from the CSPRNG, then divide by the expected batch q·N.
+    const std = options.sigma * options.clip;
     const scale = 1 / this.expectedBatch;
     for (let i = 0; i < sum.length; i++)
-      sum[i] = ((sum[i] as number) + (noise[i] as number)) * scale;
-    // One update of the whole flat vector (Adam is element-wise): a few kernels, not a few per tensor.
-    const noisy = tf.tensor1d(sum);
-    const upd = optimizerStep([tf.tensor1d(this.params)], [noisy], this.opt, {
+      sum[i] = ((sum[i] as number) + std * (unitNoise[i] as number)) * scale;
+    // Into the flat vector, where every thread reads them at the next step.
+    this.params.update(sum, {
       kind: options.optimizer,
       lr: scheduledLr(options.lr, options.lrSchedule, this.stepsTaken + 1, options.steps),
     });
-    noisy.dispose();
-    this.opt = upd.state;
-    // Into the flat vector, where every thread reads them at the next step.
-    this.params.set((upd.params[0] as tf.Tensor).dataSync() as Float32Array);
-    disposeAll(upd.params);
-    const total = figures.reduce(
-      (a, f) => ({ recon: a.recon + f.recon, kl: a.kl + f.kl, clipped: a.clipped + f.clipped }),
-      { recon: 0, kl: 0, clipped: 0 },
-    );
+    const total = sumFigures(figures);
     const b = sample.length;
     return {
       batchSize: b,
@@ -663,16 +493,15 @@ export class DpsgdTrainer {
 
   /** The whole state (write it with writeCheckpointAtomic after serializeDpsgdCheckpoint). */
   checkpoint(meta: Record<string, unknown> = {}): DpsgdCheckpoint {
-    const params = this.arrays(this.params);
-    const adam = this.opt.kind === 'adam';
+    const params = this.params.arrays();
     return {
       kind: 'dpsgd',
       architecture: this.arch,
       options: { ...this.options },
       records: this.data.count,
       step: this.stepsTaken,
-      encoder: params.slice(0, this.nEnc),
-      decoder: params.slice(this.nEnc),
+      encoder: params.slice(0, this.params.nEnc),
+      decoder: params.slice(this.params.nEnc),
       posteriors: this.posteriors
         ? {
             latent: this.posteriors.latent,
@@ -681,22 +510,15 @@ export class DpsgdTrainer {
             visits: this.posteriors.visits.slice(),
           }
         : null,
-      optimizer: {
-        kind: this.opt.kind,
-        t: this.opt.t,
-        m: adam ? this.arrays((this.opt.m[0] as tf.Tensor).dataSync() as Float32Array) : [],
-        v: adam ? this.arrays((this.opt.v[0] as tf.Tensor).dataSync() as Float32Array) : [],
-      },
+      optimizer: this.params.optimizerArrays(),
       meta,
     };
   }
 
   /** Frees the optimiser's tensors and stops the worker threads. */
   dispose(): void {
-    this.pool?.dispose();
-    this.pool = null;
-    disposeOptimizer(this.opt);
-    this.opt = { ...this.opt, m: [], v: [] };
+    this.sums.dispose();
+    this.params.dispose();
   }
 }
 
@@ -722,16 +544,6 @@ function normaliseDpsgdOptions(o: ResolvedDpsgdOptions): ResolvedDpsgdOptions {
         }
       : null,
   };
-}
-
-/** Writes `arrays` one after the other into `out`. */
-function joinInto(out: Float32Array, arrays: readonly Float32Array[]): void {
-  let off = 0;
-  for (const a of arrays) {
-    out.set(a, off);
-    off += a.length;
-  }
-  if (off !== out.length) throw new RangeError('The arrays do not fill the vector.');
 }
 
 /** A checkpoint's posterior table, checked against the data (CORRUPT_DATA in plain words). */

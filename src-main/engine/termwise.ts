@@ -15,6 +15,12 @@
  *   4. (θ, φ) ← Adam((θ, φ), (G₁ + G₂)/(q·N))
  *
  * With divergence 'kl' there is no coupled term and step 3 is DP-SGD.
+ *
+ * Line 2 runs in the trainer's thread (u needs every code of S); the sums of
+ * line 3 are DP-SGD's (sharded-sum.ts), in this thread or spread over worker
+ * threads, each record's ε and u read by its position in S. The update uses
+ * G₁ + G₂ only, so the two terms' noises on the encoder's coordinates are
+ * drawn as one Gaussian of the summed variance: the same law.
  * Privacy: the Poisson-subsampled Gaussian of noise multiplier σ (the pair
  * (G₁, G₂) scaled by its noise is one Gaussian: privacy/termwise.ts), the
  * 'dpsgd' mechanism of src-main/privacy. Only the decoder φ is releasable.
@@ -29,27 +35,22 @@ import {
   parseArchitecture,
   type Architecture,
   type MlpCvaeArchitecture,
+  type ParamSpec,
 } from './architecture';
 import { checkImages, recordRows, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
-import { clippedSum, type FlatBatch } from './dpsgd-clip';
+import type { FlatBatch } from './dpsgd-clip';
 import { scheduledLr, type LrSchedule } from './dpsgd';
-import { disposeOptimizer, initOptimizer, optimizerStep, type OptimizerKind } from './optim';
-import type { OptimizerState } from './optim';
-import { disposeAll, initParams } from './params';
+import { sumFigures, type CoupledTerm } from './dpsgd-shard';
+import { FlatParams, type OptimizerArrays } from './flat-params';
+import type { OptimizerKind } from './optim';
+import { disposeAll, initFlat, splitFlat } from './params';
 import { secureRecordNoise, type RecordNoise } from './record-noise';
 import { mixSeed, SeededRng } from './rng';
 import { SecureGaussian, securePoissonSample } from './secure-noise';
+import { ShardedSum, sharedImages, threadsWanted } from './sharded-sum';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
-import {
-  disposePass,
-  groupedCotangents,
-  encoderPass,
-  mmdSquared,
-  termwiseDivergenceFromPass,
-  type EncoderPass,
-  type MmdKernel,
-} from './termwise-terms';
+import { encodeCodes, groupedCotangents, mmdSquared, type MmdKernel } from './termwise-terms';
 
 const TERMWISE_STREAM = 0x747277; // "trw"
 
@@ -174,9 +175,9 @@ export type TermwiseHooks = PrivateStepHooks<TermwiseStepReport>;
 
 /** One step's gradient sums before noise (exposed for the sensitivity tests). */
 export interface TermSums {
-  /** G₁ (naive: the one clipped sum), encoder then decoder, flat. */
+  /** G₁ (naive: the one clipped sum; not apart: G₁ + G₂), encoder then decoder, flat. */
   perRecord: Float32Array;
-  /** G₂ over the encoder's coordinates (zeros on the decoder's); null without a coupled term. */
+  /** G₂ over the encoder's coordinates (zeros on the decoder's); null without a coupled term or not apart. */
   divergence: Float32Array | null;
   recon: number;
   kl: number;
@@ -202,9 +203,12 @@ export class TermwiseTrainer {
   readonly terms: TermNoise[];
   private readonly data: EngineImages;
   private stepsTaken: number;
-  private params: tf.Tensor[];
-  private readonly nEnc: number;
-  private opt: OptimizerState;
+  /** Encoder then decoder parameters, flat, with Adam's state (flat-params.ts). */
+  private readonly params: FlatParams;
+  /** The coupled term's per-position ε and cotangents (null for 'kl'). */
+  private readonly coupled: CoupledTerm | null;
+  /** Each step's clipped sums, in this thread or over several (sharded-sum.ts). */
+  private readonly sums: ShardedSum;
   private readonly recordNoise: RecordNoise;
   private readonly noise = new SecureGaussian();
   lastBatchSize = 0;
@@ -214,20 +218,57 @@ export class TermwiseTrainer {
     data: EngineImages;
     options: ResolvedTermwiseOptions;
     step: number;
-    params: tf.Tensor[];
-    nEnc: number;
-    opt: OptimizerState;
+    encoder: Float32Array[];
+    decoder: Float32Array[];
+    opt: OptimizerArrays;
     recordNoise: RecordNoise | undefined;
+    threads: number | undefined;
   }) {
-    this.arch = p.arch;
-    this.data = p.data;
-    this.options = p.options;
-    this.stepsTaken = p.step;
-    this.params = p.params;
-    this.nEnc = p.nEnc;
-    this.opt = p.opt;
+    const { arch, options } = p;
     this.recordNoise = p.recordNoise ?? secureRecordNoise();
-    this.terms = termNoises(p.options);
+    const wanted = threadsWanted(this.recordNoise, p.threads);
+    const threaded = wanted > 1;
+    this.arch = arch;
+    this.data = threaded ? sharedImages(p.data) : p.data;
+    this.options = options;
+    this.stepsTaken = p.step;
+    this.terms = termNoises(options);
+    const specs = [...parameterSpecs(arch, 'encoder'), ...parameterSpecs(arch, 'decoder')];
+    this.params = new FlatParams({
+      shapes: specs.map((sp) => [1, ...sp.shape]),
+      encoder: p.encoder,
+      decoder: p.decoder,
+      opt: p.opt,
+      shared: threaded,
+    });
+    const perPosition = (): Float32Array => {
+      const n = this.data.count * arch.latent;
+      return threaded ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+    };
+    this.coupled =
+      options.divergence === 'kl'
+        ? null
+        : {
+            mode: options.mode,
+            weight: options.divergenceWeight,
+            clip: options.divergenceClip,
+            eps: perPosition(),
+            cotangents: perPosition(),
+          };
+    this.sums = new ShardedSum(
+      {
+        arch,
+        data: this.data,
+        clip: options.clip,
+        refine: null,
+        recordNoise: this.recordNoise,
+        posteriors: null,
+        rows: options.maxRows,
+        coupled: this.coupled,
+      },
+      this.params,
+      wanted,
+    );
   }
 
   /** A fresh run, parameters from the seed. */
@@ -236,22 +277,24 @@ export class TermwiseTrainer {
     data: EngineImages;
     options: TermwiseOptions;
     recordNoise?: RecordNoise;
+    /** Threads per step (dpsgd-threads.ts; default 1). Does not change the mechanism. */
+    threads?: number;
   }): TermwiseTrainer {
     const options = resolveTermwiseOptions(args.options);
     const arch = mlpOnly(parseArchitecture(args.arch));
     checkImages(arch, args.data);
-    const enc = initParams(arch, 'encoder', [mixSeed(options.seed, TERMWISE_STREAM, 0)]).tensors;
-    const dec = initParams(arch, 'decoder', [mixSeed(options.seed, TERMWISE_STREAM, 1)]).tensors;
-    const params = [...enc, ...dec];
+    const part = (which: 'encoder' | 'decoder', stream: number): Float32Array[] =>
+      splitFlat(arch, which, initFlat(arch, which, mixSeed(options.seed, TERMWISE_STREAM, stream)));
     return new TermwiseTrainer({
       arch,
       data: args.data,
       options,
       step: 0,
-      params,
-      nEnc: enc.length,
-      opt: initOptimizer(options.optimizer, params),
+      encoder: part('encoder', 0),
+      decoder: part('decoder', 1),
+      opt: { kind: options.optimizer, t: 0, m: [], v: [] },
       recordNoise: args.recordNoise,
+      threads: args.threads,
     });
   }
 
@@ -260,6 +303,7 @@ export class TermwiseTrainer {
     data: EngineImages;
     checkpoint: TermwiseCheckpoint;
     recordNoise?: RecordNoise;
+    threads?: number;
   }): TermwiseTrainer {
     const cp = args.checkpoint;
     const arch = mlpOnly(parseArchitecture(cp.architecture));
@@ -277,33 +321,31 @@ export class TermwiseTrainer {
     if (!Number.isSafeInteger(cp.step) || cp.step < 0 || cp.step > options.steps)
       throw new UserError('CORRUPT_DATA', `The checkpoint's step count (${cp.step}) is invalid.`);
     const specs = [...parameterSpecs(arch, 'encoder'), ...parameterSpecs(arch, 'decoder')];
-    const tensorsOf = (list: Float32Array[], what: string): tf.Tensor[] => {
-      if (list.length !== specs.length)
+    const checked = (list: Float32Array[], what: string): Float32Array[] => {
+      if (
+        list.length !== specs.length ||
+        list.some((a, i) => a.length !== (specs[i] as ParamSpec).shape.reduce((x, y) => x * y, 1))
+      )
         throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
-      return list.map((a, i) => {
-        const shape = [1, ...(specs[i] as { shape: number[] }).shape];
-        if (a.length !== shape.reduce((x, y) => x * y, 1))
-          throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
-        return tf.tensor(a, shape, 'float32');
-      });
+      return list;
     };
-    const params = tensorsOf([...cp.encoder, ...cp.decoder], 'parameters');
+    const params = checked([...cp.encoder, ...cp.decoder], 'parameters');
     const o = cp.optimizer;
     if (o.kind !== options.optimizer)
       throw new UserError('CORRUPT_DATA', "The checkpoint's optimiser state does not match.");
-    const opt: OptimizerState =
-      o.kind === 'adam'
-        ? { kind: 'adam', t: o.t, m: tensorsOf(o.m, 'moments'), v: tensorsOf(o.v, 'moments') }
-        : { kind: 'sgd', t: o.t, m: [], v: [] };
     return new TermwiseTrainer({
       arch,
       data: args.data,
       options,
       step: cp.step,
-      params,
-      nEnc: cp.encoder.length,
-      opt,
+      encoder: params.slice(0, cp.encoder.length),
+      decoder: params.slice(cp.encoder.length),
+      opt:
+        o.kind === 'adam'
+          ? { kind: 'adam', t: o.t, m: checked(o.m, 'moments'), v: checked(o.v, 'moments') }
+          : { kind: 'sgd', t: o.t, m: [], v: [] },
       recordNoise: args.recordNoise,
+      threads: args.threads,
     });
   }
 
@@ -315,20 +357,26 @@ export class TermwiseTrainer {
     return this.options.sampleRate * this.data.count;
   }
 
+  /** Threads a step runs on: 1 until {@link run} has started the workers. */
+  get threads(): number {
+    return this.sums.threads;
+  }
+
   /** The decoder φ (the releasable part). */
   decoderWeights(): Float32Array[] {
-    return this.params.slice(this.nEnc).map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    return this.params.arrays().slice(this.params.nEnc);
   }
 
   /** Runs steps until the budget T, the target ε (never passed) or the signal. */
   async run(hooks: TermwiseHooks): Promise<PrivateRunResult> {
+    await this.sums.start();
     return runPrivateSteps({
       taken: this.stepsTaken,
       steps: this.options.steps,
       target: this.options.targetEpsilon,
       hooks,
-      takeStep: (next) => {
-        const report = this.noisyStep();
+      takeStep: async (next) => {
+        const report = await this.noisyStep();
         this.stepsTaken = next;
         return report;
       },
@@ -339,111 +387,99 @@ export class TermwiseTrainer {
   batchOf(records: Uint32Array, step: number): FlatBatch {
     const { arch, data } = this;
     const n = records.length;
-    const d = imageSize(arch);
-    const c = arch.classes;
     const { x, y } = recordRows(arch, data, records);
     const eps = new Float32Array(n * arch.latent);
-    for (let r = 0; r < n; r++) {
-      const rec = records[r] as number;
-      this.recordNoise.fill({
-        record: rec,
-        step,
-        out: eps.subarray(r * arch.latent, (r + 1) * arch.latent),
-      });
-    }
+    this.fillEps(records, step, eps);
     return {
-      x: tf.tensor2d(x, [n, d]),
-      y: tf.tensor2d(y, [n, c]),
+      x: tf.tensor2d(x, [n, imageSize(arch)]),
+      y: tf.tensor2d(y, [n, arch.classes]),
       eps: tf.tensor2d(eps, [n, arch.latent]),
     };
+  }
+
+  /** Each record's ε at `step`, from the record-noise source, record by record into `out`. */
+  private fillEps(records: Uint32Array, step: number, out: Float32Array): void {
+    const L = this.arch.latent;
+    records.forEach((record, r) =>
+      this.recordNoise.fill({ record, step, out: out.subarray(r * L, (r + 1) * L) }),
+    );
+  }
+
+  /**
+   * Line 2 of the module comment, before the shards run: every sampled
+   * record's ε (by its position in the sample) and the coupled cotangents
+   * of all the codes. Returns the batch's MMD² every 10th step (a private
+   * figure for the curves), else 0.
+   */
+  private prepareCoupled(
+    records: Uint32Array,
+    step: number,
+    prior: tf.Tensor2D,
+    encoder: readonly tf.Tensor[],
+  ): number {
+    const { coupled, arch, options } = this;
+    const B = records.length;
+    if (!coupled || B === 0) return 0;
+    const L = arch.latent;
+    const eps = coupled.eps.subarray(0, B * L);
+    this.fillEps(records, step, eps);
+    const z = new Float32Array(B * L);
+    for (let s = 0; s < B; s += options.maxRows) {
+      const part = records.subarray(s, s + options.maxRows);
+      const n = part.length;
+      const { x, y } = recordRows(arch, this.data, part);
+      const codes = tf.tidy(() =>
+        encodeCodes(
+          arch,
+          encoder,
+          tf.tensor2d(x, [n, imageSize(arch)]),
+          tf.tensor2d(y, [n, arch.classes]),
+          tf.tensor2d(eps.subarray(s * L, (s + n) * L), [n, L]),
+        ),
+      );
+      z.set(codes.dataSync() as Float32Array, s * L);
+      codes.dispose();
+    }
+    const kernel: MmdKernel = options.divergence === 'mmd-rbf' ? 'rbf' : 'imq';
+    coupled.cotangents.set(
+      groupedCotangents(kernel, z, B, L, prior, this.pairGroups(records, step)),
+    );
+    // MMD² for the curves only every 10th step (it is a B×B pass of its own).
+    return step % 10 === 0 ? mmdSquared(kernel, z, B, L, prior) : 0;
   }
 
   /**
    * The gradient sums of step `step` on `records` before any noise
    * (lines 2–3 of the module comment, without the noise), with the prior
-   * samples given ([M, L], data-independent).
+   * samples given ([M, L], data-independent): each term apart, in this
+   * thread (the sensitivity tests), or with `apart: false` G₁ + G₂ as a
+   * step adds them, on the trainer's threads.
    */
-  termSums(records: Uint32Array, step: number, prior: tf.Tensor2D): TermSums {
-    const { options, arch } = this;
-    const L = arch.latent;
-    const enc = this.params.slice(0, this.nEnc);
-    const dec = this.params.slice(this.nEnc);
-    const d = this.params.reduce((n, t) => n + t.size, 0);
-    const dEnc = enc.reduce((n, t) => n + t.size, 0);
-    const perRecord = new Float32Array(d);
-    const coupled = options.divergence !== 'kl';
-    const divergence = coupled && options.mode === 'termwise' ? new Float32Array(d) : null;
-    const kernel: MmdKernel = options.divergence === 'mmd-rbf' ? 'rbf' : 'imq';
-    const B = records.length;
-    // Pass 1: every chunk's batch and encoder pass (kept), and every code, for the coupled cotangents.
-    const chunks: { part: Uint32Array; batch: FlatBatch; pass: EncoderPass | null }[] = [];
-    let recon = 0;
-    let kl = 0;
-    let clipped = 0;
-    let mmd = 0;
-    const add = (into: Float32Array, grads: tf.Tensor[]): void => {
-      let off = 0;
-      for (const g of grads) {
-        const v = g.dataSync() as Float32Array;
-        for (let i = 0; i < v.length; i++)
-          into[off + i] = (into[off + i] as number) + (v[i] as number);
-        off += v.length;
-      }
-    };
+  async termSums(
+    records: Uint32Array,
+    step: number,
+    prior: tf.Tensor2D,
+    { apart = true }: { apart?: boolean } = {},
+  ): Promise<TermSums> {
+    await this.sums.start();
+    const tensors = this.params.tensors();
     try {
-      let u: Float32Array | null = null;
-      for (let s = 0; s < B; s += options.maxRows) {
-        const part = records.subarray(s, s + options.maxRows);
-        const batch = this.batchOf(part, step);
-        chunks.push({ part, batch, pass: null });
-        if (coupled) {
-          const chunk = chunks[chunks.length - 1] as (typeof chunks)[number];
-          chunk.pass = encoderPass(arch, enc, batch.x, batch.y, batch.eps);
-        }
-      }
-      if (coupled && B > 0) {
-        const z = new Float32Array(B * L);
-        let at = 0;
-        for (const c of chunks) {
-          z.set(c.pass!.z.dataSync() as Float32Array, at);
-          at += c.part.length * L;
-        }
-        u = groupedCotangents(kernel, z, B, L, prior, this.pairGroups(records, step));
-        // MMD² for the curves only every 10th step (it is a B×B pass of its own).
-        if (step % 10 === 0) mmd = mmdSquared(kernel, z, B, L, prior);
-      }
-      let s = 0;
-      for (const { part, batch, pass } of chunks) {
-        const n = part.length;
-        const uPart = u ? u.subarray(s * L, (s + n) * L) : null;
-        s += n;
-        if (uPart && options.mode === 'naive') {
-          const cot = Float32Array.from(uPart, (v) => v * options.divergenceWeight);
-          batch.zCotangent = tf.tensor2d(cot, [n, L]);
-        }
-        const sum = clippedSum(arch, { encoder: enc, decoder: dec }, batch, options.clip);
-        add(perRecord, sum.grads);
-        disposeAll(sum.grads);
-        recon += sum.reconSum;
-        kl += sum.klSum;
-        for (const nm of sum.norms) if (nm > options.clip * (1 - 1e-5)) clipped++;
-        if (uPart && divergence && pass) {
-          const div = termwiseDivergenceFromPass(arch, enc, pass, uPart, {
-            weight: options.divergenceWeight,
-            clip: options.divergenceClip,
-          });
-          add(divergence.subarray(0, dEnc), div.grads);
-          disposeAll(div.grads);
-        }
-      }
+      const mmd = this.prepareCoupled(records, step, prior, tensors.encoder);
+      const separate = apart && this.coupled?.mode === 'termwise';
+      const divergence = separate ? new Float32Array(this.params.size) : undefined;
+      const { sum, figures } = await this.sums.run(records, step, tensors, divergence);
+      const total = sumFigures(figures);
+      return {
+        perRecord: Float32Array.from(sum),
+        divergence: divergence ?? null,
+        recon: total.recon,
+        kl: total.kl,
+        mmd,
+        clipped: total.clipped,
+      };
     } finally {
-      for (const { batch, pass } of chunks) {
-        tf.dispose([batch.x, batch.y, batch.eps]);
-        if (batch.zCotangent) batch.zCotangent.dispose();
-        if (pass) disposePass(pass);
-      }
+      disposeAll([...tensors.encoder, ...tensors.decoder]);
     }
-    return { perRecord, divergence, recon, kl, mmd, clipped };
   }
 
   /**
@@ -469,81 +505,73 @@ export class TermwiseTrainer {
   }
 
   /** One step (module comment). */
-  private noisyStep(): TermwiseStepReport {
+  private async noisyStep(): Promise<TermwiseStepReport> {
     const { options } = this;
     let sample = securePoissonSample(this.data.count, options.sampleRate);
     // Naive: a sample above the cap is dropped (its sensitivity bound needs the cap).
     if (options.mode === 'naive' && options.divergence !== 'kl' && sample.length > options.batchCap)
       sample = new Uint32Array(0);
     this.lastBatchSize = sample.length;
+    const step = this.stepsTaken + 1;
     const prior = this.priorSamples();
-    let sums: TermSums;
+    const tensors = this.params.tensors();
+    let mmd;
+    let result;
     try {
-      sums = this.termSums(sample, this.stepsTaken + 1, prior);
+      mmd = this.prepareCoupled(sample, step, prior, tensors.encoder);
+      result = await this.sums.run(sample, step, tensors);
     } finally {
       prior.dispose();
+      disposeAll([...tensors.encoder, ...tensors.decoder]);
     }
-    const vec = sums.perRecord;
-    const noise = new Float32Array(vec.length);
+    // G₁ + G₂ with each term's noise: N(0, (σ₁Δ₁)²) everywhere and, on the encoder's
+    // coordinates, N(0, (σ₂Δ₂)²) for G₂ — drawn as one Gaussian of the summed variance,
+    // which is the same law (the update only ever uses the sum).
+    const { sum, unitNoise, figures } = result;
     const [first, second] = this.terms as [TermNoise, TermNoise | undefined];
-    this.noise.fill(noise, first.sigma * first.sensitivity);
-    for (let i = 0; i < vec.length; i++) vec[i] = (vec[i] as number) + (noise[i] as number);
-    if (second && sums.divergence) {
-      const dEnc = this.params.slice(0, this.nEnc).reduce((n, t) => n + t.size, 0);
-      const n2 = this.noise.sample(dEnc, second.sigma * second.sensitivity);
-      const div = sums.divergence;
-      for (let i = 0; i < dEnc; i++)
-        vec[i] = (vec[i] as number) + (div[i] as number) + (n2[i] as number);
-    }
+    const std1 = first.sigma * first.sensitivity;
+    const std2 =
+      second && this.coupled?.mode === 'termwise' ? second.sigma * second.sensitivity : 0;
+    const stdEnc = Math.hypot(std1, std2);
+    const dEnc = this.params.encoderSize;
     const scale = 1 / this.expectedBatch;
-    let off = 0;
-    const noisy = this.params.map((p) => {
-      const t = tf.tensor(
-        Float32Array.from(vec.subarray(off, off + p.size), (v) => v * scale),
-        p.shape,
-        'float32',
-      );
-      off += p.size;
-      return t;
-    });
-    const upd = optimizerStep(this.params, noisy, this.opt, {
+    for (let i = 0; i < sum.length; i++)
+      sum[i] = ((sum[i] as number) + (i < dEnc ? stdEnc : std1) * (unitNoise[i] as number)) * scale;
+    this.params.update(sum, {
       kind: options.optimizer,
-      lr: scheduledLr(options.lr, options.lrSchedule, this.stepsTaken + 1, options.steps),
+      lr: scheduledLr(options.lr, options.lrSchedule, step, options.steps),
     });
-    disposeAll(noisy);
-    this.params = upd.params;
-    this.opt = upd.state;
+    const total = sumFigures(figures);
     const b = sample.length;
     return {
       batchSize: b,
-      recon: b > 0 ? sums.recon / b : 0,
-      kl: b > 0 ? sums.kl / b : 0,
-      mmd: sums.mmd,
-      clippedFraction: b > 0 ? sums.clipped / b : 0,
+      recon: b > 0 ? total.recon / b : 0,
+      kl: b > 0 ? total.kl / b : 0,
+      mmd,
+      clippedFraction: b > 0 ? total.clipped / b : 0,
     };
   }
 
   /** The whole state. */
   checkpoint(meta: Record<string, unknown> = {}): TermwiseCheckpoint {
-    const read = (ts: readonly tf.Tensor[]): Float32Array[] =>
-      ts.map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const params = this.params.arrays();
     return {
       kind: 'termwise',
       architecture: this.arch,
       options: { ...this.options },
       records: this.data.count,
       step: this.stepsTaken,
-      encoder: read(this.params.slice(0, this.nEnc)),
-      decoder: read(this.params.slice(this.nEnc)),
-      optimizer: { kind: this.opt.kind, t: this.opt.t, m: read(this.opt.m), v: read(this.opt.v) },
+      encoder: params.slice(0, this.params.nEnc),
+      decoder: params.slice(this.params.nEnc),
+      optimizer: this.params.optimizerArrays(),
       meta,
     };
   }
 
+  /** Frees the optimiser's tensors and stops the worker threads. */
   dispose(): void {
-    disposeAll(this.params);
-    disposeOptimizer(this.opt);
-    this.params = [];
+    this.sums.dispose();
+    this.params.dispose();
   }
 }
 

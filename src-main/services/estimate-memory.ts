@@ -87,7 +87,8 @@ export function estimateMemory(input: {
       withEncoder: !perRecord,
       perExample: true,
     });
-    // The threads the run will use (methods/dpsgd/train.ts): only where a step has work to share.
+    // The threads the run will use (methods/dpsgd/train.ts, methods/termwise/train.ts): only
+    // where a step has work to share.
     threads = usefulThreads({
       wanted: input.threads ?? 1,
       records: plan.sampleRate * trainCount * num('importanceSamples', 1),

@@ -1,5 +1,6 @@
 /**
- * Term-wise DP-SGD's training loop in the worker: one private stage
+ * Term-wise DP-SGD's training loop in the worker, on every core where a step
+ * holds enough work (engine/sharded-sum.ts): one private stage
  * (reported as 'stage2', `method: 'termwise'`) through the shared private
  * stage — write-ahead spends under the 'dpsgd' mechanism at the pair's σ,
  * checkpoints, grids, pause/resume/cancel — then the released decoder.
@@ -7,11 +8,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArchitecture, selectBackend } from '../../engine';
+import { activationBytesPerRecord } from '../../engine/memory';
 import {
   deserializeTermwiseCheckpoint,
   serializeTermwiseCheckpoint,
   TermwiseTrainer,
 } from '../../engine/termwise';
+import { trainThreadCount, usefulThreads } from '../../engine/train-threads';
 import {
   loadTrainSplit,
   memory,
@@ -34,7 +37,13 @@ export async function trainTermwise(
   const arch = parseArchitecture(config.architecture);
   const data = await loadTrainSplit(config.datasetDir);
   const backend = await selectBackend(config.preferBackend ? { prefer: config.preferBackend } : {});
-  send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory() });
+  // Every core where a step holds enough work to share, as DP-SGD (engine/sharded-sum.ts).
+  const threads = usefulThreads({
+    wanted: trainThreadCount({ backend: backend.name }),
+    records: plan.sampleRate * data.count,
+    bytesPerRecord: activationBytesPerRecord(arch, { withEncoder: true, perExample: true }),
+  });
+  send({ type: 'backend', name: backend.name, tried: backend.tried, memory: memory(), threads });
   const checkpointsDir = join(config.runDir, 'checkpoints');
   await mkdir(checkpointsDir, { recursive: true });
   send({ type: 'stage', stage: 'stage2', method: 'termwise' });
@@ -50,7 +59,12 @@ export async function trainTermwise(
       [o.divergenceClip, plan.divergenceClip],
       [o.mode === 'naive' ? 1 : 0, plan.mode === 'naive' ? 1 : 0],
     ]);
-    trainer = TermwiseTrainer.resume({ data, checkpoint: cp, recordNoise: ctx.recordNoise });
+    trainer = TermwiseTrainer.resume({
+      data,
+      checkpoint: cp,
+      recordNoise: ctx.recordNoise,
+      threads,
+    });
   } else {
     trainer = TermwiseTrainer.start({
       arch,
@@ -72,6 +86,7 @@ export async function trainTermwise(
         lrSchedule: plan.lrSchedule ?? 'constant',
       },
       recordNoise: ctx.recordNoise,
+      threads,
     });
   }
   await privateStage(

@@ -5,7 +5,9 @@
  * (and, with per-record encoders, every refined posterior) is the same with
  * one, two and three threads; whole steps with negligible mechanism noise
  * give the same parameters; and the noise each thread draws for its range of
- * coordinates has the law the accounting assumes.
+ * coordinates has the law the accounting assumes. Term-wise DP-SGD takes its
+ * sums the same way: its coupled term too is the same on one or two threads,
+ * and each coordinate's noise is the sum of the terms' noises.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -19,6 +21,8 @@ import {
   type DpsgdOptions,
   type EngineImages,
 } from '../../../src-main/engine';
+import { TermwiseTrainer, type TermwiseOptions } from '../../../src-main/engine/termwise';
+import * as tf from '@tensorflow/tfjs';
 
 const N = 48;
 const arch = parseArchitecture({
@@ -174,6 +178,91 @@ test("each thread's range of coordinates gets noise of standard deviation σ·C"
       assert.ok(Math.abs(sd - 1) < 0.03, `coordinates ${from}–${to}: sd ${sd}`);
       assert.ok(Math.abs(s / n) < 0.05, `coordinates ${from}–${to}: mean ${s / n}`);
     }
+  } finally {
+    t.dispose();
+  }
+});
+
+const termwise: TermwiseOptions = {
+  sampleRate: 0.5,
+  sigma: 1,
+  clip: 1,
+  divergence: 'mmd-imq',
+  divergenceWeight: 50,
+  divergenceClip: 0.5,
+  mode: 'termwise',
+  batchCap: 100,
+  lr: 1e-3,
+  steps: 2,
+  seed: 5,
+  maxRows: 5,
+};
+
+for (const mode of ['termwise', 'naive'] as const) {
+  test(`term-wise DP-SGD (${mode}): G₁ + G₂ is the same on one and two threads`, async () => {
+    const records = Uint32Array.from([1, 4, 6, 7, 9, 15, 16, 20, 26, 31, 33, 39, 44, 46]);
+    const prior = tf.tensor2d(
+      Float32Array.from({ length: 64 * arch.latent }, (_, i) => Math.sin(i * 1.7)),
+      [64, arch.latent],
+    );
+    const [one, two] = [1, 2].map((threads) =>
+      TermwiseTrainer.start({
+        arch,
+        data,
+        options: { ...termwise, mode },
+        recordNoise: keyedRecordNoise(6),
+        threads,
+      }),
+    ) as [TermwiseTrainer, TermwiseTrainer];
+    try {
+      const apart = await one.termSums(records, 2, prior);
+      const together = await two.termSums(records, 2, prior, { apart: false });
+      assert.equal(two.threads, 2);
+      assert.equal(together.divergence, null);
+      const reference = Float32Array.from(apart.perRecord);
+      if (mode === 'termwise') {
+        assert.ok(apart.divergence && apart.divergence.some((v) => v !== 0), 'no coupled term');
+        apart.divergence.forEach((v, i) => (reference[i] = (reference[i] as number) + v));
+      } else assert.equal(apart.divergence, null);
+      assert.ok(relativeGap(together.perRecord, reference) < 1e-5);
+    } finally {
+      prior.dispose();
+      one.dispose();
+      two.dispose();
+    }
+  });
+}
+
+test("term-wise noise: the encoder's coordinates get both terms' noise, the decoder's the per-record term's", async () => {
+  // An empty sample: one SGD step of rate 1 moves each parameter by −noise/(q·N) alone.
+  const options: TermwiseOptions = {
+    ...termwise,
+    sampleRate: 1e-6,
+    optimizer: 'sgd',
+    lr: 1,
+    steps: 1,
+  };
+  const t = TermwiseTrainer.start({ arch, data, options, threads: 2 });
+  try {
+    const before = flat(t.checkpoint().encoder);
+    const beforeDec = flat(t.decoderWeights());
+    await t.run({ epsilonAfter: () => 1, beforeNoisyUpdate: async () => {} });
+    assert.equal(t.lastBatchSize, 0);
+    const [g1, g2] = t.terms;
+    assert.ok(g1 && g2, 'two randomised terms');
+    const qN = options.sampleRate * N;
+    const sdOf = (a: Float32Array, b: Float32Array): number => {
+      let s2 = 0;
+      for (let i = 0; i < a.length; i++) s2 += (((a[i] as number) - (b[i] as number)) * qN) ** 2;
+      return Math.sqrt(s2 / a.length);
+    };
+    const encoderSd = sdOf(before, flat(t.checkpoint().encoder));
+    const decoderSd = sdOf(beforeDec, flat(t.decoderWeights()));
+    const std1 = g1.sigma * g1.sensitivity;
+    const std2 = g2.sigma * g2.sensitivity;
+    assert.ok(Math.abs(decoderSd / std1 - 1) < 0.05, `decoder sd ${decoderSd}, want ${std1}`);
+    const both = Math.hypot(std1, std2);
+    assert.ok(Math.abs(encoderSd / both - 1) < 0.05, `encoder sd ${encoderSd}, want ${both}`);
   } finally {
     t.dispose();
   }

@@ -96,7 +96,7 @@ for (const [group, replaceBound] of [
   [256, 3],
   [8, 4],
 ] as const) {
-  test(`term-wise (pairs within groups of ${group}): adding or replacing one record moves G₁ by ≤ C₁ and G₂ by ≤ 2C₂ (replace ≤ ${replaceBound}C₂), random batches and a far record`, () => {
+  test(`term-wise (pairs within groups of ${group}): adding or replacing one record moves G₁ by ≤ C₁ and G₂ by ≤ 2C₂ (replace ≤ ${replaceBound}C₂), random batches and a far record`, async () => {
     const prior = antitheticPrior(256, 3);
     const tr = trainer('termwise', 100, data(), group);
     const rng = SeededRng.fromSeed(11);
@@ -110,9 +110,9 @@ for (const [group, replaceBound] of [
       let other = rng.nextInt(N);
       while (picked.has(other)) other = rng.nextInt(N);
       const step = 1 + rng.nextInt(5);
-      const base = tr.termSums(S, step, prior);
-      const withFar = tr.termSums(Uint32Array.from([...S, N]), step, prior);
-      const withOther = tr.termSums(Uint32Array.from([...S, other]), step, prior);
+      const base = await tr.termSums(S, step, prior);
+      const withFar = await tr.termSums(Uint32Array.from([...S, N]), step, prior);
+      const withOther = await tr.termSums(Uint32Array.from([...S, other]), step, prior);
       for (const added of [withFar, withOther]) {
         const d1 = dist(base.perRecord, added.perRecord);
         const d2 = dist(base.divergence!, added.divergence!);
@@ -232,7 +232,7 @@ test('the adversarial batch is what it claims: copies at code 0, the far record 
   tr.dispose();
 });
 
-test('on the adversarial batch, term-wise G₂ stays within 2C₂ while the naive variant’s change grows with B', () => {
+test('on the adversarial batch, term-wise G₂ stays within 2C₂ while the naive variant’s change grows with B', async () => {
   const prior = antitheticPrior(256, 5);
   const tw = adversarial('termwise');
   const nv = adversarial('naive');
@@ -240,13 +240,13 @@ test('on the adversarial batch, term-wise G₂ stays within 2C₂ while the naiv
   for (const B of [4, 16, 64]) {
     const S = tw.copies(B);
     const plus = Uint32Array.from([...S, tw.far]);
-    const a = tw.tr.termSums(S, 1, prior);
-    const b = tw.tr.termSums(plus, 1, prior);
+    const a = await tw.tr.termSums(S, 1, prior);
+    const b = await tw.tr.termSums(plus, 1, prior);
     assert.ok(dist(a.perRecord, b.perRecord) <= C1 * TOL);
     const d2 = dist(a.divergence!, b.divergence!);
     assert.ok(d2 <= 2 * C2 * TOL, `term-wise G₂ moved ${d2} > 2C₂ at B = ${B}`);
-    const na = nv.tr.termSums(S, 1, prior);
-    const nb = nv.tr.termSums(plus, 1, prior);
+    const na = await nv.tr.termSums(S, 1, prior);
+    const nb = await nv.tr.termSums(plus, 1, prior);
     const dn = dist(na.perRecord, nb.perRecord);
     assert.ok(dn <= naiveSensitivity(B, C1) * TOL, `naive moved ${dn} beyond its bound`);
     naive.push(dn);
@@ -296,7 +296,7 @@ test('the written-out divergence gradient equals the autodiff reference (Jacobia
   tr.dispose();
 });
 
-test('micro-batches do not change the sums (the coupled cotangents see the whole sample)', () => {
+test('micro-batches do not change the sums (the coupled cotangents see the whole sample)', async () => {
   const prior = antitheticPrior(64, 9);
   const make = (maxRows: number) =>
     TermwiseTrainer.start({
@@ -320,8 +320,8 @@ test('micro-batches do not change the sums (the coupled cotangents see the whole
     });
   const S = Uint32Array.from({ length: 30 }, (_, i) => 5 * i + 1);
   const [one, many] = [make(512), make(7)];
-  const a = one.termSums(S, 3, prior);
-  const b = many.termSums(S, 3, prior);
+  const a = await one.termSums(S, 3, prior);
+  const b = await many.termSums(S, 3, prior);
   assert.ok(dist(a.perRecord, b.perRecord) < 1e-4 * Math.hypot(...a.perRecord));
   assert.ok(dist(a.divergence!, b.divergence!) < 1e-4 * Math.hypot(...a.divergence!));
   assert.ok(Math.hypot(...a.divergence!) > 0);
