@@ -9,30 +9,23 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadBundledMnist } from '../../../src-main/data/mnist';
 import {
-  defaultArchitecture,
   DpsgdTrainer,
   keyedRecordNoise,
-  parseArchitecture,
   selectBackend,
   type EngineImages,
 } from '../../../src-main/engine';
 import { clippedSum, type FlatBatch } from '../../../src-main/engine/dpsgd-clip';
 import { initParams } from '../../../src-main/engine/params';
+import { firstDigits, SMALL_ARCH } from '../../support/small-model';
 
 const N = 64;
-const arch = parseArchitecture({
-  ...defaultArchitecture(),
-  encoderHidden: [32, 16],
-  decoderHidden: [16, 32],
-});
+const arch = SMALL_ARCH;
 let data: EngineImages;
 
 before(async () => {
   await selectBackend();
-  const m = loadBundledMnist().train;
-  data = { x: m.x.subarray(0, N * 784), y: m.y.subarray(0, N), count: N, height: 28, width: 28 };
+  data = firstDigits(N);
 });
 
 const options = { sampleRate: 0.5, sigma: 1, clip: 1, lr: 1e-3, steps: 3, seed: 11 };

@@ -11,31 +11,24 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { loadBundledMnist } from '../../../src-main/data/mnist';
 import {
-  defaultArchitecture,
   DpsgdTrainer,
   keyedRecordNoise,
-  parseArchitecture,
   selectBackend,
   type DpsgdOptions,
   type EngineImages,
 } from '../../../src-main/engine';
 import { TermwiseTrainer, type TermwiseOptions } from '../../../src-main/engine/termwise';
 import * as tf from '@tensorflow/tfjs';
+import { firstDigits, SMALL_ARCH } from '../../support/small-model';
 
 const N = 48;
-const arch = parseArchitecture({
-  ...defaultArchitecture(),
-  encoderHidden: [32, 16],
-  decoderHidden: [16, 32],
-});
+const arch = SMALL_ARCH;
 let data: EngineImages;
 
 before(async () => {
   await selectBackend({ env: { DP2_BACKEND: 'wasm' } });
-  const m = loadBundledMnist().train;
-  data = { x: m.x.subarray(0, N * 784), y: m.y.subarray(0, N), count: N, height: 28, width: 28 };
+  data = firstDigits(N);
 });
 
 const network: DpsgdOptions = { sampleRate: 0.5, sigma: 1, clip: 1, lr: 1e-3, steps: 4, seed: 3 };

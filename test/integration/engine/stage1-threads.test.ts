@@ -10,19 +10,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loadBundledMnist } from '../../../src-main/data/mnist';
-import { defaultArchitecture, parseArchitecture } from '../../../src-main/engine/architecture';
 import { selectBackend } from '../../../src-main/engine/backend';
 import type { EngineImages } from '../../../src-main/engine/batches';
 import { EncoderStore } from '../../../src-main/engine/encoder-store';
 import { partitionRecords } from '../../../src-main/engine/partition';
 import { trainStage1, type Stage1Options } from '../../../src-main/engine/stage1';
+import { firstDigits, SMALL_ARCH } from '../../support/small-model';
 
-const arch = parseArchitecture({
-  ...defaultArchitecture(),
-  encoderHidden: [32, 16],
-  decoderHidden: [16, 32],
-});
+const arch = SMALL_ARCH;
 const N = 120;
 const K = 5;
 let data: EngineImages;
@@ -39,8 +34,7 @@ const options: Stage1Options = {
 
 before(async () => {
   await selectBackend({ env: { DP2_BACKEND: 'wasm' } });
-  const m = loadBundledMnist().train;
-  data = { x: m.x.subarray(0, N * 784), y: m.y.subarray(0, N), count: N, height: 28, width: 28 };
+  data = firstDigits(N);
   root = await mkdtemp(join(tmpdir(), 'dp2-stage1-threads-'));
 });
 
