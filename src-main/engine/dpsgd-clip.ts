@@ -67,6 +67,16 @@ export interface FlatBatch {
    */
   zCotangent?: tf.Tensor2D;
   /**
+   * A term added to the clipped sum without clipping (term-wise DP-SGD's
+   * divergence term, termwise-terms.ts; MLP model with an encoder network):
+   * from the encoder's activations of this pass, each encoder layer's
+   * output gradient of the term, [B, out] per layer. Its weight gradients
+   * join the clipped sum's products, one product per layer; with `apart`
+   * they are returned separately (ClippedSum.added), for the tests that
+   * measure each term.
+   */
+  added?: { outputGradients(act: EncoderActivations): tf.Tensor2D[]; apart: boolean };
+  /**
    * Importance samples K per record (per-record posteriors only; default
    * 1): `eps` then has K rows per record, record-major, and each record's
    * decoder gradient is the importance-weighted one of IWAE (importance.ts),
@@ -77,9 +87,23 @@ export interface FlatBatch {
   rowWeights?: tf.Tensor1D;
 }
 
+/** The encoder's forward pass, as a term added after clipping needs it. */
+export interface EncoderActivations {
+  /** Each encoder layer's input, [B, in]. */
+  inputs: readonly tf.Tensor2D[];
+  /** 1 where each hidden encoder layer's pre-activation is positive, else 0, [B, width]. */
+  masks: readonly tf.Tensor2D[];
+  /** ∂z/∂log σ² = ½·e^{log σ²/2}·ε, [B, latent]. */
+  d: tf.Tensor2D;
+  /** Each encoder layer's weights W, [in, out]. */
+  weights: readonly tf.Tensor2D[];
+}
+
 export interface ClippedSum {
   /** Σ_i clipped g_i, one tensor per parameter shaped like the parameter ([1, ...]); encoder (if any) then decoder. */
   grads: tf.Tensor[];
+  /** The added term's gradients (FlatBatch.added, apart), one per encoder parameter. */
+  added?: tf.Tensor[];
   /** ‖g_i‖ before clipping, per record. */
   norms: Float64Array;
   /** Σ_i of the −ELBO terms over the batch (nats; private figures). */
@@ -111,7 +135,8 @@ export function clippedSum(
     throw new RangeError('Give either the encoder or each record’s posterior, not both.');
   }
   if (arch.kind === 'mlp-cvae') return clippedSumTrick(arch, params, batch, clip);
-  if (batch.zCotangent) throw new RangeError('Coupled cotangents need the MLP model.');
+  if (batch.zCotangent || batch.added)
+    throw new RangeError('Coupled cotangents need the MLP model.');
   return clippedSumConvTrick(arch, params, batch, clip);
 }
 
@@ -282,18 +307,33 @@ export function clippedSumTrick(
         tf.tidy(() => tf.addN(layers.map((_, i) => layerNormSquares(inputs[i], outGrads[i], K)))),
         clip,
       );
-      const grads = tf.tidy(() => {
-        const c = rowFactors(factors, K);
-        const out: tf.Tensor[] = [];
-        layers.forEach((ly, i) => {
-          const cg = tf.mul(outGrads[i] as tf.Tensor, c) as tf.Tensor2D;
-          const gw = tf.matMul(inputs[i] as tf.Tensor2D, cg, true, false);
-          out.push(tf.reshape(gw, [1, ...ly.w.shape]));
-          out.push(tf.reshape(tf.sum(cg, 0), [1, ly.b.shape[1]]));
+      const added = batch.added ? addedOutputGradients(arch, layers, inputs, batch) : [];
+      try {
+        const apart = batch.added?.apart === true;
+        const product = (i: number, g: tf.Tensor): tf.Tensor[] => {
+          const ly = layers[i] as Dense;
+          const gw = tf.matMul(inputs[i] as tf.Tensor2D, g as tf.Tensor2D, true, false);
+          return [tf.reshape(gw, [1, ...ly.w.shape]), tf.reshape(tf.sum(g, 0), [1, ly.b.shape[1]])];
+        };
+        const grads = tf.tidy(() => {
+          const c = rowFactors(factors, K);
+          return layers.flatMap((_, i) => {
+            const cg = tf.mul(outGrads[i] as tf.Tensor, c);
+            // The added term joins the clipped sum after clipping: one product for both.
+            const more = apart ? undefined : added[i];
+            return product(i, more ? tf.add(cg, more) : cg);
+          });
         });
-        return out;
-      });
-      return { grads, norms, reconSum: pass.reconSum, klSum: pass.klSum };
+        return {
+          grads,
+          ...(apart ? { added: tf.tidy(() => added.flatMap((g, i) => product(i, g))) } : {}),
+          norms,
+          reconSum: pass.reconSum,
+          klSum: pass.klSum,
+        };
+      } finally {
+        tf.dispose(added);
+      }
     } finally {
       pass.dispose();
     }
@@ -304,6 +344,44 @@ export function clippedSumTrick(
       ly.w.dispose();
       ly.b.dispose();
     }
+  }
+}
+
+/**
+ * The added term's output gradient at each encoder layer (FlatBatch.added),
+ * from the probed pass's layer inputs: a hidden layer's ReLU mask is where
+ * the next layer's input is positive, and log σ² is the output layer's
+ * second half, computed again from its input. The caller disposes them.
+ */
+function addedOutputGradients(
+  arch: MlpCvaeArchitecture,
+  layers: readonly Dense[],
+  inputs: readonly tf.Tensor[],
+  batch: FlatBatch,
+): tf.Tensor2D[] {
+  const n = arch.encoderHidden.length + 1;
+  if (!batch.added || batch.posterior || (batch.samples ?? 1) > 1)
+    throw new RangeError('An added term needs the encoder network and one sample per record.');
+  const L = arch.latent;
+  const encoderInputs = inputs.slice(0, n) as tf.Tensor2D[];
+  const masks = encoderInputs
+    .slice(1)
+    .map((a) => tf.cast(tf.greater(a, 0), 'float32') as tf.Tensor2D);
+  const out = layers[n - 1] as Dense;
+  const d = tf.tidy(() => {
+    const s = tf.add(tf.matMul(encoderInputs[n - 1] as tf.Tensor2D, out.w), out.b);
+    const lv = tf.slice(s, [0, L], [-1, L]);
+    return tf.mul(tf.mul(tf.exp(tf.mul(lv, 0.5)), batch.eps), 0.5) as tf.Tensor2D;
+  });
+  try {
+    return batch.added.outputGradients({
+      inputs: encoderInputs,
+      masks,
+      d,
+      weights: layers.slice(0, n).map((ly) => ly.w),
+    });
+  } finally {
+    tf.dispose([...masks, d]);
   }
 }
 

@@ -12,7 +12,7 @@
  * other records of its shard or on which thread holds it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { imageSize, type Architecture, type MlpCvaeArchitecture } from './architecture';
+import { imageSize, type Architecture } from './architecture';
 import { recordRows, type EngineImages } from './batches';
 import { clippedSum, type FlatBatch } from './dpsgd-clip';
 import { disposeAll } from './params';
@@ -24,7 +24,7 @@ import {
   type RefineOptions,
 } from './posterior';
 import type { RecordNoise } from './record-noise';
-import { disposePass, encoderPass, termwiseDivergenceFromPass } from './termwise-terms';
+import { divergenceDeltas } from './termwise-terms';
 
 /** What a thread needs to turn records into their clipped gradient sum. */
 export interface ShardContext {
@@ -188,8 +188,9 @@ function plus(into: tf.Tensor[] | null, add: tf.Tensor[]): tf.Tensor[] {
  * Adds Σ_i g_i·min(1, C/‖g_i‖) over `records` to `sums`, micro-batch by
  * micro-batch, and writes refined posteriors back to the table. With a
  * coupled term, naive: g_i includes J_iᵀλu_i; term-wise: the divergence
- * gradients Σ_i s_i J_iᵀλu_i go to `sums.divergence` (termwise-terms.ts).
- * `at` is the position of `records[0]` in the step's sample.
+ * gradients Σ_i s_i J_iᵀλu_i (termwise-terms.ts) join the sum, or with
+ * `apart` go to `sums.divergence`. `at` is the position of `records[0]` in
+ * the step's sample.
  */
 export function accumulateClipped(
   ctx: ShardContext,
@@ -197,7 +198,7 @@ export function accumulateClipped(
   records: Uint32Array,
   step: number,
   sums: ShardSums,
-  at = 0,
+  { at = 0, apart = false }: { at?: number; apart?: boolean } = {},
 ): void {
   const figures = sums.figures;
   const { coupled } = ctx;
@@ -213,6 +214,11 @@ export function accumulateClipped(
         Float32Array.from(u, (v) => v * coupled.weight),
         [part.length, L],
       );
+    if (coupled?.mode === 'termwise' && u)
+      batch.added = {
+        outputGradients: (act) => divergenceDeltas(act, u, coupled).deltas,
+        apart,
+      };
     let sum;
     try {
       sum = clippedSum(ctx.arch, params, batch, ctx.clip);
@@ -222,19 +228,7 @@ export function accumulateClipped(
           logvar: batch.posterior.logvar.dataSync() as Float32Array,
         });
       }
-      if (coupled?.mode === 'termwise' && u) {
-        const arch = ctx.arch as MlpCvaeArchitecture;
-        const pass = encoderPass(arch, params.encoder, batch.x, batch.y, batch.eps);
-        try {
-          const div = termwiseDivergenceFromPass(arch, params.encoder, pass, u, {
-            weight: coupled.weight,
-            clip: coupled.clip,
-          });
-          sums.divergence = plus(sums.divergence, div.grads);
-        } finally {
-          disposePass(pass);
-        }
-      }
+      if (sum.added) sums.divergence = plus(sums.divergence, sum.added);
     } finally {
       tf.dispose([batch.x, batch.y, batch.eps]);
       if (batch.zCotangent) batch.zCotangent.dispose();
@@ -291,7 +285,7 @@ export function addClippedShard(
 ): ShardFigures {
   const sums = emptySums();
   try {
-    accumulateClipped(ctx, params, records, step, sums);
+    accumulateClipped(ctx, params, records, step, sums, { apart: divergenceOut !== out });
     return readSums(sums, out, divergenceOut);
   } finally {
     disposeSums(sums);

@@ -110,7 +110,7 @@ export function drainClipped(args: {
       const from = Atomics.add(queue.next, 0, 1) * chunk;
       if (from >= count) break;
       const records = queue.records.subarray(from, Math.min(count, from + chunk));
-      accumulateClipped(args.ctx, args.params, records, args.step, sums, from);
+      accumulateClipped(args.ctx, args.params, records, args.step, sums, { at: from });
     }
     return readSums(sums, args.out);
   } finally {

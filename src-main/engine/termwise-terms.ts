@@ -37,7 +37,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MlpCvaeArchitecture } from './architecture';
-import { CLIP_MARGIN } from './dpsgd-clip';
+import { CLIP_MARGIN, type EncoderActivations } from './dpsgd-clip';
 
 /** The kernel of the MMD (both on the Gaussian prior N(0, I)). */
 export type MmdKernel = 'imq' | 'rbf';
@@ -333,141 +333,78 @@ export function termwiseDivergenceSum(
   }
 }
 
-/** The encoder's forward pass of one chunk, kept for the divergence term (the caller disposes). */
-export interface EncoderPass {
-  /** Each dense layer's input a_{l−1}, [B, in]. */
-  inputs: tf.Tensor2D[];
-  /** Each hidden layer's pre-activation s_l, [B, width] (not the output layer's). */
-  pre: tf.Tensor2D[];
-  /** The codes z, [B, L]. */
-  z: tf.Tensor2D;
-  /** ∂z_k/∂lv_k = ½·e^{lv_k/2}·ε_k, [B, L]. */
-  d: tf.Tensor2D;
-}
-
-/** Runs the MLP encoder once and keeps what the Jacobian norms and the VJP need. */
-export function encoderPass(
-  arch: MlpCvaeArchitecture,
-  encoder: readonly tf.Tensor[],
-  x: tf.Tensor2D,
-  y: tf.Tensor2D,
-  eps: tf.Tensor2D,
-): EncoderPass {
-  const L = arch.latent;
-  const B = x.shape[0];
-  const inputs: tf.Tensor2D[] = [];
-  const pre: tf.Tensor2D[] = [];
-  const out = tf.tidy(() => {
-    const layers = encoderLayers(arch, encoder);
-    let h = tf.concat([x, y], 1) as tf.Tensor2D;
-    layers.forEach((ly, i) => {
-      inputs.push(tf.keep(h));
-      const s = tf.add(tf.matMul(h, ly.w), ly.b) as tf.Tensor2D;
-      if (i + 1 < layers.length) {
-        pre.push(tf.keep(s));
-        h = tf.relu(s);
-      } else h = s;
-    });
-    const mu = tf.slice(h, [0, 0], [B, L]);
-    const lv = tf.slice(h, [0, L], [B, L]);
-    const sd = tf.exp(tf.mul(lv, 0.5));
-    return {
-      z: tf.add(mu, tf.mul(sd, eps)) as tf.Tensor2D,
-      d: tf.mul(tf.mul(sd, eps), 0.5) as tf.Tensor2D,
-    };
-  });
-  return { inputs, pre, z: out.z, d: out.d };
-}
-
-/** Frees an encoder pass. */
-export function disposePass(p: EncoderPass): void {
-  tf.dispose([...p.inputs, ...p.pre, p.z, p.d]);
-}
-
 /**
- * {@link termwiseDivergenceSum} from a kept encoder pass, with the Jacobian
- * norms and the VJP written out (no second forward, no autodiff): the
- * output layer's cotangent is [c, c ⊙ d], then δ_{l−1} = (δ_l W_lᵀ) ⊙ relu′(s_{l−1}),
- * ∇W_l = a_{l−1}ᵀ δ_l, ∇b_l = Σ_i δ_l. Equal to the reference (tested).
+ * The output gradients of the term-wise divergence term Σ_i s_i·λ⟨u_i, z_i⟩
+ * at each encoder layer ([B, out] per layer, the caller disposes them), with
+ * s_i = min(1, M_J/‖J_i‖_F), M_J = C₂/(4λ) (module comment), from the
+ * encoder's activations of the clipped sum's own pass (dpsgd-clip.ts adds
+ * their weight gradients to its products). Written out, no autodiff: the
+ * output layer's gradient is [c, c ⊙ d] with c_i = s_i·λu_i, then
+ * δ_{l−1} = (δ_l W_lᵀ) ⊙ relu′(s_{l−1}). Equal to the reference (tested).
  */
-export function termwiseDivergenceFromPass(
-  arch: MlpCvaeArchitecture,
-  encoder: readonly tf.Tensor[],
-  pass: EncoderPass,
+export function divergenceDeltas(
+  act: EncoderActivations,
   u: Float32Array,
   opts: { weight: number; clip: number },
-): { grads: tf.Tensor[]; jacobianNorms: Float64Array } {
-  const B = pass.z.shape[0];
-  const L = arch.latent;
-  const layers = encoderLayers(arch, encoder);
-  try {
-    const n = layers.length;
-    const masks = pass.pre.map((s) => tf.cast(tf.greater(s, 0), 'float32') as tf.Tensor2D);
-    try {
-      // Jacobian norms (as jacobianNorms, from the kept pass).
-      const sq = tf.tidy(() => {
-        const rowSq = (t: tf.Tensor2D): tf.Tensor => tf.add(tf.sum(tf.square(t), 1), 1);
-        let total = tf.mul(
-          rowSq(pass.inputs[n - 1] as tf.Tensor2D),
-          tf.add(tf.sum(tf.square(pass.d), 1), L),
+): { deltas: tf.Tensor2D[]; jacobianNorms: Float64Array } {
+  const { inputs, masks, d, weights } = act;
+  const [B, L] = d.shape;
+  const n = weights.length;
+  // Jacobian norms: ‖J_i‖²_F = Σ_l (‖a_{l−1}‖² + 1)·‖Q_l‖²_F (module comment).
+  const sq = tf.tidy(() => {
+    const rowSq = (t: tf.Tensor2D): tf.Tensor => tf.add(tf.sum(tf.square(t), 1), 1);
+    let total = tf.mul(rowSq(inputs[n - 1] as tf.Tensor2D), tf.add(tf.sum(tf.square(d), 1), L));
+    if (n >= 2) {
+      const wOut = weights[n - 1] as tf.Tensor2D;
+      const H = wOut.shape[0];
+      const wMuT = tf.transpose(tf.slice(wOut, [0, 0], [H, L]));
+      const wLvT = tf.transpose(tf.slice(wOut, [0, L], [H, L]));
+      let q: tf.Tensor = tf.add(tf.expandDims(wMuT, 0), tf.mul(tf.expandDims(d, 2), wLvT));
+      for (let l = n - 2; l >= 0; l--) {
+        const width = (masks[l] as tf.Tensor2D).shape[1];
+        q = tf.mul(q, tf.reshape(masks[l] as tf.Tensor2D, [B, 1, width]));
+        total = tf.add(
+          total,
+          tf.mul(rowSq(inputs[l] as tf.Tensor2D), tf.sum(tf.square(q), [1, 2])),
         );
-        if (n >= 2) {
-          const wOut = (layers[n - 1] as { w: tf.Tensor2D }).w;
-          const H = wOut.shape[0];
-          const wMuT = tf.transpose(tf.slice(wOut, [0, 0], [H, L]));
-          const wLvT = tf.transpose(tf.slice(wOut, [0, L], [H, L]));
-          let q: tf.Tensor = tf.add(tf.expandDims(wMuT, 0), tf.mul(tf.expandDims(pass.d, 2), wLvT));
-          for (let l = n - 2; l >= 0; l--) {
-            const width = (masks[l] as tf.Tensor2D).shape[1];
-            q = tf.mul(q, tf.reshape(masks[l] as tf.Tensor2D, [B, 1, width]));
-            total = tf.add(
-              total,
-              tf.mul(rowSq(pass.inputs[l] as tf.Tensor2D), tf.sum(tf.square(q), [1, 2])),
-            );
-            if (l > 0) {
-              const w = (layers[l] as { w: tf.Tensor2D }).w;
-              q = tf.reshape(tf.matMul(tf.reshape(q, [B * L, width]), w, false, true), [
-                B,
-                L,
-                w.shape[0],
-              ]);
-            }
-          }
+        if (l > 0) {
+          const w = weights[l] as tf.Tensor2D;
+          q = tf.reshape(tf.matMul(tf.reshape(q, [B * L, width]), w, false, true), [
+            B,
+            L,
+            w.shape[0],
+          ]);
         }
-        return total;
-      });
-      const sqv = sq.dataSync();
-      sq.dispose();
-      const norms = new Float64Array(B);
-      const jClip = (opts.clip / (4 * opts.weight)) * (1 - CLIP_MARGIN);
-      const cot = new Float32Array(B * L);
-      for (let i = 0; i < B; i++) {
-        const nm = Math.sqrt(Math.max(0, sqv[i] as number));
-        if (!Number.isFinite(nm))
-          throw new RangeError('A per-example Jacobian is not finite; training has diverged.');
-        norms[i] = nm;
-        const s = nm > jClip ? jClip / nm : 1;
-        for (let k = 0; k < L; k++) cot[i * L + k] = opts.weight * s * (u[i * L + k] as number);
       }
-      const grads = tf.tidy(() => {
-        const c = tf.tensor2d(cot, [B, L]);
-        let delta = tf.concat([c, tf.mul(c, pass.d)], 1) as tf.Tensor2D;
-        const out: tf.Tensor[] = new Array<tf.Tensor>(2 * n);
-        for (let l = n - 1; l >= 0; l--) {
-          const ly = layers[l] as { w: tf.Tensor2D; b: tf.Tensor2D };
-          const gw = tf.matMul(pass.inputs[l] as tf.Tensor2D, delta, true, false);
-          out[2 * l] = tf.reshape(gw, [1, ...ly.w.shape]);
-          out[2 * l + 1] = tf.reshape(tf.sum(delta, 0), [1, ly.b.shape[1]]);
-          if (l > 0)
-            delta = tf.mul(tf.matMul(delta, ly.w, false, true), masks[l - 1] as tf.Tensor2D);
-        }
-        return out;
-      });
-      return { grads, jacobianNorms: norms };
-    } finally {
-      tf.dispose(masks);
     }
-  } finally {
-    for (const ly of layers) tf.dispose([ly.w, ly.b]);
+    return total;
+  });
+  const sqv = sq.dataSync();
+  sq.dispose();
+  const norms = new Float64Array(B);
+  const jClip = (opts.clip / (4 * opts.weight)) * (1 - CLIP_MARGIN);
+  const cot = new Float32Array(B * L);
+  for (let i = 0; i < B; i++) {
+    const nm = Math.sqrt(Math.max(0, sqv[i] as number));
+    if (!Number.isFinite(nm))
+      throw new RangeError('A per-example Jacobian is not finite; training has diverged.');
+    norms[i] = nm;
+    const s = nm > jClip ? jClip / nm : 1;
+    for (let k = 0; k < L; k++) cot[i * L + k] = opts.weight * s * (u[i * L + k] as number);
   }
+  const deltas = tf.tidy(() => {
+    const c = tf.tensor2d(cot, [B, L]);
+    const out: tf.Tensor2D[] = new Array<tf.Tensor2D>(n);
+    let delta = tf.concat([c, tf.mul(c, d)], 1) as tf.Tensor2D;
+    for (let l = n - 1; l >= 0; l--) {
+      out[l] = delta;
+      if (l > 0)
+        delta = tf.mul(
+          tf.matMul(delta, weights[l] as tf.Tensor2D, false, true),
+          masks[l - 1] as tf.Tensor2D,
+        ) as tf.Tensor2D;
+    }
+    return out;
+  });
+  return { deltas, jacobianNorms: norms };
 }
