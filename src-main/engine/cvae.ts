@@ -183,6 +183,17 @@ export function sigmoidCrossEntropy(logits: tf.Tensor, x: tf.Tensor): tf.Tensor 
 }
 
 /**
+ * KL(N(μ, diag e^{log σ²}) ‖ N(0, I)) = −½ Σ (1 + log σ² − μ² − e^{log σ²}),
+ * summed over `axis` (Kingma and Welling 2014, Appendix B).
+ */
+export function gaussianKl(mu: tf.Tensor, logvar: tf.Tensor, axis: number): tf.Tensor {
+  return tf.mul(
+    tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), axis),
+    -0.5,
+  );
+}
+
+/**
  * Per-model masked means of the two terms of −ELBO (nats per record), each [G].
  * Padding rows (mask 0) contribute nothing.
  */
@@ -196,10 +207,7 @@ export function lossTerms(
   const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), batch.eps));
   const logits = decodeLogits(arch, dec, z as tf.Tensor3D, batch.y);
   const reconPer = tf.sum(sigmoidCrossEntropy(logits, batch.x), 2); // [G, B]
-  const klPer = tf.mul(
-    tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 2),
-    -0.5,
-  ); // [G, B]
+  const klPer = gaussianKl(mu, logvar, 2); // [G, B]
   const count = tf.maximum(tf.sum(batch.mask, 1), 1);
   return {
     recon: tf.div(tf.sum(tf.mul(reconPer, batch.mask), 1), count) as tf.Tensor1D,

@@ -39,7 +39,7 @@ import {
   type ConvCvaeArchitecture,
   type MlpCvaeArchitecture,
 } from './architecture';
-import { lossTerms, sigmoidCrossEntropy } from './cvae';
+import { gaussianKl, lossTerms, sigmoidCrossEntropy } from './cvae';
 import { logImportanceWeights, normalisedWeights, sampleRowIndex } from './importance';
 
 /** Relative margin below C for the clip factor (covers float32 rounding of the norms). */
@@ -197,10 +197,7 @@ function forwardWithProbes(
   const logits = dense(h, false);
   const { recon, kl } = weighted(batch, {
     recon: tf.sum(sigmoidCrossEntropy(logits, batch.x), 1) as tf.Tensor1D,
-    kl: tf.mul(
-      tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
-      -0.5,
-    ) as tf.Tensor1D,
+    kl: gaussianKl(mu, logvar, 1) as tf.Tensor1D,
   });
   if (batch.zCotangent) {
     return { recon, kl, coupled: tf.sum(tf.mul(z, batch.zCotangent), 1) as tf.Tensor1D };
@@ -677,10 +674,7 @@ function convForwardWithProbes(
   const logits = tf.reshape(h, [B, imageSize(arch)]);
   return weighted(batch, {
     recon: tf.sum(sigmoidCrossEntropy(logits, batch.x), 1) as tf.Tensor1D,
-    kl: tf.mul(
-      tf.sum(tf.sub(tf.sub(tf.add(logvar, 1), tf.square(mu)), tf.exp(logvar)), 1),
-      -0.5,
-    ) as tf.Tensor1D,
+    kl: gaussianKl(mu, logvar, 1) as tf.Tensor1D,
   });
 }
 
