@@ -46,6 +46,11 @@ export interface MethodDescriptor<P extends RunPlan = RunPlan> {
   /** Private folders it keeps under the run's folder besides `checkpoints/` (e.g. `encoders`). */
   privateFolders: readonly 'encoders'[];
   /**
+   * How many times its model's work per image the plan's settings ask for
+   * (absent: 1), so that a measured speed serves plans with other settings.
+   */
+  workPerImage?(plan: P): number;
+  /**
    * For a method that can train again from an earlier run's release (no new
    * spend): the run a plan reads from, or null. Absent: never.
    */

@@ -61,3 +61,9 @@ export function allMethods(): MethodDescriptor[] {
 export function planNoise(plan: RunPlan): RunNoise {
   return methodOfPlan(plan).noise(plan);
 }
+
+/** How many times its model's work per image a stored plan asks for (its method's workPerImage). */
+export function planWork(plan: RunPlan): number {
+  const m = methodOfPlan(plan);
+  return m.workPerImage ? m.workPerImage(plan) : 1;
+}

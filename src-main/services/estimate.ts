@@ -52,16 +52,6 @@ export function relativeCost(arch: Architecture): number {
   return Math.max(1, (TYPICAL_RATES.wasm?.stage2 ?? 450) / rate);
 }
 
-/**
- * How many times the work per image a plan's settings add to its model's:
- * K importance samples per image (per-record DP²-VAE) put K rows per image
- * through the decoder, measured ≈ K× the time per step (bench/per-record.ts).
- */
-export function planCost(plan: unknown): number {
-  const k = (plan as { importanceSamples?: unknown } | null)?.importanceSamples;
-  return typeof k === 'number' && k > 1 ? k : 1;
-}
-
 /** Work of a planned run, per stage, in examples processed. */
 export interface PlannedWork {
   /** The training method (its stages' speeds differ from other methods'). */

@@ -35,12 +35,13 @@ import {
 import type { Run } from '../store';
 import type { ServiceContext } from './context';
 import { ledgerSpecs, noiseSpec } from '../jobs/budget';
+import { RunPlan } from '../jobs/protocol';
 import { DEFAULT_METHOD, METHOD_CARDS } from '../methods/catalog';
-import { isMethodId, methodOf, planNoise } from '../methods/registry';
+import { isMethodId, methodOf, planNoise, planWork } from '../methods/registry';
 import { EVAL_PROTOCOL } from '../eval';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
-import { estimateDuration, planCost, relativeCost, type PlannedWork } from './estimate';
+import { estimateDuration, relativeCost, type PlannedWork } from './estimate';
 import { runProgress } from './run-progress';
 import { currentCertificate, readCertificate } from './certificate-file';
 
@@ -80,10 +81,9 @@ function stageWork(
 function noteCost(ctx: ServiceContext, runId: number): void {
   const run = getRun(ctx.store, runId);
   try {
-    ctx.live.setCost(
-      runId,
-      relativeCost(parseArchitecture(run.architecture)) * planCost(run.hyperparameters),
-    );
+    // The column holds { preset, plan, schedule, notes }: the plan is inside.
+    const plan = RunPlan.parse((run.hyperparameters as { plan?: unknown } | null)?.plan);
+    ctx.live.setCost(runId, relativeCost(parseArchitecture(run.architecture)) * planWork(plan));
   } catch {
     // An unreadable description: the run's own worker refuses it; the estimate keeps cost 1.
   }
@@ -269,7 +269,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
               method,
               resolved.plan,
               dataset.trainCount,
-              relativeCost(arch) * planCost(resolved.plan),
+              relativeCost(arch) * planWork(resolved.plan),
             ),
           ),
           memory: estimateMemory({

@@ -25,6 +25,9 @@ export const dp2vaePerRecord = defineMethod<PerRecordPlan>({
   certificate: (plan, c) => poissonCertificate('dp2vae-per-record', plan, c),
   // The per-record posteriors live inside its checkpoints (deleted with them).
   privateFolders: [],
+  // K importance samples put K rows per image through the decoder: ≈ K× the time
+  // per step (bench/per-record.ts).
+  workPerImage: (plan) => plan.importanceSamples,
   // Loaded only in the worker: the engine's training code stays out of the main process.
   train: async (config, plan, ctx) =>
     (await import('../dpsgd/train')).trainPoisson(config, plan, ctx, {
