@@ -58,6 +58,8 @@ export class ServiceContext {
    * records the budgets it ran with.
    */
   readonly evalConfigs: EvaluationOptions['configs'];
+  /** Override of the fidelity feature network's training budget (default the protocol's), likewise. */
+  readonly extractorConfig: EvaluationOptions['extractorConfig'];
   private readonly housekeeping: boolean;
 
   constructor(
@@ -68,6 +70,7 @@ export class ServiceContext {
       schedule?: Partial<WorkerSchedule>;
       offload?: OffloadLauncher;
       evalConfigs?: EvaluationOptions['configs'];
+      extractorConfig?: EvaluationOptions['extractorConfig'];
       /**
        * Whether opening the store marks unfinished runs interrupted and
        * clears leftovers (default true). Off in helper processes: the
@@ -81,6 +84,7 @@ export class ServiceContext {
     this.schedule = options.schedule;
     this.offload = options.offload;
     this.evalConfigs = options.evalConfigs;
+    this.extractorConfig = options.extractorConfig;
     this.housekeeping = options.housekeeping ?? true;
   }
 

@@ -377,6 +377,7 @@ export function evalHandlers(
         realTrain: real.train,
         seeds: Array.from({ length: seeds }, (_, i) => i),
         ...(ctx.evalConfigs ? { configs: ctx.evalConfigs } : {}),
+        ...(ctx.extractorConfig ? { extractorConfig: ctx.extractorConfig } : {}),
         ...(call.signal ? { signal: call.signal } : {}),
         // One task for all: the classifiers and the feature network run side by side.
         onProgress: (p) => report('Evaluating', p.fraction),

@@ -30,7 +30,10 @@ test(
     // The plumbing is under test here (storage, audit, read-back); the protocol's own
     // budgets are measured on real data in test/unit/eval and docs/evaluation.md.
     const small = { minSteps: 200, epochs: 1 };
-    const ctx = new ServiceContext(home, { evalConfigs: { lr: small, mlp: small, cnn: small } });
+    const ctx = new ServiceContext(home, {
+      evalConfigs: { lr: small, mlp: small, cnn: small },
+      extractorConfig: { minSteps: 100 },
+    });
     t.after(() => {
       ctx.close();
       rmSync(home, { recursive: true, force: true });
