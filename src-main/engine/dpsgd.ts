@@ -32,18 +32,13 @@
  */
 import { UserError } from '../contract/errors';
 import { checkInt, checkKind, checkPositive, invalidOption } from './option-checks';
-import {
-  parameterSpecs,
-  parseArchitecture,
-  type Architecture,
-  type ParamSpec,
-} from './architecture';
+import { parameterSpecs, parseArchitecture, type Architecture } from './architecture';
 import { checkImages, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
 import type { FlatBatch } from './dpsgd-clip';
 import { shardBatch, sumFigures, type ShardContext } from './dpsgd-shard';
 import { sharedCopy } from './dpsgd-threads';
-import { FlatParams, type OptimizerArrays } from './flat-params';
+import { checkedArrays, FlatParams, type OptimizerArrays } from './flat-params';
 import { microBatchRows } from './memory';
 import type { OptimizerKind } from './optim';
 import { disposeAll, initFlat, splitFlat } from './params';
@@ -352,14 +347,8 @@ export class DpsgdTrainer {
       ...parameterSpecs(arch, 'decoder'),
     ];
     const posteriors = perRecord ? checkPosteriors(cp.posteriors, cp.records, arch.latent) : null;
-    const checked = (list: Float32Array[], what: string): Float32Array[] => {
-      if (
-        list.length !== specs.length ||
-        list.some((a, i) => a.length !== (specs[i] as ParamSpec).shape.reduce((x, y) => x * y, 1))
-      )
-        throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
-      return list;
-    };
+    const checked = (list: Float32Array[], what: string): Float32Array[] =>
+      checkedArrays(list, specs, what);
     const params = checked([...cp.encoder, ...cp.decoder], 'parameters');
     const o = cp.optimizer;
     if (o.kind !== options.optimizer)

@@ -8,6 +8,8 @@
  * array per parameter, as before.
  */
 import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../contract/errors';
+import type { ParamSpec } from './architecture';
 import { disposeOptimizer, optimizerStep, type OptimizerKind, type OptimizerState } from './optim';
 import { disposeAll } from './params';
 
@@ -107,6 +109,20 @@ export class FlatParams {
     disposeOptimizer(this.opt);
     this.opt = { ...this.opt, m: [], v: [] };
   }
+}
+
+/**
+ * A checkpoint's arrays (one per parameter of `specs`), or CORRUPT_DATA in
+ * plain words when they do not fit the model; `what` names them.
+ */
+export function checkedArrays(
+  list: Float32Array[],
+  specs: readonly ParamSpec[],
+  what: string,
+): Float32Array[] {
+  if (list.length !== specs.length || list.some((a, i) => a.length !== sizeOf(specs[i]!.shape)))
+    throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
+  return list;
 }
 
 /** Tensors of `shapes` made from consecutive ranges of `flat` (the caller disposes them). */

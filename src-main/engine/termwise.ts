@@ -35,14 +35,13 @@ import {
   parseArchitecture,
   type Architecture,
   type MlpCvaeArchitecture,
-  type ParamSpec,
 } from './architecture';
 import { checkImages, recordRows, type EngineImages } from './batches';
 import { packContainer, unpackContainer, type ContainerArray } from './checkpoint';
 import type { FlatBatch } from './dpsgd-clip';
 import { scheduledLr, type LrSchedule } from './dpsgd';
 import { sumFigures, type CoupledTerm } from './dpsgd-shard';
-import { FlatParams, type OptimizerArrays } from './flat-params';
+import { checkedArrays, FlatParams, type OptimizerArrays } from './flat-params';
 import type { OptimizerKind } from './optim';
 import { disposeAll, initFlat, splitFlat } from './params';
 import { secureRecordNoise, type RecordNoise } from './record-noise';
@@ -321,14 +320,8 @@ export class TermwiseTrainer {
     if (!Number.isSafeInteger(cp.step) || cp.step < 0 || cp.step > options.steps)
       throw new UserError('CORRUPT_DATA', `The checkpoint's step count (${cp.step}) is invalid.`);
     const specs = [...parameterSpecs(arch, 'encoder'), ...parameterSpecs(arch, 'decoder')];
-    const checked = (list: Float32Array[], what: string): Float32Array[] => {
-      if (
-        list.length !== specs.length ||
-        list.some((a, i) => a.length !== (specs[i] as ParamSpec).shape.reduce((x, y) => x * y, 1))
-      )
-        throw new UserError('CORRUPT_DATA', `The checkpoint's ${what} do not match the model.`);
-      return list;
-    };
+    const checked = (list: Float32Array[], what: string): Float32Array[] =>
+      checkedArrays(list, specs, what);
     const params = checked([...cp.encoder, ...cp.decoder], 'parameters');
     const o = cp.optimizer;
     if (o.kind !== options.optimizer)
