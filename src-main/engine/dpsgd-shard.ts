@@ -12,7 +12,7 @@
  * other records of its shard or on which thread holds it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { imageSize, type Architecture } from './architecture';
+import { imageSize, type Architecture, type MlpCvaeArchitecture } from './architecture';
 import { recordRows, type EngineImages } from './batches';
 import { clippedSum, type FlatBatch } from './dpsgd-clip';
 import { disposeAll } from './params';
@@ -24,7 +24,7 @@ import {
   type RefineOptions,
 } from './posterior';
 import type { RecordNoise } from './record-noise';
-import { divergenceDeltas } from './termwise-terms';
+import { divergenceDeltas, encodeCodes } from './termwise-terms';
 
 /** What a thread needs to turn records into their clipped gradient sum. */
 export interface ShardContext {
@@ -60,6 +60,8 @@ export interface CoupledTerm {
   eps: Float32Array;
   /** u of the record at each position (λ not applied), [capacity · latent]. */
   cotangents: Float32Array;
+  /** The code z of the record at each position (computed before u), [capacity · latent]. */
+  codes: Float32Array;
 }
 
 /** A shard's private figures, summed over its records. */
@@ -289,5 +291,39 @@ export function addClippedShard(
     return readSums(sums, out, divergenceOut);
   } finally {
     disposeSums(sums);
+  }
+}
+
+/**
+ * The codes z of `records` (positions `at`… of the step's sample) into the
+ * coupled term's `codes`, from their ε there, micro-batch by micro-batch:
+ * the first half of a term-wise step (termwise.ts), before the cotangents.
+ */
+export function writeCodes(
+  ctx: ShardContext,
+  encoder: readonly tf.Tensor[],
+  records: Uint32Array,
+  at = 0,
+): void {
+  const coupled = ctx.coupled;
+  if (!coupled) throw new RangeError('Codes are computed for a coupled term only.');
+  const arch = ctx.arch as MlpCvaeArchitecture;
+  const L = arch.latent;
+  for (let s = 0; s < records.length; s += ctx.rows) {
+    const part = records.subarray(s, s + ctx.rows);
+    const n = part.length;
+    const from = at + s;
+    const { x, y } = recordRows(arch, ctx.data, part);
+    const z = tf.tidy(() =>
+      encodeCodes(
+        arch,
+        encoder,
+        tf.tensor2d(x, [n, imageSize(arch)]),
+        tf.tensor2d(y, [n, arch.classes]),
+        tf.tensor2d(coupled.eps.subarray(from * L, (from + n) * L), [n, L]),
+      ),
+    );
+    coupled.codes.set(z.dataSync() as Float32Array, from * L);
+    z.dispose();
   }
 }

@@ -33,6 +33,7 @@ import {
   disposeSums,
   emptySums,
   readSums,
+  writeCodes,
   type CoupledTerm,
   type ShardContext,
   type ShardFigures,
@@ -119,6 +120,26 @@ export function drainClipped(args: {
 }
 
 /**
+ * Takes chunks of the queue's first `count` records, as {@link drainClipped},
+ * and writes their codes into the coupled term's buffer (dpsgd-shard.ts writeCodes).
+ */
+export function drainCodes(args: {
+  ctx: ShardContext;
+  encoder: readonly tf.Tensor[];
+  queue: RecordQueue;
+  count: number;
+  chunk: number;
+}): void {
+  const { queue, count, chunk } = args;
+  for (;;) {
+    const from = Atomics.add(queue.next, 0, 1) * chunk;
+    if (from >= count) break;
+    const records = queue.records.subarray(from, Math.min(count, from + chunk));
+    writeCodes(args.ctx, args.encoder, records, from);
+  }
+}
+
+/**
  * Records per chunk: an even share of the step's `count` over the threads,
  * at most one micro-batch of `rows` (where larger steps are shared out
  * chunk by chunk). Small chunks would even out threads that run at
@@ -131,6 +152,8 @@ export function chunkSize(args: { count: number; threads: number; rows: number }
 
 /** A step for one worker: the queue holds its records. */
 export interface ShardJob {
+  /** 'codes': only the coupled term's codes (no sums, no noise); default the clipped sums. */
+  phase?: 'codes';
   step: number;
   /** Records in the queue, and how many a chunk takes. */
   count: number;

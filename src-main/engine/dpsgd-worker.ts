@@ -12,6 +12,7 @@ import { selectBackend } from './backend';
 import type { ShardContext } from './dpsgd-shard';
 import {
   drainClipped,
+  drainCodes,
   type ShardJob,
   type ShardReply,
   type ShardWorkerData,
@@ -41,6 +42,17 @@ const gaussian = new SecureGaussian();
 function step(job: ShardJob): void {
   const params = tensorsOf(data.params, data.shapes);
   try {
+    if (job.phase === 'codes') {
+      drainCodes({
+        ctx,
+        encoder: params.slice(0, data.nEnc),
+        queue: data.queue,
+        count: job.count,
+        chunk: job.chunk,
+      });
+      send({ type: 'done', figures: { records: 0, recon: 0, kl: 0, clipped: 0 } });
+      return;
+    }
     data.sum.fill(0);
     const figures = drainClipped({
       ctx,

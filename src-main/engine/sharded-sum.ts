@@ -8,10 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { currentBackend } from './backend';
 import type { EngineImages } from './batches';
-import { addClippedShard, type ShardContext, type ShardFigures } from './dpsgd-shard';
+import { addClippedShard, writeCodes, type ShardContext, type ShardFigures } from './dpsgd-shard';
 import {
   chunkSize,
   drainClipped,
+  drainCodes,
   evenRange,
   recordQueue,
   sharedCopy,
@@ -105,6 +106,40 @@ export class ShardedSum {
       // Slower, but the same training: better than none.
       console.warn(`${err.message}; training in one thread instead.`);
     }
+  }
+
+  /**
+   * The codes z of `records` (the step's sample, in order) from their ε in
+   * the coupled term's buffers, spread over the threads like the sums; a
+   * view of the shared buffer, valid until the next step.
+   */
+  async codes(records: Uint32Array, encoder: tf.Tensor[]): Promise<Float32Array> {
+    const { pool, queue, ctx } = this;
+    const coupled = ctx.coupled;
+    if (!coupled) throw new RangeError('Codes are computed for a coupled term only.');
+    const count = records.length;
+    const view = coupled.codes.subarray(0, count * ctx.arch.latent);
+    if (!pool || !queue) {
+      writeCodes(ctx, encoder, records);
+      return view;
+    }
+    queue.records.set(records);
+    Atomics.store(queue.next, 0, 0);
+    const chunk = chunkSize({ count, threads: pool.count + 1, rows: ctx.rows });
+    const others = pool.run(
+      Array.from({ length: pool.count }, (): ShardJob => ({
+        phase: 'codes',
+        step: 0,
+        count,
+        chunk,
+        noiseFrom: 0,
+        noiseTo: 0,
+      })),
+    );
+    others.catch(() => undefined);
+    drainCodes({ ctx, encoder, queue, count, chunk });
+    await others;
+    return view;
   }
 
   /**

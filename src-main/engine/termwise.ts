@@ -16,9 +16,10 @@
  *
  * With divergence 'kl' there is no coupled term and step 3 is DP-SGD.
  *
- * Line 2 runs in the trainer's thread (u needs every code of S); the sums of
- * line 3 are DP-SGD's (sharded-sum.ts), in this thread or spread over worker
- * threads, each record's ε and u read by its position in S. The update uses
+ * Line 2: the trainer's thread draws each record's ε, the codes are computed
+ * on every thread, and the cotangents here (u needs every code of S); the
+ * sums of line 3 are DP-SGD's (sharded-sum.ts), in this thread or spread
+ * over worker threads, each record's ε and u read by its position in S. The update uses
  * G₁ + G₂ only, so the two terms' noises on the encoder's coordinates are
  * drawn as one Gaussian of the summed variance: the same law.
  * Privacy: the Poisson-subsampled Gaussian of noise multiplier σ (the pair
@@ -49,7 +50,7 @@ import { mixSeed, SeededRng } from './rng';
 import { SecureGaussian, securePoissonSample } from './secure-noise';
 import { ShardedSum, sharedImages, threadsWanted } from './sharded-sum';
 import { runPrivateSteps, type PrivateRunResult, type PrivateStepHooks } from './private-steps';
-import { encodeCodes, groupedCotangents, mmdSquared, type MmdKernel } from './termwise-terms';
+import { groupedCotangents, mmdSquared, type MmdKernel } from './termwise-terms';
 
 const TERMWISE_STREAM = 0x747277; // "trw"
 
@@ -253,6 +254,7 @@ export class TermwiseTrainer {
             clip: options.divergenceClip,
             eps: perPosition(),
             cotangents: perPosition(),
+            codes: perPosition(),
           };
     this.sums = new ShardedSum(
       {
@@ -404,35 +406,19 @@ export class TermwiseTrainer {
    * of all the codes. Returns the batch's MMD² every 10th step (a private
    * figure for the curves), else 0.
    */
-  private prepareCoupled(
+  private async prepareCoupled(
     records: Uint32Array,
     step: number,
     prior: tf.Tensor2D,
-    encoder: readonly tf.Tensor[],
-  ): number {
+    encoder: tf.Tensor[],
+  ): Promise<number> {
     const { coupled, arch, options } = this;
     const B = records.length;
     if (!coupled || B === 0) return 0;
     const L = arch.latent;
-    const eps = coupled.eps.subarray(0, B * L);
-    this.fillEps(records, step, eps);
-    const z = new Float32Array(B * L);
-    for (let s = 0; s < B; s += options.maxRows) {
-      const part = records.subarray(s, s + options.maxRows);
-      const n = part.length;
-      const { x, y } = recordRows(arch, this.data, part);
-      const codes = tf.tidy(() =>
-        encodeCodes(
-          arch,
-          encoder,
-          tf.tensor2d(x, [n, imageSize(arch)]),
-          tf.tensor2d(y, [n, arch.classes]),
-          tf.tensor2d(eps.subarray(s * L, (s + n) * L), [n, L]),
-        ),
-      );
-      z.set(codes.dataSync() as Float32Array, s * L);
-      codes.dispose();
-    }
+    this.fillEps(records, step, coupled.eps.subarray(0, B * L));
+    // The codes on every thread; the cotangents need all of them, so they are made here.
+    const z = await this.sums.codes(records, encoder);
     const kernel: MmdKernel = options.divergence === 'mmd-rbf' ? 'rbf' : 'imq';
     coupled.cotangents.set(
       groupedCotangents(kernel, z, B, L, prior, this.pairGroups(records, step)),
@@ -457,7 +443,7 @@ export class TermwiseTrainer {
     await this.sums.start();
     const tensors = this.params.tensors();
     try {
-      const mmd = this.prepareCoupled(records, step, prior, tensors.encoder);
+      const mmd = await this.prepareCoupled(records, step, prior, tensors.encoder);
       const separate = apart && this.coupled?.mode === 'termwise';
       const divergence = separate ? new Float32Array(this.params.size) : undefined;
       const { sum, figures } = await this.sums.run(records, step, tensors, divergence);
@@ -511,7 +497,7 @@ export class TermwiseTrainer {
     let mmd;
     let result;
     try {
-      mmd = this.prepareCoupled(sample, step, prior, tensors.encoder);
+      mmd = await this.prepareCoupled(sample, step, prior, tensors.encoder);
       result = await this.sums.run(sample, step, tensors);
     } finally {
       prior.dispose();
