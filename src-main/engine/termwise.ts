@@ -205,7 +205,7 @@ export class TermwiseTrainer {
   private stepsTaken: number;
   /** Encoder then decoder parameters, flat, with Adam's state (flat-params.ts). */
   private readonly params: FlatParams;
-  /** The coupled term's per-position ε and cotangents (null for 'kl'). */
+  /** The coupled term's per-position ε, codes and cotangents (null for 'kl'). */
   private readonly coupled: CoupledTerm | null;
   /** Each step's clipped sums, in this thread or over several (sharded-sum.ts). */
   private readonly sums: ShardedSum;
