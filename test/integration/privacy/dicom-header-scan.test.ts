@@ -44,6 +44,16 @@ const NEEDLES = Object.entries(PATIENT)
       .map((part) => ({ what: `${k} component`, value: part })),
   ]);
 
+/**
+ * Files that hold float arrays or compressed data: their bytes are close to
+ * random, where a 4-byte needle turns up by chance (a checkpoint once held
+ * the bytes of '088Y': Adam's small moments have ASCII digits for their
+ * top byte). There, needles of fewer than 6 bytes are not searched; the
+ * longer ones, and every needle in UTF-16, are.
+ */
+const BINARY = /\.(ckpt|npy|npz|bin|png)$/;
+const SHORTEST_IN_BINARY = 6;
+
 function filesUnder(path: string): string[] {
   if (statSync(path).isDirectory())
     return readdirSync(path).flatMap((name) => filesUnder(join(path, name)));
@@ -126,10 +136,9 @@ test(
     for (const { name, bytes } of outputs) {
       for (const n of NEEDLES) {
         for (const encoding of ['utf8', 'utf16le', 'latin1'] as const) {
-          assert.ok(
-            !bytes.includes(Buffer.from(n.value, encoding)),
-            `${name} holds the patient's ${n.what} (${encoding})`,
-          );
+          const needle = Buffer.from(n.value, encoding);
+          if (BINARY.test(name) && needle.length < SHORTEST_IN_BINARY) continue;
+          assert.ok(!bytes.includes(needle), `${name} holds the patient's ${n.what} (${encoding})`);
         }
       }
     }
