@@ -26,6 +26,12 @@ export interface CertificateContext {
   created?: Date;
 }
 
+/** Examples one stage of a run processes. */
+export interface StageWork {
+  stage: 'stage1' | 'stage2';
+  samples: number;
+}
+
 export interface MethodDescriptor<P extends RunPlan = RunPlan> {
   /** Who the method is and what it measures (also in the catalog). */
   card: MethodCard;
@@ -50,6 +56,11 @@ export interface MethodDescriptor<P extends RunPlan = RunPlan> {
    * (absent: 1), so that a measured speed serves plans with other settings.
    */
   workPerImage?(plan: P): number;
+  /**
+   * Examples each stage of the plan processes, for the duration estimate
+   * (absent: read from the plan's common fields, registry.ts planStageWork).
+   */
+  stageWork?(plan: P, trainCount: number): StageWork[];
   /**
    * For a method that can train again from an earlier run's release (no new
    * spend): the run a plan reads from, or null. Absent: never.

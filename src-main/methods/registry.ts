@@ -10,7 +10,7 @@ import { UserError } from '../contract/errors';
 import type { RunNoise } from '../jobs/budget';
 import type { RunPlan } from '../jobs/protocol';
 import { isMethodId, METHOD_IDS, type MethodId } from './catalog';
-import type { MethodDescriptor } from './descriptor';
+import type { MethodDescriptor, StageWork } from './descriptor';
 import { dp2vae } from './dp2vae';
 import { dp2vaePerRecord } from './dp2vae-per-record';
 import { dpsgd } from './dpsgd';
@@ -60,6 +60,33 @@ export function allMethods(): MethodDescriptor[] {
 /** The noise of a stored plan, as its method's privacy plan states it. */
 export function planNoise(plan: RunPlan): RunNoise {
   return methodOfPlan(plan).noise(plan);
+}
+
+/**
+ * Examples each stage of a stored plan processes (for the duration
+ * estimate): its method's stageWork, else the generic reading — a one-shot
+ * release (one pass of the feature map per image, then the generator's
+ * steps), a Poisson-sampled private stage, or a pre-training stage and then
+ * fixed-size steps.
+ */
+export function planStageWork(plan: RunPlan, trainCount: number): StageWork[] {
+  const m = methodOfPlan(plan);
+  if (m.stageWork) return m.stageWork(plan, trainCount);
+  const fields = plan as Record<string, unknown>;
+  const num = (key: string): number => (typeof fields[key] === 'number' ? fields[key] : 0);
+  if (typeof fields.generatorSteps === 'number') {
+    return [
+      { stage: 'stage1', samples: num('steps') * trainCount },
+      { stage: 'stage2', samples: num('generatorSteps') * num('generatorBatch') },
+    ];
+  }
+  if (typeof fields.sampleRate === 'number') {
+    return [{ stage: 'stage2', samples: num('steps') * num('sampleRate') * trainCount }];
+  }
+  return [
+    { stage: 'stage1', samples: num('pretrainEpochs') * trainCount },
+    { stage: 'stage2', samples: num('steps') * num('batchSize') },
+  ];
 }
 
 /** How many times its model's work per image a stored plan asks for (its method's workPerImage). */

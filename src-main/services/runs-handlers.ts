@@ -37,45 +37,13 @@ import type { ServiceContext } from './context';
 import { ledgerSpecs, noiseSpec } from '../jobs/budget';
 import { RunPlan } from '../jobs/protocol';
 import { DEFAULT_METHOD, METHOD_CARDS } from '../methods/catalog';
-import { isMethodId, methodOf, planNoise, planWork } from '../methods/registry';
+import { isMethodId, methodOf, planNoise, planStageWork, planWork } from '../methods/registry';
 import { EVAL_PROTOCOL } from '../eval';
 import { ledgerTotal } from './ledger-total';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
-import { estimateDuration, relativeCost, type PlannedWork } from './estimate';
+import { estimateDuration, relativeCost } from './estimate';
 import { runProgress } from './run-progress';
 import { currentCertificate, readCertificate } from './certificate-file';
-
-/** Examples each stage of a plan will process (for the duration estimate). */
-function plannedWork(
-  method: string,
-  plan: Record<string, unknown>,
-  datasetSize: number,
-  cost: number,
-): PlannedWork[] {
-  return stageWork(method, plan, datasetSize).map((w) => ({ ...w, cost }));
-}
-
-function stageWork(
-  method: string,
-  plan: Record<string, unknown>,
-  datasetSize: number,
-): PlannedWork[] {
-  const num = (key: string): number => (typeof plan[key] === 'number' ? plan[key] : 0);
-  if (typeof plan.generatorSteps === 'number') {
-    // One pass of φ over the images (the release), then the generator's steps.
-    return [
-      { method, stage: 'stage1', samples: num('steps') * datasetSize },
-      { method, stage: 'stage2', samples: num('generatorSteps') * num('generatorBatch') },
-    ];
-  }
-  if (typeof plan.sampleRate === 'number') {
-    return [{ method, stage: 'stage2', samples: num('steps') * num('sampleRate') * datasetSize }];
-  }
-  return [
-    { method, stage: 'stage1', samples: num('pretrainEpochs') * datasetSize },
-    { method, stage: 'stage2', samples: num('steps') * num('batchSize') },
-  ];
-}
 
 /** The run's cost (model and settings), so its measured speed serves plans at other sizes and settings. */
 function noteCost(ctx: ServiceContext, runId: number): void {
@@ -265,12 +233,11 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
           ...estimateDuration(
             ctx.store,
             ctx.live,
-            plannedWork(
+            planStageWork(resolved.plan, dataset.trainCount).map((w) => ({
+              ...w,
               method,
-              resolved.plan,
-              dataset.trainCount,
-              relativeCost(arch) * planWork(resolved.plan),
-            ),
+              cost: relativeCost(arch) * planWork(resolved.plan),
+            })),
           ),
           memory: estimateMemory({
             method,

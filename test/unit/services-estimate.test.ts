@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { closeStore, openStore } from '../../src-main/store';
 import { estimateDuration, relativeCost } from '../../src-main/services/estimate';
-import { planWork } from '../../src-main/methods/registry';
+import { planStageWork, planWork } from '../../src-main/methods/registry';
 import { estimateMemory, type MemoryEstimate } from '../../src-main/services/estimate-memory';
 import {
   activationBytesPerRecord,
@@ -210,4 +210,29 @@ test('importance samples multiply the work per image; other plans cost what thei
     delta: 1e-5,
   }).plan;
   assert.equal(planWork(dpsgd), 1);
+});
+
+test('a private classifier is estimated from its own stages: the prior’s features, then a fast linear probe', async (t) => {
+  const store = openStore({ path: join(tempHome(t), 'dp2.sqlite') });
+  t.after(() => closeStore(store));
+  const { plan } = resolveRunPlan({
+    method: 'randp',
+    preset: 'paper',
+    datasetSize: 60_000,
+    targetEpsilon: 1,
+    delta: 1e-5,
+  });
+  const work = planStageWork(plan, 60_000);
+  assert.deepEqual(
+    work.map((w) => w.stage),
+    ['stage1', 'stage2'],
+  );
+  assert.equal(work[0]?.samples, 60_000, 'one pass of the prior over the training images');
+  const e = estimateDuration(
+    store,
+    new LiveRuns(),
+    work.map((w) => ({ ...w, method: 'randp' })),
+  );
+  // `dp2 classify` on MNIST at ε = 1 (paper preset) took 1 min 44 s on the 2-core wasm machine.
+  assert.ok(e.seconds > 40 && e.seconds < 300, JSON.stringify(e));
 });

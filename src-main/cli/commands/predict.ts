@@ -1,10 +1,10 @@
 /**
  * `dp2 predict`: a released private classifier (a `randp` run's
  * `classifier/` folder) applied to a set of images, offline, so anyone can
- * use or evaluate it. The folder is verified first (its weights' SHA-256
- * against its model card; the prior's against the card's), the images are
- * read and converted as `dp2 features` reads them, and the output is written
- * whole or not at all.
+ * use or evaluate it. The folder is verified first (the SHA-256 of its
+ * model files against its model card), the images are read and converted as
+ * `dp2 features` reads them, the folder's TensorFlow.js graph model runs
+ * them, and the output is written whole or not at all.
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -13,9 +13,11 @@ import { imagesFromArray } from '../../data/array-scan';
 import { writeNpz } from '../../data/npz';
 import { selectBackend } from '../../engine/backend';
 import { writeWholeFile } from '../../io/whole-file';
-import { readClassifier, predictImages } from '../../methods/randp/classifier';
-import { disposeNet } from '../../priors/network/feature-net';
-import { loadPrior, priorsFolder } from '../../priors/prior-file';
+import {
+  predictImages,
+  readClassifier,
+  type LoadedClassifier,
+} from '../../methods/randp/classifier';
 import { parseFlags, requireString } from '../args';
 import { UsageError, type CliIo } from '../io';
 import { progressPrinter } from '../progress';
@@ -36,9 +38,10 @@ only image array; --array picks another), shaped (N, H, W), (N, H, W, C) or
 (N, C, H, W), grey or colour, converted as "dp2 import" does. Images of
 another size or channel count than the model's are resized and converted as
 its model card says (model-card.json, input.otherImages).
-The folder is refused when its weights are not the ones its model card names
-(SHA-256), or when the installed random-process prior is not the one it was
-trained with. Nothing is downloaded; on any error no output file is left.`;
+The folder's model (model.json and weights.bin, a TensorFlow.js graph model
+that holds the prior's weights too) is refused when its files are not the
+ones its model card names (SHA-256). Nothing is downloaded; on any error no
+output file is left.`;
 
 /** `dp2 predict`: see {@link PREDICT_USAGE}. */
 export async function predictCommand(argv: string[], io: CliIo): Promise<void> {
@@ -63,15 +66,29 @@ export async function predictCommand(argv: string[], io: CliIo): Promise<void> {
     );
   }
   // The model first: an altered folder is refused before any image is read.
+  await selectBackend({ env: io.env });
   const loaded = await readClassifier(modelDir);
-  const { card } = loaded;
+  try {
+    await predictInto(
+      loaded,
+      { input, output, array: typeof flags.array === 'string' ? flags.array : undefined },
+      io,
+    );
+  } finally {
+    loaded.model.dispose();
+  }
+}
 
+/** Reads the images of `input`, predicts them and writes `output` (whole or not at all). */
+async function predictInto(
+  loaded: LoadedClassifier,
+  files: { input: string; output: string; array: string | undefined },
+  io: CliIo,
+): Promise<void> {
+  const { card } = loaded;
+  const { input, output } = files;
   const arrays = await readArrays(input);
-  const picked = pickImageArray(
-    arrays,
-    input,
-    typeof flags.array === 'string' ? flags.array : undefined,
-  );
+  const picked = pickImageArray(arrays, input, files.array);
   const where = `${basename(input)}: ${picked.name}`;
   const ctx = scanContext(input);
   const part = imagesFromArray(picked.array, where, ctx);
@@ -90,34 +107,22 @@ export async function predictCommand(argv: string[], io: CliIo): Promise<void> {
     );
   }
 
-  await selectBackend({ env: io.env });
-  const prior = loadPrior(card.prior.name, priorsFolder(io.env));
+  const { height, width, channels } = card.input;
+  const differs = part.height !== height || part.width !== width || part.channels !== channels;
+  io.stderr(
+    `Classifier: ${card.classes.length} classes, ${height}×${width}×${channels} images, ε = ${card.privacy.epsilon.toPrecision(3)} at δ = ${card.privacy.delta}; model files verified (SHA-256).\n` +
+      `${part.count.toLocaleString('en-US')} images ${part.height}×${part.width}×${part.channels} from "${picked.name}"` +
+      (differs ? `, brought to ${height}×${width}×${channels} as the model card says` : '') +
+      '.\n',
+  );
+  const progress = progressPrinter(io);
   let result;
   try {
-    if (prior.manifest.weights.sha256 !== card.prior.weights_sha256) {
-      throw new UserError(
-        'INVALID_INPUT',
-        `The classifier in ${modelDir} was trained on the features of another random-process prior (SHA-256 ${card.prior.weights_sha256.slice(0, 12)}…) than the one installed (${prior.manifest.weights.sha256.slice(0, 12)}…). Use the version of DP² Studio that trained it.`,
-      );
-    }
-    const { height, width, channels } = card.input;
-    const differs = part.height !== height || part.width !== width || part.channels !== channels;
-    io.stderr(
-      `Classifier: ${card.classes.length} classes, ${height}×${width}×${channels} images, ε = ${card.privacy.epsilon.toPrecision(3)} at δ = ${card.privacy.delta}; weights and prior verified (SHA-256).\n` +
-        `${part.count.toLocaleString('en-US')} images ${part.height}×${part.width}×${part.channels} from "${picked.name}"` +
-        (differs ? `, brought to ${height}×${width}×${channels} as the model card says` : '') +
-        '.\n',
+    result = await predictImages(loaded, part, (done, total) =>
+      progress.report({ task: 'Predicting', done, total }),
     );
-    const progress = progressPrinter(io);
-    try {
-      result = await predictImages(prior.net, loaded, part, (done, total) =>
-        progress.report({ task: 'Predicting', done, total }),
-      );
-    } finally {
-      progress.end();
-    }
   } finally {
-    disposeNet(prior.net);
+    progress.end();
   }
   const bytes = writeNpz({
     pred: { data: result.pred, shape: [part.count] },

@@ -24,7 +24,7 @@ export const EXPORT_USAGE = `Usage:
 Writes a run's releasable artifacts into a new folder DIR: the decoder, the
 synthetic samples (.npz; --samples-png adds a PNG folder), sample grids,
 certificate.json, and for a one-shot (mepf) run its noisy release. For a
-private classifier (randp) run: classifier/ (model-card.json, weights.bin) and
+private classifier (randp) run: classifier/ (model.json and weights.bin, a TensorFlow.js graph model; model-card.json) and
 certificate.json. Private artifacts (images, encoders, checkpoints, accuracies
 measured on your images) are never exported. The folder is written whole or
 not at all.`;

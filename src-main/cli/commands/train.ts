@@ -103,7 +103,7 @@ the mechanism or the VAE's per-image noise: those come from the operating
 system's secure generator, so no two runs are the same.
 --dataset mnist imports the bundled MNIST first if it is not there yet.
 --out DIR writes decoder/, samples.npz, grid.png and certificate.json; for
-randp, classifier/ (model-card.json, weights.bin) and certificate.json.
+randp, classifier/ (model.json and weights.bin, a TensorFlow.js graph model; model-card.json) and certificate.json.
 --resume continues an interrupted run from its last checkpoint.
 --threads N trains DP-SGD, DP²-VAE with per-record encoders and DP²-VAE's
 stage 1 on N threads (default: one per core, at most 8; the same as

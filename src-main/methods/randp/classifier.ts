@@ -1,17 +1,17 @@
 /**
  * The released classifier of a `randp` run as a folder anyone can use
- * offline: `model-card.json` (what the model takes and returns, the prior
- * and feature read-out it needs, its privacy) and `weights.bin` (float32
- * little-endian, the softmax linear model with the public whitening folded
- * in: phase2.ts foldWhitening), whose SHA-256 the card states. The card
- * holds nothing computed from the private images without noise: no counts,
- * no accuracies.
+ * offline: `model.json` and `weights.bin`, one TensorFlow.js graph model
+ * from pixels to class probabilities (graph-model.ts: the prior's
+ * convolutions, the read-out, the per-record operations and the linear model
+ * with the public whitening folded in), and `model-card.json` (what the
+ * model takes and returns, the prior it starts from, its privacy, the
+ * SHA-256 of both model files). The card holds nothing computed from the
+ * private images without noise: no counts, no accuracies.
  *
  * Prediction (`predictImages`): each image is brought to the training
  * images' size and channels (bilinear resize; grey repeated to colour, or
- * colour averaged to grey), then through the prior (the same read-out), the
- * per-record operations (power, per-stage standardisation) and the folded
- * linear model.
+ * colour averaged to grey), then through the graph model, the same way any
+ * TensorFlow.js user runs it.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -20,14 +20,17 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../../contract/errors';
 import { writeWholeFile } from '../../io/whole-file';
-import { extractFeatures, type ImageBytes } from '../../priors/features';
+import type { ImageBytes } from '../../priors/features';
 import type { FeatureReadout, FoldedNet } from '../../priors/network/feature-net';
-import { linearLogits, type LinearModel } from './dp-linear';
-import { perRecordTransform, type PerRecordOptions } from './normalise';
+import type { LinearModel } from './dp-linear';
+import { classifierGraph, GRAPH_INPUT, GRAPH_OUTPUT, priorWeights } from './graph-model';
+import type { PerRecordOptions } from './normalise';
 
 /** The model card's file name inside a classifier folder. */
 export const MODEL_CARD = 'model-card.json';
-/** The weights' file name inside a classifier folder. */
+/** The graph model's file name inside a classifier folder. */
+export const CLASSIFIER_GRAPH = 'model.json';
+/** The graph model's weights file inside a classifier folder. */
 export const CLASSIFIER_WEIGHTS = 'weights.bin';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -35,7 +38,7 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 /** The model card of a released classifier (strict: a card with anything else is refused). */
 export const ModelCard = z.strictObject({
   format: z.literal('dp2-classifier'),
-  version: z.literal(1),
+  version: z.literal(2),
   method: z.literal('randp'),
   /** The class names, in the order of the model's outputs. */
   classes: z.array(z.string()).min(2),
@@ -58,15 +61,22 @@ export const ModelCard = z.strictObject({
     groups: z.array(z.number().int().min(1)).nullable(),
     whitening: z.string(),
   }),
-  /** The linear model: logits = [features, β]·W, W of shape [dims + 1, classes] row-major. */
+  /** The model: one TensorFlow.js graph model, pixels in, class probabilities out. */
   model: z.strictObject({
-    kind: z.literal('softmax-linear'),
-    file: z.literal(CLASSIFIER_WEIGHTS),
-    dtype: z.literal('float32'),
-    byteOrder: z.literal('little-endian'),
-    shape: z.tuple([z.number().int().min(2), z.number().int().min(2)]),
-    biasFeature: z.number(),
-    sha256: Sha256,
+    format: z.literal('tfjs-graph-model'),
+    file: z.literal(CLASSIFIER_GRAPH),
+    weights: z.literal(CLASSIFIER_WEIGHTS),
+    input: z.strictObject({
+      name: z.literal(GRAPH_INPUT),
+      shape: z.tuple([z.null(), z.number().int(), z.number().int(), z.number().int()]),
+      dtype: z.literal('float32'),
+      values: z.string(),
+    }),
+    output: z.strictObject({
+      name: z.literal(GRAPH_OUTPUT),
+      shape: z.tuple([z.null(), z.number().int().min(2)]),
+    }),
+    sha256: z.strictObject({ graph: Sha256, weights: Sha256 }),
   }),
   /** The privacy of the training (the certificate beside the folder states it in full). */
   privacy: z.strictObject({
@@ -91,6 +101,8 @@ const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes)
 export interface ClassifierRelease {
   /** The linear model on the per-record features (whitening folded in). */
   model: LinearModel;
+  /** The prior whose features the model reads (its weights go into the graph). */
+  net: FoldedNet;
   classes: readonly string[];
   image: { height: number; width: number; channels: number };
   prior: { name: string; weights_sha256: string; statement: string };
@@ -103,8 +115,8 @@ export interface ClassifierRelease {
 }
 
 /**
- * Writes the classifier folder (`dir`: weights, then the card naming their
- * SHA-256); returns the weights' bytes.
+ * Writes the classifier folder (`dir`: the graph model, then the card naming
+ * both files' SHA-256); returns the bytes of the model files.
  */
 export async function writeClassifier(dir: string, r: ClassifierRelease): Promise<number> {
   if (r.image.channels !== 1 && r.image.channels !== 3) {
@@ -113,21 +125,33 @@ export async function writeClassifier(dir: string, r: ClassifierRelease): Promis
       `A private classifier takes grey or colour images; these have ${r.image.channels} channels.`,
     );
   }
+  const { json, weights } = classifierGraph(
+    {
+      prior: priorWeights(r.net),
+      readout: r.readout,
+      perRecord: r.perRecord,
+      model: r.model,
+      image: r.image,
+      classes: r.classes,
+      software: r.software,
+    },
+    CLASSIFIER_WEIGHTS,
+  );
+  const graph = new TextEncoder().encode(`${JSON.stringify(json)}\n`);
   await mkdir(dir, { recursive: true });
-  const w = r.model.weights;
-  const bytes = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
-  await writeWholeFile(join(dir, CLASSIFIER_WEIGHTS), bytes, 'The released classifier');
+  await writeWholeFile(join(dir, CLASSIFIER_WEIGHTS), weights, 'The released classifier');
+  await writeWholeFile(join(dir, CLASSIFIER_GRAPH), graph, 'The released classifier');
   const { height, width, channels } = r.image;
   const card: ModelCard = {
     format: 'dp2-classifier',
-    version: 1,
+    version: 2,
     method: 'randp',
     classes: [...r.classes],
     input: {
       height,
       width,
       channels: channels as 1 | 3,
-      pixels: 'uint8 0–255 (NHWC), divided by 255',
+      pixels: 'NHWC, the 0–255 pixel values as float32 (the model scales them)',
       otherImages: `Images of another size are resized (bilinear) to ${height}×${width}; ${channels === 1 ? 'colour images are averaged to grey' : 'grey images are repeated to three channels'}. Only grey or colour (RGB) images are taken.`,
     },
     prior: r.prior,
@@ -137,16 +161,20 @@ export async function writeClassifier(dir: string, r: ClassifierRelease): Promis
       dims: r.model.dims,
       power: r.perRecord.power ?? null,
       groups: r.perRecord.groups ? [...r.perRecord.groups] : null,
-      whitening: `folded into the weights (${r.whitening})`,
+      whitening: `folded into the linear weights (${r.whitening})`,
     },
     model: {
-      kind: 'softmax-linear',
-      file: CLASSIFIER_WEIGHTS,
-      dtype: 'float32',
-      byteOrder: 'little-endian',
-      shape: [r.model.dims + 1, r.model.classes],
-      biasFeature: r.model.biasFeature,
-      sha256: sha256(bytes),
+      format: 'tfjs-graph-model',
+      file: CLASSIFIER_GRAPH,
+      weights: CLASSIFIER_WEIGHTS,
+      input: {
+        name: GRAPH_INPUT,
+        shape: [null, height, width, channels],
+        dtype: 'float32',
+        values: 'pixel values 0–255',
+      },
+      output: { name: GRAPH_OUTPUT, shape: [null, r.model.classes] },
+      sha256: { graph: sha256(graph), weights: sha256(weights) },
     },
     privacy: r.privacy,
     software: r.software,
@@ -157,18 +185,29 @@ export async function writeClassifier(dir: string, r: ClassifierRelease): Promis
     new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`),
     'The released classifier',
   );
-  return bytes.byteLength;
+  return weights.byteLength + graph.byteLength;
 }
 
-/** A classifier folder read back and verified. */
+/** A classifier folder read back and verified; `model.dispose()` when done. */
 export interface LoadedClassifier {
   card: ModelCard;
-  model: LinearModel;
+  model: tf.GraphModel<tf.io.IOHandlerSync>;
+}
+
+async function readModelFile(dir: string, name: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(join(dir, name)));
+  } catch {
+    throw new UserError(
+      'NOT_FOUND',
+      `The classifier's ${name} is missing from ${dir}. Export the run again.`,
+    );
+  }
 }
 
 /**
  * Reads a classifier folder; refuses in plain words a folder without a valid
- * card, or whose weights are not the ones the card names (altered or
+ * card, or whose model files are not the ones the card names (altered or
  * damaged: their SHA-256 differs).
  */
 export async function readClassifier(dir: string): Promise<LoadedClassifier> {
@@ -195,41 +234,37 @@ export async function readClassifier(dir: string): Promise<LoadedClassifier> {
     );
   }
   const card = r.data;
-  let bytes: Uint8Array;
+  const graph = await readModelFile(dir, CLASSIFIER_GRAPH);
+  const weights = await readModelFile(dir, CLASSIFIER_WEIGHTS);
+  if (sha256(graph) !== card.model.sha256.graph || sha256(weights) !== card.model.sha256.weights) {
+    throw new UserError(
+      'CORRUPT_DATA',
+      `The model in ${dir} is not the one its model card names (the SHA-256 of ${sha256(graph) !== card.model.sha256.graph ? CLASSIFIER_GRAPH : CLASSIFIER_WEIGHTS} differs): the folder was altered or damaged, so it is not used. Export the run again.`,
+    );
+  }
+  const [, height, width, channels] = card.model.input.shape;
+  if (
+    height !== card.input.height ||
+    width !== card.input.width ||
+    channels !== card.input.channels ||
+    card.model.output.shape[1] !== card.classes.length
+  ) {
+    throw new UserError(
+      'CORRUPT_DATA',
+      `The model card in ${dir} contradicts itself (input or classes). Export the run again.`,
+    );
+  }
+  let model: tf.GraphModel<tf.io.IOHandlerSync>;
   try {
-    bytes = new Uint8Array(await readFile(join(dir, CLASSIFIER_WEIGHTS)));
-  } catch {
-    throw new UserError(
-      'NOT_FOUND',
-      `The classifier's weights ${join(dir, CLASSIFIER_WEIGHTS)} are missing. Export the run again.`,
-    );
-  }
-  if (sha256(bytes) !== card.model.sha256) {
+    const json = JSON.parse(new TextDecoder().decode(graph)) as tf.io.ModelJSON;
+    model = tf.loadGraphModelSync([json, weights.slice().buffer]);
+  } catch (e) {
     throw new UserError(
       'CORRUPT_DATA',
-      `The weights in ${dir} are not the ones its model card names (their SHA-256 differs): the folder was altered or damaged, so it is not used. Export the run again.`,
+      `The model in ${dir} cannot be loaded (${e instanceof Error ? e.message : String(e)}). Export the run again.`,
     );
   }
-  const [rows, classes] = card.model.shape;
-  if (bytes.byteLength !== rows * classes * 4 || rows !== card.features.dims + 1) {
-    throw new UserError(
-      'CORRUPT_DATA',
-      `The weights in ${dir} do not have the shape its model card states. Export the run again.`,
-    );
-  }
-  if (classes !== card.classes.length) {
-    throw new UserError(
-      'CORRUPT_DATA',
-      `The model card in ${dir} names ${card.classes.length} classes for a model of ${classes}. Export the run again.`,
-    );
-  }
-  const weights = new Float32Array(
-    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-  );
-  return {
-    card,
-    model: { weights, dims: card.features.dims, classes, biasFeature: card.model.biasFeature },
-  };
+  return { card, model };
 }
 
 /**
@@ -272,53 +307,45 @@ export function toModelInput(images: ImageBytes, card: ModelCard): ImageBytes {
   return { x: out, count: images.count, height, width, channels };
 }
 
-/** Class probabilities [count × K] and the most probable class of each image. */
+/** Class probabilities [count × K] and the most probable class of each image, through the graph model. */
 export async function predictImages(
-  net: FoldedNet,
   loaded: LoadedClassifier,
   images: ImageBytes,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ pred: Uint8Array; prob: Float32Array }> {
   const { card, model } = loaded;
-  if (model.classes > 256) {
-    throw new UserError('UNSUPPORTED', 'This classifier has more than 256 classes.');
-  }
+  const k = card.classes.length;
+  if (k > 256) throw new UserError('UNSUPPORTED', 'This classifier has more than 256 classes.');
   const input = toModelInput(images, card);
-  const readout = { layers: card.features.layers, grid: card.features.grid };
-  const f = await extractFeatures(net, input, { readout, ...(onProgress ? { onProgress } : {}) });
-  if (f.dims !== model.dims) {
-    throw new UserError(
-      'CORRUPT_DATA',
-      `The prior gives ${f.dims} features per image, the classifier takes ${model.dims}: it was made with another prior.`,
-    );
-  }
-  const perRecord: PerRecordOptions = {
-    power: card.features.power ?? undefined,
-    groups: card.features.groups ?? undefined,
-  };
-  const x = perRecordTransform(f.features, input.count, f.dims, perRecord);
-  const prob = linearLogits(model, x, input.count);
-  const k = model.classes;
+  const { height, width, channels } = input;
+  const per = height * width * channels;
+  const prob = new Float32Array(input.count * k);
   const pred = new Uint8Array(input.count);
-  for (let i = 0; i < input.count; i++) {
-    const o = i * k;
-    let m = -Infinity;
-    let best = 0;
-    for (let c = 0; c < k; c++) {
-      const z = prob[o + c] as number;
-      if (z > m) {
-        m = z;
-        best = c;
-      }
+  for (let s = 0; s < input.count; s += PREDICT_BATCH) {
+    const n = Math.min(PREDICT_BATCH, input.count - s);
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(Float32Array.from(input.x.subarray(s * per, (s + n) * per)), [
+        n,
+        height,
+        width,
+        channels,
+      ]);
+      return model.execute({ [GRAPH_INPUT]: x }, GRAPH_OUTPUT) as tf.Tensor2D;
+    });
+    const p = (await out.data()) as Float32Array;
+    out.dispose();
+    prob.set(p, s * k);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let c = 1; c < k; c++)
+        if ((p[i * k + c] as number) > (p[i * k + best] as number)) best = c;
+      pred[s + i] = best;
     }
-    let sum = 0;
-    for (let c = 0; c < k; c++) {
-      const e = Math.exp((prob[o + c] as number) - m);
-      prob[o + c] = e;
-      sum += e;
-    }
-    for (let c = 0; c < k; c++) prob[o + c] = (prob[o + c] as number) / sum;
-    pred[i] = best;
+    onProgress?.(s + n, input.count);
+    await new Promise((r) => setImmediate(r));
   }
   return { pred, prob };
 }
+
+/** Images per batch of {@link predictImages}. */
+const PREDICT_BATCH = 256;

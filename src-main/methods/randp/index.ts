@@ -48,6 +48,11 @@ export const randp = defineMethod<RandpPlan>({
       weights_sha256: plan.priorSha256,
       statement: plan.priorStatement,
     }),
+  // One pass of the prior over the training images, then the probe's Poisson-sampled steps.
+  stageWork: (plan, trainCount) => [
+    { stage: 'stage1', samples: trainCount },
+    { stage: 'stage2', samples: plan.steps * plan.sampleRate * trainCount },
+  ],
   // The images' features are held in memory only; its checkpoints hold the noisy weights.
   privateFolders: [],
   // Loaded only in the worker: the engine's training code stays out of the main process.

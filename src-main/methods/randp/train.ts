@@ -36,7 +36,7 @@ import { accountantVersion } from '../../privacy';
 import { DPSGD_CERT_MECHANISM } from '../../privacy/certificate';
 import { defaultReadout, type ImageBytes } from '../../priors/features';
 import { extractFeaturesInParallel } from '../../priors/features-parallel';
-import { disposeNet, type FeatureReadout, type FoldedNet } from '../../priors/network/feature-net';
+import { disposeNet, type FeatureReadout } from '../../priors/network/feature-net';
 import { loadPrior, priorsFolder, type LoadedPrior } from '../../priors/prior-file';
 import { appVersion } from '../../services/version';
 import {
@@ -258,6 +258,7 @@ export async function trainRandp(
           const accountant = plan.accountant ?? 'rdp';
           const weightsBytes = await writeClassifier(dir, {
             model,
+            net: prior.net,
             classes: header.classes,
             image,
             prior: {
@@ -281,7 +282,7 @@ export async function trainRandp(
             },
             software: `DP² Studio ${appVersion()}`,
           });
-          await sendTestAccuracy(prior.net, dir, test, image, stepper.step, ctx);
+          await sendTestAccuracy(dir, test, image, stepper.step, ctx);
           return { kind: 'classifier', dir, weightsBytes };
         },
         dispose: () => {},
@@ -305,7 +306,6 @@ export async function trainRandp(
  * (no noise): sent to the runner for the app only.
  */
 async function sendTestAccuracy(
-  net: FoldedNet,
   dir: string,
   test: { x: Uint8Array; y: ArrayLike<number>; count: number },
   image: { height: number; width: number; channels: number },
@@ -314,7 +314,12 @@ async function sendTestAccuracy(
 ): Promise<void> {
   if (test.count === 0) return;
   const loaded = await readClassifier(dir);
-  const { pred } = await predictImages(net, loaded, { ...image, x: test.x, count: test.count });
+  let pred: Uint8Array;
+  try {
+    ({ pred } = await predictImages(loaded, { ...image, x: test.x, count: test.count }));
+  } finally {
+    loaded.model.dispose();
+  }
   let right = 0;
   for (let i = 0; i < test.count; i++) if (pred[i] === test.y[i]) right++;
   ctx.send({

@@ -161,11 +161,12 @@ export function disposeNet(net: TrainableNet | FoldedNet): void {
 }
 
 /**
- * Adaptive average pooling to a g×g grid, as a matrix [H·W, g²]: cell (i, j)
- * averages rows ⌊iH/g⌋ … ⌈(i+1)H/g⌉ − 1 and likewise columns, so any map
- * of at least g×g gives g² numbers per channel.
+ * Adaptive average pooling to a g×g grid, as the weights of a matrix
+ * [H·W, g²] (row-major): cell (i, j) averages rows ⌊iH/g⌋ … ⌈(i+1)H/g⌉ − 1
+ * and likewise columns, so any map of at least g×g gives g² numbers per
+ * channel.
  */
-function gridPoolMatrix(height: number, width: number, grid: number): tf.Tensor2D {
+export function gridPoolWeights(height: number, width: number, grid: number): Float32Array {
   const m = new Float32Array(height * width * grid * grid);
   for (let i = 0; i < grid; i++) {
     const y0 = Math.floor((i * height) / grid);
@@ -179,7 +180,7 @@ function gridPoolMatrix(height: number, width: number, grid: number): tf.Tensor2
       }
     }
   }
-  return tf.tensor2d(m, [height * width, grid * grid]);
+  return m;
 }
 
 /**
@@ -191,7 +192,7 @@ export function poolLayer(maps: tf.Tensor4D, grid: number): tf.Tensor2D {
   return tf.tidy(() => {
     const [n, h, w, c] = maps.shape;
     if (grid === 1) return tf.mean(maps, [1, 2]) as tf.Tensor2D;
-    const pool = gridPoolMatrix(h, w, grid);
+    const pool = tf.tensor2d(gridPoolWeights(h, w, grid), [h * w, grid * grid]);
     const perChannel = tf.reshape(tf.transpose(tf.reshape(maps, [n, h * w, c]), [0, 2, 1]), [
       n * c,
       h * w,

@@ -35,6 +35,7 @@ import {
   type WorkerChannel,
 } from '../../../src-main/jobs/runner';
 import {
+  CLASSIFIER_GRAPH,
   CLASSIFIER_WEIGHTS,
   MODEL_CARD,
   ModelCard,
@@ -162,7 +163,10 @@ test('a randp run: steps paid write-ahead, a releasable classifier with its cert
   assert.ok(classifier);
   assert.equal(classifier.visibility, 'releasable');
   assert.deepEqual(listArtifacts(store, { runId: started.runId, kind: 'decoder' }), []);
-  assert.deepEqual((await readdir(classifier.path)).sort(), [MODEL_CARD, CLASSIFIER_WEIGHTS]);
+  assert.deepEqual(
+    (await readdir(classifier.path)).sort(),
+    [MODEL_CARD, CLASSIFIER_GRAPH, CLASSIFIER_WEIGHTS].sort(),
+  );
 
   // The certificate: DP-SGD's, naming the classifier and its prior; ε within the target.
   const [certArtifact] = listArtifacts(store, { runId: started.runId, kind: 'certificate' });
@@ -278,7 +282,7 @@ test('a randp run: steps paid write-ahead, a releasable classifier with its cert
   const alteredOut = join(home, 'altered.npz');
   const refused = await dp2(['predict', '--model', model, '--in', input, '--out', alteredOut]);
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, /SHA-256 differs/);
+  assert.match(refused.stderr, /SHA-256 of weights\.bin differs/);
   assert.equal(existsSync(alteredOut), false, 'nothing written');
 });
 
