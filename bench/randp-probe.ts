@@ -31,14 +31,10 @@ import {
   type NormaliseOptions,
 } from '../src-main/methods/randp/normalise';
 import { probeEpsilon, probeSigma } from '../src-main/methods/randp/privacy';
+import { benchArgs } from './lib/args';
 import { mnistFeatures, type CachedSet } from './lib/randp-features';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-};
-const num = (name: string, fallback: number): number => Number(arg(name, String(fallback)));
+const { arg, num } = benchArgs();
 const DELTA = 1e-5;
 const epsilons = arg('eps', '0.5,1,3,8').split(',').map(Number);
 const norm = arg('norm', 'white');
@@ -71,7 +67,7 @@ const load = (): string => loadavg()[0]!.toFixed(2);
 const backend = await selectBackend({ prefer: 'wasm' });
 console.log(`backend ${backend.name}; load average at start ${load()}`);
 let t = performance.now();
-const f = await mnistFeatures(arg('cache', '/tmp/dp2-randp-cache'));
+const f = await mnistFeatures(arg('cache', '/tmp/dp2-randp-cache'), { grid: num('grid', 3) });
 const fmt = (s: number): string => (s === 0 ? 'cached' : `${s.toFixed(1)} s`);
 console.log(
   `features (${f.train.dims} per image): train 60 000 ${fmt(f.seconds.train)}, test 10 000 ${fmt(f.seconds.test)}; ready in ${((performance.now() - t) / 1000).toFixed(1)} s`,

@@ -50,13 +50,17 @@ function writeF32(path: string, a: Float32Array): void {
   writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
 
-/** MNIST features under the shipped prior (default read-out), cached in `cache`. */
-export async function mnistFeatures(cache = '/tmp/dp2-randp-cache'): Promise<MnistFeatures> {
+/** MNIST features under the shipped prior (its read-out, or another pooling grid), cached in `cache`. */
+export async function mnistFeatures(
+  cache = '/tmp/dp2-randp-cache',
+  options: { grid?: number } = {},
+): Promise<MnistFeatures> {
   mkdirSync(cache, { recursive: true });
   const folder = priorsFolder();
   const prior = loadPrior(undefined, folder);
-  const readout = defaultReadout(prior.net);
-  const key = prior.manifest.weights.sha256.slice(0, 12);
+  const readout = { ...defaultReadout(prior.net), ...(options.grid ? { grid: options.grid } : {}) };
+  const key =
+    prior.manifest.weights.sha256.slice(0, 12) + (readout.grid === 3 ? '' : `-grid${readout.grid}`);
   const mnist = loadBundledMnist();
   const seconds = { train: 0, test: 0, scaling: 0, whitening: 0 };
   const set = async (name: 'train' | 'test'): Promise<CachedSet> => {

@@ -529,7 +529,13 @@ type ConvLayer =
  * filter [k, k, C, ·]; zero outside the image, with tfjs' 'same' padding.
  * Built on the CPU (strided slices are slow on the WebAssembly backend).
  */
-function patches(x: tf.Tensor4D, k: number, s: number, oh: number, ow: number): tf.Tensor3D {
+export function convPatches(
+  x: tf.Tensor4D,
+  k: number,
+  s: number,
+  oh: number,
+  ow: number,
+): tf.Tensor3D {
   const [B, H, W, C] = x.shape;
   const info = tf.backend_util.computeConv2DInfo([B, H, W, C], [k, k, C, 1], s, 1, 'same');
   const top = info.padInfo.top;
@@ -717,11 +723,11 @@ export function clippedSumConvTrick(
           let rowGrads: tf.Tensor3D;
           if (ly.kind === 'conv') {
             const [, oh, ow, co] = g.shape;
-            const p = patches(a, k, 2, oh, ow);
+            const p = convPatches(a, k, 2, oh, ow);
             rowGrads = tf.matMul(p, tf.reshape(g, [n, oh * ow, co]) as tf.Tensor3D, true, false);
           } else {
             const [, ih, iw, ci] = a.shape;
-            const p = patches(g, k, 2, ih, iw);
+            const p = convPatches(g, k, 2, ih, iw);
             rowGrads = tf.matMul(p, tf.reshape(a, [n, ih * iw, ci]) as tf.Tensor3D, true, false);
           }
           return sumPerRecord(rowGrads, K) as tf.Tensor3D;
