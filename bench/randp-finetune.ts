@@ -10,7 +10,7 @@
  *
  *   node --import tsx bench/randp-finetune.ts [--eps 1,8] [--share 0.6]
  *     [--p3-batch 1000] [--p3-epochs 1] [--p3-lr 0.02] [--p3-opt sgd|adam] [--p3-clip 1]
- *     [--head 1|0] [--micro 128] [--train N] [--init prior|random] [--speed 0|1]
+ *     [--head 1|0] [--from 0 (first trained convolution)] [--micro 128] [--train N] [--init prior|random] [--speed 0|1]
  *
  * Prints figures only; never fails on a time or an accuracy.
  */
@@ -47,6 +47,7 @@ const p3Lr = num('p3-lr', 0.02);
 const p3Opt = arg('p3-opt', 'sgd');
 const p3Clip = num('p3-clip', 1);
 const head = num('head', 1) === 1;
+const from = num('from', 0);
 const micro = num('micro', 128);
 const init = arg('init', 'prior');
 const speedOnly = num('speed', 0) === 1;
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
   const trainX = prepare(f.train, limit);
   const testX = prepare(f.test, f.test.count);
   console.log(
-    `backend ${backend.name}; ${limit} training images, ${f.test.count} test; phase 3: expected batch ${p3Batch}, ${p3Epochs} epoch(s), lr ${p3Lr} (${p3Opt}), C ${p3Clip}, head ${head ? 'trained' : 'fixed'}, init ${init}; load ${loadavg()
+    `backend ${backend.name}; ${limit} training images, ${f.test.count} test; phase 3: expected batch ${p3Batch}, ${p3Epochs} epoch(s), lr ${p3Lr} (${p3Opt}), C ${p3Clip}, head ${head ? 'trained' : 'fixed'}, convolutions from ${from}, init ${init}; load ${loadavg()
       .map((v) => v.toFixed(2))
       .join(' ')}`,
   );
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
         });
         const x = tf.tensor4d(xb, [n, 28, 28, 1]);
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(yb, 'int32'), 10).toFloat() as tf.Tensor2D);
-        const r = networkClippedSum(params, how, { x, y }, p3Clip, { head });
+        const r = networkClippedSum(params, how, { x, y }, p3Clip, { head, from });
         tf.dispose([x, y]);
         clipped += [...r.norms].filter((v) => v > p3Clip).length;
         const next = sums.map((t, j) => tf.add(t, r.grads[j] as tf.Tensor));
@@ -242,7 +243,10 @@ async function main(): Promise<void> {
       const lr = 0.5 * p3Lr * (1 + Math.cos((Math.PI * step) / steps));
       const list = paramList(params);
       const updated = list.map((t, j) => {
-        if (!head && j === list.length - 1) return tf.clone(t);
+        // Held parameters are not released through this step: no noise, no change.
+        const n = params.kernels.length;
+        const held = j === 2 * n ? !head : (j < n ? j : j - n) < from;
+        if (held) return tf.clone(t);
         const noise = gauss.fill(new Float32Array(t.size), sigma * p3Clip);
         return tf.tidy(() => {
           const g = tf.div(tf.add(sums[j] as tf.Tensor, tf.tensor(noise, t.shape)), q * limit);

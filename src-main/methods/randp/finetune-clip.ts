@@ -121,7 +121,7 @@ export function networkForward(
   p: NetworkParams,
   how: NetworkReadout,
   x: tf.Tensor4D,
-  probes?: readonly tf.Tensor[],
+  probes?: readonly (tf.Tensor | undefined)[],
 ): Forward {
   const specs = convSpecs(p.spec);
   const names = featureLayers(p.spec);
@@ -132,13 +132,11 @@ export function networkForward(
     inputs.push(h);
     const s = specs[i]?.stride ?? 1;
     const w = p.kernels[i] as tf.Tensor4D;
-    if (!probes) {
+    const probe = probes?.[i];
+    if (!probe) {
       return tf.relu(tf.add(tf.conv2d(h, w, s, 'same'), p.biases[i] as tf.Tensor1D)) as tf.Tensor4D;
     }
-    const y = tf.add(
-      tf.add(convToInput(h, w, s), p.biases[i] as tf.Tensor1D),
-      probes[i] as tf.Tensor,
-    );
+    const y = tf.add(tf.add(convToInput(h, w, s), p.biases[i] as tf.Tensor1D), probe);
     return tf.relu(y) as tf.Tensor4D;
   };
   let h = conv(0, tf.sub(tf.mul(x, 2), 1));
@@ -184,7 +182,8 @@ export interface NetworkClippedSum {
 /**
  * Σ_i clip_C(∇ loss_i) over the batch (module comment), images x [B, H, W, C]
  * in [0, 1] and one-hot labels y [B, K]. With `head` false the linear model
- * is held fixed: its gradient is neither counted in the norms nor summed
+ * is held fixed, and convolutions before `from` (convSpecs order; default 0)
+ * are too: their gradients are neither counted in the norms nor summed
  * (returned as zeros).
  */
 export function networkClippedSum(
@@ -192,9 +191,10 @@ export function networkClippedSum(
   how: NetworkReadout,
   batch: { x: tf.Tensor4D; y: tf.Tensor2D },
   clip: number,
-  options: { head?: boolean } = {},
+  options: { head?: boolean; from?: number } = {},
 ): NetworkClippedSum {
   const withHead = options.head ?? true;
+  const from = options.from ?? 0;
   const specs = convSpecs(p.spec);
   const B = batch.x.shape[0];
   // Output shapes of the convolutions actually run (up to the deepest read layer).
@@ -209,7 +209,8 @@ export function networkClippedSum(
       shapes.push([B, hh, ww, specs[i]?.outChannels ?? 0]);
     }
   }
-  const probes = shapes.map((s) => tf.zeros(s));
+  const trained = shapes.map((_, i) => i).filter((i) => i >= from);
+  const probes = trained.map((i) => tf.zeros(shapes[i] as number[]));
   interface Kept {
     inputs: tf.Tensor4D[];
     features: tf.Tensor2D;
@@ -218,7 +219,9 @@ export function networkClippedSum(
   }
   let kept: Kept | null = null;
   const f = (...ps: tf.Tensor[]): tf.Scalar => {
-    const fw = networkForward(p, how, batch.x, ps);
+    const byConv: (tf.Tensor | undefined)[] = [];
+    trained.forEach((i, j) => (byConv[i] = ps[j]));
+    const fw = networkForward(p, how, batch.x, byConv);
     const loss = crossEntropy(fw.logits, batch.y);
     kept = {
       inputs: fw.inputs.map((t) => tf.keep(t)),
@@ -235,9 +238,14 @@ export function networkClippedSum(
   try {
     const lossSum = (k.loss.dataSync() as Float32Array).reduce((a, b) => a + b, 0);
     // Per-record kernel and bias gradients, layer by layer (kept for the sums).
-    const kernelsOf = outGrads.map((g, i) =>
-      perRecordKernelGradients(k.inputs[i] as tf.Tensor4D, g as tf.Tensor4D, specs[i]?.stride ?? 1),
-    );
+    const kernelsOf = outGrads.map((g, j) => {
+      const i = trained[j] as number;
+      return perRecordKernelGradients(
+        k.inputs[i] as tf.Tensor4D,
+        g as tf.Tensor4D,
+        specs[i]?.stride ?? 1,
+      );
+    });
     const biasesOf = outGrads.map((g) => tf.sum(g, [1, 2]) as tf.Tensor2D);
     const squared = tf.tidy(() => {
       let sq: tf.Tensor1D = withHead
@@ -265,13 +273,13 @@ export function networkClippedSum(
       // Σ_i c_i·g_i as one product [1, B]·[B, size] per parameter.
       const weighted = (perRecord: tf.Tensor, shape: number[]) =>
         tf.reshape(tf.matMul(c, tf.reshape(perRecord, [B, -1])), shape);
-      const kernels = kernelsOf.map((w, i) => weighted(w, (p.kernels[i] as tf.Tensor4D).shape));
-      const biases = biasesOf.map((b, i) => weighted(b, (p.biases[i] as tf.Tensor1D).shape));
-      // Convolutions past the deepest read layer get no gradient.
-      for (let i = outGrads.length; i < p.kernels.length; i++) {
-        kernels.push(tf.zerosLike(p.kernels[i] as tf.Tensor));
-        biases.push(tf.zerosLike(p.biases[i] as tf.Tensor));
-      }
+      // Held or unused convolutions (before `from`, past the deepest read layer): no gradient.
+      const kernels = p.kernels.map((w) => tf.zerosLike(w) as tf.Tensor);
+      const biases = p.biases.map((b) => tf.zerosLike(b) as tf.Tensor);
+      trained.forEach((i, j) => {
+        kernels[i] = weighted(kernelsOf[j] as tf.Tensor, (p.kernels[i] as tf.Tensor4D).shape);
+        biases[i] = weighted(biasesOf[j] as tf.Tensor, (p.biases[i] as tf.Tensor1D).shape);
+      });
       const head = withHead
         ? tf.matMul(k.features, tf.mul(k.residual, tf.reshape(c, [B, 1])), true, false)
         : tf.zerosLike(p.head);
@@ -297,14 +305,17 @@ export function networkClippedSumLoop(
   how: NetworkReadout,
   batch: { x: tf.Tensor4D; y: tf.Tensor2D },
   clip: number,
+  options: { head?: boolean; from?: number } = {},
 ): NetworkClippedSum {
   const n = p.kernels.length;
   const used = convsUsed(p.spec, how.readout);
-  // Only what the loss depends on is differentiated; the other convolutions' sums stay 0.
+  const from = options.from ?? 0;
+  // Only what is trained and the loss depends on is differentiated; the other sums stay 0.
+  const convs = Array.from({ length: used }, (_, i) => i).filter((i) => i >= from);
   const indices = [
-    ...Array.from({ length: used }, (_, i) => i),
-    ...Array.from({ length: used }, (_, i) => n + i),
-    2 * n,
+    ...convs,
+    ...convs.map((i) => n + i),
+    ...((options.head ?? true) ? [2 * n] : []),
   ];
   const params = paramList(p);
   const sums = params.map((t) => tf.zerosLike(t));

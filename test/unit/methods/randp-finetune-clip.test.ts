@@ -70,9 +70,10 @@ function compare(
   how: NetworkReadout,
   batch: { x: tf.Tensor4D; y: tf.Tensor2D },
   clip: number,
+  options: { head?: boolean; from?: number } = {},
 ): { clipped: number } {
-  const fast = networkClippedSum(p, how, batch, clip);
-  const slow = networkClippedSumLoop(p, how, batch, clip);
+  const fast = networkClippedSum(p, how, batch, clip, options);
+  const slow = networkClippedSumLoop(p, how, batch, clip, options);
   try {
     for (let i = 0; i < slow.norms.length; i++) {
       const a = fast.norms[i] as number;
@@ -129,6 +130,42 @@ describe('randp phase 3: the clipped sum of the whole classifier', () => {
     const batch = batchOf(5, 30, 3, 4, 4);
     try {
       compare(p, how, batch, 0.5);
+    } finally {
+      tf.dispose([...p.kernels, ...p.biases, p.head, batch.x, batch.y]);
+    }
+  });
+
+  it('only the last stage trained (the linear model and earlier convolutions held): equal to the loop, zero elsewhere', () => {
+    const spec: FeatureNetSpec = { widths: [4, 6, 8, 10], stemStride: 1 };
+    const how: NetworkReadout = {
+      readout: { layers: ['stage1', 'stage2', 'stage3'], grid: 2 },
+      perRecord: { power: 0.5, groups: [6 * 4, 8 * 4, 10 * 4] },
+    };
+    const p = makeParams(spec, 1, 96, 3, 7);
+    const batch = batchOf(6, 28, 1, 3, 8);
+    try {
+      compare(p, how, batch, 0.05, { head: false, from: 5 });
+      const r = networkClippedSum(p, how, batch, 0.05, { head: false, from: 5 });
+      const zero = (t: tf.Tensor) => t.dataSync().every((v) => v === 0);
+      // Kernels 0–4 and their biases, and the head: exactly zero; kernels 5 and 6: not.
+      assert.deepEqual(r.grads.map(zero), [
+        true,
+        true,
+        true,
+        true,
+        true,
+        false,
+        false,
+        true,
+        true,
+        true,
+        true,
+        true,
+        false,
+        false,
+        true,
+      ]);
+      tf.dispose(r.grads);
     } finally {
       tf.dispose([...p.kernels, ...p.biases, p.head, batch.x, batch.y]);
     }
