@@ -11,14 +11,18 @@
  *   row: the network has no batch statistics, batch normalisation being
  *   folded);
  * - a convolution's per-record kernel gradient is P_iᵀ·G_i, P_i the im2col
- *   patches of the record's input to it (engine/dpsgd-clip.ts `patches`),
- *   its bias gradient Σ_positions G_i; the linear model's is x̃_i ⊗ (p_i − y_i)
- *   with norm ‖x̃_i‖·‖p_i − y_i‖ (x̃_i its input with the bias feature);
- * - with c_i = min(1, C/‖g_i‖), the clipped sums are Pᵀ·(c ⊙ G) per
- *   convolution and x̃ᵀ·(c ⊙ (P − Y)) for the linear model.
+ *   patches of the record's input to it (built on the wasm heap there,
+ *   engine/dpsgd-clip.ts `convPatches` elsewhere), its bias gradient
+ *   Σ_positions G_i; the linear model's is x̃_i ⊗ (p_i − y_i) with norm
+ *   ‖x̃_i‖·‖p_i − y_i‖ (x̃_i its input with the bias feature);
+ * - with c_i = min(1, C/‖g_i‖), the clipped sum is Σ_i c_i·g_i: one [1, B]
+ *   product per convolution parameter over the kept per-record gradients,
+ *   and x̃ᵀ·(c ⊙ (P − Y)) for the linear model.
  *
- * An exact per-record loop (`networkClippedSumLoop`) is the reference the
- * test compares against.
+ * Parts can be held fixed (the linear model; the convolutions before a
+ * given one): they get no probe, no norm and a zero sum. An exact
+ * per-record loop (`networkClippedSumLoop`) is the reference the test
+ * compares against. Not a method setting yet (docs/classifier.md, phase 3).
  */
 import * as tf from '@tensorflow/tfjs';
 import { clipFactor, convPatches } from '../../engine/dpsgd-clip';
