@@ -11,12 +11,13 @@ export const randpCard = {
   releases: 'classifier',
   needs: ['the random-process prior shipped with the app'],
   // Test accuracy of the released classifier itself (not of a CNN trained on synthetic images).
+  // bench/randp-probe.ts with the shipped (1 500-step) prior, one run each.
   measured: [
-    { preset: 'paper', epsilon: 1, testAccuracy: [97.0, 97.2], minutes: 3 },
-    { preset: 'paper', epsilon: 8, testAccuracy: [98.1, 98.3], minutes: 4 },
+    { preset: 'paper', epsilon: 1, testAccuracy: [97.8, 97.8], minutes: 2 },
+    { preset: 'paper', epsilon: 8, testAccuracy: [98.7, 98.7], minutes: 3 },
   ],
   verdict:
-    'Measured on MNIST: the classifier scores 97.0–97.2 % on the test images at ε = 1 and 98.1–98.3 % at ε = 8, in a few minutes; on 4 000 images of two digits, 97–98 % at ε = 1. Not comparable with the generators’ figures, which score a classifier trained on their synthetic images.',
+    'Measured on MNIST: the classifier scores 97.8 % on the test images at ε = 1 and 98.7 % at ε = 8, in a few minutes; on 4 000 images of two digits, 97–98 % at ε = 1 (with an earlier prior). Not comparable with the generators’ figures, which score a classifier trained on their synthetic images.',
   stages: {
     stage1: {
       title: 'Features (the prior’s features of every image, held in memory; no privacy cost)',

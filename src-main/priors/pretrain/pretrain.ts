@@ -50,7 +50,7 @@ export const DEFAULT_PRETRAIN = {
   imagesPerFamily: 15000,
   imageSize: 32,
   viewSize: 28,
-  steps: 500,
+  steps: 1500,
   batchSize: 256,
   temperature: 0.2,
   learningRate: 2e-3,
