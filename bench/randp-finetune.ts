@@ -115,8 +115,8 @@ async function main(): Promise<void> {
       count,
       whitening,
     );
-  const trainX = prepare(f.train, limit);
-  const testX = prepare(f.test, f.test.count);
+  const trainX = await prepare(f.train, limit);
+  const testX = await prepare(f.test, f.test.count);
   console.log(
     `backend ${backend.name}; ${limit} training images, ${f.test.count} test; phase 3: expected batch ${p3Batch}, ${p3Epochs} epoch(s), lr ${p3Lr} (${p3Opt}), C ${p3Clip}, head ${head ? 'trained' : 'fixed'}, convolutions from ${from}, init ${init}; load ${loadavg()
       .map((v) => v.toFixed(2))

@@ -81,9 +81,9 @@ if (whitening) {
   console.log(`public whitening: ${whitening.source}; ${fmt(f.seconds.whitening)}, load ${load()}`);
 }
 const normOptions: NormaliseOptions = { ...perRecord, scaling };
-const prepare = (s: CachedSet): LabelledFeatures => {
+const prepare = async (s: CachedSet): Promise<LabelledFeatures> => {
   let x = normaliseFeatures(s.features, s.count, s.dims, normOptions);
-  if (whitening) x = whitenFeatures(x, s.count, whitening);
+  if (whitening) x = await whitenFeatures(x, s.count, whitening);
   if (norm.includes('row')) x = normaliseFeatures(x, s.count, s.dims, { rowNorm });
   return { features: x, labels: s.labels, count: s.count, dims: s.dims };
 };
@@ -139,8 +139,8 @@ async function privateRows(
 
 if (only !== 'pair') {
   t = performance.now();
-  const train = prepare(f.train);
-  const test = prepare(f.test);
+  const train = await prepare(f.train);
+  const test = await prepare(f.test);
   console.log(
     `normalising 70 000 feature vectors: ${((performance.now() - t) / 1000).toFixed(1)} s, load ${load()}`,
   );
@@ -181,8 +181,8 @@ if (only !== 'mnist') {
   }
   await privateRows(
     `${pair[0]} vs ${pair[1]}`,
-    prepare(a),
-    prepare(b),
+    await prepare(a),
+    await prepare(b),
     pairEps,
     pairBatch,
     pairEpochs,

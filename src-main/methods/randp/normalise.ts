@@ -19,6 +19,7 @@ import { generateFamily, PRIOR_FAMILIES, type PriorFamily } from '../../priors/f
 import { extractFeatures } from '../../priors/features';
 import { featureLayers } from '../../priors/network/architecture';
 import type { FeatureReadout, FoldedNet } from '../../priors/network/feature-net';
+import { timeSlicer, yieldToEvents } from '../../engine/cooperate';
 
 /** Per-feature shift and scale: x' = (x − shift)·scale. */
 export interface FeatureScaling {
@@ -257,6 +258,7 @@ export async function publicFeatureWhitening(
     all.set(p, off);
     off += p.length;
   }
+  const slice = timeSlicer();
   const mean = new Float32Array(dims);
   for (let i = 0; i < n; i++) {
     for (let d = 0; d < dims; d++)
@@ -266,17 +268,26 @@ export async function publicFeatureWhitening(
     for (let d = 0; d < dims; d++)
       all[i * dims + d] = (all[i * dims + d] as number) - (mean[d] as number);
   }
-  const covT = tf.tidy(() => {
-    const x = tf.tensor2d(all, [n, dims]);
-    return tf.div(tf.matMul(x, x, true, false), n - 1);
-  });
-  const cov = Float64Array.from(covT.dataSync());
-  covT.dispose();
+  // Σ (n−1) = Σ_rows xᵀx, summed over chunks of rows so the event loop runs between them.
+  const cov = new Float64Array(dims * dims);
+  for (let s = 0; s < n; s += ROWS_PER_CHUNK) {
+    const rows = Math.min(ROWS_PER_CHUNK, n - s);
+    const part = tf.tidy(() => {
+      const x = tf.tensor2d(all.subarray(s * dims, (s + rows) * dims), [rows, dims]);
+      return tf.matMul(x, x, true, false);
+    });
+    const p = (await part.data()) as Float32Array;
+    part.dispose();
+    for (let k = 0; k < p.length; k++) cov[k] = (cov[k] as number) + (p[k] as number) / (n - 1);
+    await slice();
+  }
   let tr = 0;
   for (let d = 0; d < dims; d++) tr += cov[d * dims + d] as number;
   const ridge = (shrink * tr) / dims;
   for (let d = 0; d < dims; d++) cov[d * dims + d] = (cov[d * dims + d] as number) + ridge;
-  const factor = Float32Array.from(lowerInverse(cholesky(cov, dims), dims));
+  const factor = Float32Array.from(
+    await lowerInverse(await cholesky(cov, dims, slice), dims, slice),
+  );
   return {
     mean,
     factor,
@@ -285,8 +296,19 @@ export async function publicFeatureWhitening(
   };
 }
 
-/** Cholesky factor L (row-major, lower) of a symmetric positive definite matrix. */
-function cholesky(a: Float64Array, n: number): Float64Array {
+/** Rows per tfjs product when features are whitened or their covariance summed. */
+const ROWS_PER_CHUNK = 1024;
+
+/**
+ * Cholesky factor L (row-major, lower) of a symmetric positive definite
+ * matrix (Golub and Van Loan, "Matrix Computations", Alg. 4.2.1, by
+ * columns); `slice` is awaited after each column.
+ */
+async function cholesky(
+  a: Float64Array,
+  n: number,
+  slice: () => Promise<void>,
+): Promise<Float64Array> {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     let s = a[j * n + j] as number;
@@ -305,38 +327,56 @@ function cholesky(a: Float64Array, n: number): Float64Array {
       for (let k = 0; k < j; k++) t -= (l[ri + k] as number) * (l[rj + k] as number);
       l[ri + j] = t / d;
     }
+    await slice();
   }
   return l;
 }
 
-/** L⁻¹ of a lower-triangular L (row-major). */
-function lowerInverse(l: Float64Array, n: number): Float64Array {
+/**
+ * L⁻¹ of a lower-triangular L (row-major), by forward substitution one row
+ * at a time: row i of X = L⁻¹ is (eᵢ − Σ_{k<i} L_ik X_k) / L_ii, and row k of
+ * X is zero beyond column k, so every inner loop runs along a row.
+ */
+async function lowerInverse(
+  l: Float64Array,
+  n: number,
+  slice: () => Promise<void>,
+): Promise<Float64Array> {
   const inv = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    inv[j * n + j] = 1 / (l[j * n + j] as number);
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      const ri = i * n;
-      for (let k = j; k < i; k++) s += (l[ri + k] as number) * (inv[k * n + j] as number);
-      inv[ri + j] = -s / (l[ri + i] as number);
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    for (let k = 0; k < i; k++) {
+      const c = l[ri + k] as number;
+      if (c === 0) continue;
+      const rk = k * n;
+      for (let j = 0; j <= k; j++)
+        inv[ri + j] = (inv[ri + j] as number) - c * (inv[rk + j] as number);
     }
+    inv[ri + i] = 1;
+    const d = l[ri + i] as number;
+    for (let j = 0; j <= i; j++) inv[ri + j] = (inv[ri + j] as number) / d;
+    await slice();
   }
   return inv;
 }
 
-/** A·(x − mean) for every row (a new array), in chunks through tfjs. */
-export function whitenFeatures(
+/**
+ * A·(x − mean) for every row (a new array), in chunks through tfjs, yielding
+ * to the event loop between chunks (60 000 rows of 2 016 features are
+ * about 0.5 TFLOP: tens of seconds on one core).
+ */
+export async function whitenFeatures(
   features: Float32Array,
   count: number,
   w: FeatureWhitening,
-): Float32Array {
+): Promise<Float32Array> {
   const d = w.dims;
   const out = new Float32Array(count * d);
   const a = tf.tensor2d(w.factor, [d, d]);
   const m = tf.tensor1d(w.mean);
   try {
-    for (let s = 0; s < count; s += 4096) {
-      const n = Math.min(4096, count - s);
+    for (let s = 0; s < count; s += ROWS_PER_CHUNK) {
+      const n = Math.min(ROWS_PER_CHUNK, count - s);
       const y = tf.tidy(() =>
         tf.matMul(
           tf.sub(tf.tensor2d(features.subarray(s * d, (s + n) * d), [n, d]), m),
@@ -345,8 +385,9 @@ export function whitenFeatures(
           true,
         ),
       );
-      out.set(y.dataSync() as Float32Array, s * d);
+      out.set((await y.data()) as Float32Array, s * d);
       y.dispose();
+      await yieldToEvents();
     }
   } finally {
     a.dispose();

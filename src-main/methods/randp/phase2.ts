@@ -85,16 +85,29 @@ export async function phase2FeatureMap(
   return { perRecord, whitening };
 }
 
-/** Raw prior features [count × dims] → the probe's inputs (each row from its own record and the public map). */
-export function applyFeatureMap(
+/**
+ * Raw prior features [count × dims] → the probe's inputs (each row from its
+ * own record and the public map; a new array, `features` is left as it was).
+ * Row block by row block, yielding to the event loop in between: for 60 000
+ * records this is tens of seconds of work.
+ */
+export async function applyFeatureMap(
   map: Phase2FeatureMap,
   features: Float32Array,
   count: number,
-): Float32Array {
+): Promise<Float32Array> {
   const dims = map.whitening.dims;
-  const x = perRecordTransform(features.slice(), count, dims, map.perRecord);
-  return whitenFeatures(x, count, map.whitening);
+  const out = new Float32Array(count * dims);
+  for (let s = 0; s < count; s += ROWS_PER_BLOCK) {
+    const n = Math.min(ROWS_PER_BLOCK, count - s);
+    const x = perRecordTransform(features.slice(s * dims, (s + n) * dims), n, dims, map.perRecord);
+    out.set(await whitenFeatures(x, n, map.whitening), s * dims);
+  }
+  return out;
 }
+
+/** Rows per block of {@link applyFeatureMap}. */
+const ROWS_PER_BLOCK = 4096;
 
 /** Rate, steps and σ of a probe run for a target (ε, δ) on `count` records. */
 export function phase2Schedule(options: {

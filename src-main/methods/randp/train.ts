@@ -46,8 +46,7 @@ import {
 } from './checkpoint';
 import { predictImages, readClassifier, writeClassifier } from './classifier';
 import { DpLinearStepper, type DpLinearState } from './dp-linear';
-import { perRecordTransform, whitenFeatures } from './normalise';
-import { foldWhitening, phase2FeatureMap } from './phase2';
+import { applyFeatureMap, foldWhitening, phase2FeatureMap } from './phase2';
 import { randpNoise } from './plan';
 import type { RandpPlan } from './plan-schema';
 
@@ -184,9 +183,7 @@ export async function trainRandp(
       channels: image.channels,
     });
     const dims = map.whitening.dims;
-    // Per record, in place, then the whitening (a new array): the raw features go.
-    perRecordTransform(raw, train.count, dims, map.perRecord);
-    const x = whitenFeatures(raw, train.count, map.whitening);
+    const x = await applyFeatureMap(map, raw, train.count);
     const data = { features: x, labels: train.y, count: train.count, dims };
 
     const options = {

@@ -176,7 +176,7 @@ describe('randp: feature normalisation', () => {
     let tr = 0;
     for (let i = 0; i < d; i++) tr += cov[i * d + i] as number;
     const lambda = (shrink * tr) / d;
-    const white = whitenFeatures(x, n, w);
+    const white = await whitenFeatures(x, n, w);
     const { cov: cw } = meanAndCovariance(white, n, d);
     // Σ_w + λ·A·Aᵀ should be I.
     let worst = 0;

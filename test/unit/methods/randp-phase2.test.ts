@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadBundledMnist } from '../../../src-main/data/mnist';
 import { selectBackend } from '../../../src-main/engine/backend';
+import { SeededRng } from '../../../src-main/engine/rng';
 import { linearAccuracy, linearLogits } from '../../../src-main/methods/randp/dp-linear';
 import { perRecordTransform } from '../../../src-main/methods/randp/normalise';
 import { probeEpsilon } from '../../../src-main/methods/randp/privacy';
@@ -33,6 +34,41 @@ describe('randp: phase 2 end to end', () => {
     prior = await makeTinyPrior(dir.path);
   });
   after(() => dir.cleanup());
+
+  it('the feature map works block by block: the same rows as one record at a time, and the event loop runs in between', async () => {
+    // A small public map (8 features in two groups, a lower-triangular A), on more rows than one block.
+    const dims = 8;
+    const rng = SeededRng.fromSeed(3);
+    const factor = new Float32Array(dims * dims);
+    for (let i = 0; i < dims; i++)
+      for (let j = 0; j <= i; j++)
+        factor[i * dims + j] = i === j ? 1 + rng.nextFloat() : rng.nextFloat() - 0.5;
+    const mean = Float32Array.from({ length: dims }, () => rng.nextFloat() - 0.5);
+    const map = {
+      perRecord: { power: 0.5, groups: [4, 4] },
+      whitening: { mean, factor, dims, source: 'test' },
+    };
+    const count = 9000;
+    const raw = Float32Array.from({ length: count * dims }, () => rng.nextFloat() * 3);
+    const before = raw.slice();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const out = await applyFeatureMap(map, raw, count);
+    clearInterval(timer);
+    assert.deepEqual(raw, before, 'the raw features are left as they were');
+    assert.ok(ticks >= 3, `timers ran ${ticks} times while ${count} rows were mapped`);
+    let worst = 0;
+    for (const i of [0, 1023, 1024, 4095, 4096, 8191, 8999]) {
+      const row = perRecordTransform(raw.slice(i * dims, (i + 1) * dims), 1, dims, map.perRecord);
+      for (let r = 0; r < dims; r++) {
+        let v = 0;
+        for (let c = 0; c < dims; c++)
+          v += (factor[r * dims + c] as number) * ((row[c] as number) - (mean[c] as number));
+        worst = Math.max(worst, Math.abs(v - (out[i * dims + r] as number)));
+      }
+    }
+    assert.ok(worst < 1e-4, `rows differ by ${worst}`);
+  });
 
   it('the schedule spends at most the target ε', () => {
     const s = phase2Schedule({ count: 60000, epsilon: 1, delta: 1e-5 });
@@ -63,7 +99,7 @@ describe('randp: phase 2 end to end', () => {
       const { features, dims } = await extractFeatures(prior.net, images, { readout });
       rawTest = features;
       return {
-        features: applyFeatureMap(map, features, keep.length),
+        features: await applyFeatureMap(map, features, keep.length),
         labels: keep.map((i): number => (set.y[i] === 2 ? 0 : 1)),
         count: keep.length,
         dims,
