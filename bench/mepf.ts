@@ -13,6 +13,9 @@
  *        [--synthetic 10000] [--classifiers cnn,lr] [--fidelity] [--seed 0] [--filter]
  *        [--count-weight W] [--frequencies 5000] [--length-scale L[,L2…]]
  *        [--priors DIR] [--stand-in] [--png PREFIX] [--cache FILE]
+ *        [--guide E] (with --filter: candidates kept by a private linear classifier on the
+ *        prior's features, trained at ε = E, randp phase 2; ε of both composed and printed)
+ *        [--relabel 3,6] (with --guide: also evaluated with candidates labelled by the guide)
  *        (--source prior+rff: combinedEmbedding of both)
  *   node --import tsx bench/mepf.ts --part weights   (the count weight w: error of the means)
  *
@@ -60,6 +63,12 @@ import {
 } from '../src-main/methods/mepf/release';
 import { DEFAULT_FEATURE_NET } from '../src-main/priors/network/architecture';
 import { loadPrior, priorsFolder } from '../src-main/priors/prior-file';
+import { defaultReadout, extractFeatures } from '../src-main/priors/features';
+import { applyFeatureMap, phase2FeatureMap, trainPhase2 } from '../src-main/methods/randp/phase2';
+import { linearLogits, type LinearModel } from '../src-main/methods/randp/dp-linear';
+import { composedEpsilon } from '../src-main/privacy/compose-specs';
+import { releaseMechanism } from '../src-main/methods/mepf/release';
+import { mnistFeatures } from './lib/randp-features';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -226,6 +235,55 @@ const epsilons = arg('eps', '1,10').split(',').map(Number);
 const steps = Number(arg('steps', '1000'));
 const syntheticCount = Number(arg('synthetic', '10000'));
 const classifiers = arg('classifiers', 'cnn,lr').split(',') as ClassifierKind[];
+// `--relabel P,P2`: after each plain evaluation, again with the guide's labels on P× candidates.
+const relabelPools = arg('relabel', '') === '' ? [] : arg('relabel', '').split(',').map(Number);
+let relabelPool = 0;
+// `--guide E`: a private linear classifier (randp phase 2 at ε = E) on the prior's features.
+const guideEps = arg('guide', '') === '' ? null : Number(arg('guide', ''));
+let guide: {
+  model: LinearModel;
+  map: Awaited<ReturnType<typeof phase2FeatureMap>>;
+  net: ReturnType<typeof loadPrior>['net'];
+  readout: ReturnType<typeof defaultReadout>;
+  spec: { mechanism: 'dpsgd'; sampleRate: number; sigma: number; steps: number };
+} | null = null;
+if (guideEps !== null) {
+  t0 = now();
+  const f = await mnistFeatures();
+  const readout = defaultReadout(f.prior.net);
+  const map = await phase2FeatureMap(f.prior.net, readout);
+  const x = await applyFeatureMap(map, f.train.features.subarray(0, n * f.train.dims), n);
+  const r = await trainPhase2(
+    { features: x, labels: f.train.labels.subarray(0, n), count: n, dims: f.train.dims },
+    { epsilon: guideEps, delta, classes },
+  );
+  const testX = await applyFeatureMap(map, f.test.features, f.test.count);
+  const logits = linearLogits(r.averaged!, testX, f.test.count);
+  let right = 0;
+  for (let i = 0; i < f.test.count; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++)
+      if ((logits[i * classes + k] as number) > (logits[i * classes + best] as number)) best = k;
+    if (best === f.test.labels[i]) right++;
+  }
+  guide = {
+    model: r.averaged!,
+    map,
+    net: f.prior.net,
+    readout,
+    spec: {
+      mechanism: 'dpsgd',
+      sampleRate: r.schedule.sampleRate,
+      sigma: r.schedule.sigma,
+      steps: r.schedule.steps,
+    },
+  };
+  console.log(
+    `guide: private linear classifier at ε = ${guideEps} (σ ${r.schedule.sigma.toFixed(3)}, q ${r.schedule.sampleRate}, T ${r.schedule.steps}): ` +
+      `${((100 * right) / f.test.count).toFixed(2)} % on the real test set; ${(now() - t0).toFixed(0)} s`,
+  );
+}
+
 for (const epsilon of epsilons) {
   t0 = now();
   const { sigma, epsilon: spent } = calibrateReleaseSigma({ epsilon, delta, accountant });
@@ -242,6 +300,10 @@ for (const epsilon of epsilons) {
       `private phase ${(featureSeconds + releaseSeconds).toFixed(1)} s; noisy counts ${Array.from(release.counts, (c) => c.toFixed(0)).join(' ')}`,
   );
 
+  if (guide)
+    console.log(
+      `release + guide composed: ε = ${composedEpsilon({ specs: [releaseMechanism(sigma), guide.spec], delta }).epsilon.toFixed(3)}`,
+    );
   const arch = defaultGeneratorArchitecture(image, classes);
   const evalAt = (arg('eval-at', '') === '' ? [steps] : arg('eval-at', '').split(',').map(Number))
     .filter((s) => s > 0 && s <= steps)
@@ -282,6 +344,11 @@ for (const epsilon of epsilons) {
         `${((1000 * trainSeconds) / trainer.step).toFixed(0)} ms/step, loss ${loss.toExponential(3)} (load ${load()})`,
     );
     await evaluate(trainer.decoderWeights(), trainer.step);
+    for (const p of relabelPools) {
+      relabelPool = p;
+      await evaluate(trainer.decoderWeights(), trainer.step);
+    }
+    relabelPool = 0;
   }
   trainer.dispose();
 
@@ -324,7 +391,12 @@ for (const epsilon of epsilons) {
    * minus the best other): images that the release itself places in another
    * class go last. Post-processing of the release only.
    */
-  function filtered(weights: Float32Array[], k: number, count: number, s: number): Uint8Array {
+  async function filtered(
+    weights: Float32Array[],
+    k: number,
+    count: number,
+    s: number,
+  ): Promise<Uint8Array> {
     const pool = 3 * count;
     const cand = fastImages(weights, k, pool, s);
     const margins = new Float32Array(pool);
@@ -336,8 +408,26 @@ for (const epsilon of epsilons) {
           255,
         ),
       ) as tf.Tensor4D;
-      margins.set(releaseMargins(embedding, target, x, new Int32Array(m).fill(k)), at);
+      if (!guide) margins.set(releaseMargins(embedding, target, x, new Int32Array(m).fill(k)), at);
       x.dispose();
+    }
+    if (guide) {
+      const f = await extractFeatures(
+        guide.net,
+        { x: cand, count: pool, height: 28, width: 28, channels: 1 },
+        { readout: guide.readout },
+      );
+      const logits = linearLogits(
+        guide.model,
+        await applyFeatureMap(guide.map, f.features, pool),
+        pool,
+      );
+      for (let i = 0; i < pool; i++) {
+        let other = -Infinity;
+        for (let j = 0; j < classes; j++)
+          if (j !== k) other = Math.max(other, logits[i * classes + j] as number);
+        margins[i] = (logits[i * classes + k] as number) - other;
+      }
     }
     const order = Array.from(margins.keys()).sort(
       (a, b) => (margins[b] as number) - (margins[a] as number),
@@ -353,6 +443,60 @@ for (const epsilon of epsilons) {
     return out;
   }
 
+  /**
+   * `--relabel P` (with `--guide`): P·count candidates of each class, each
+   * labelled by the guide classifier's argmax; each class's `per[k]` images
+   * are the candidates it labels k, firmest first (fewer when it labels
+   * fewer).
+   */
+  async function relabelled(
+    weights: Float32Array[],
+    per: ArrayLike<number>,
+    pool: number,
+    xs: Uint8Array[],
+    ys: number[],
+  ): Promise<void> {
+    const g = guide!;
+    const cands: Uint8Array[] = [];
+    const labels: number[] = [];
+    const margins: number[] = [];
+    for (let k = 0; k < classes; k++) {
+      const m = pool * (per[k] as number);
+      if (m === 0) continue;
+      const cand = fastImages(weights, k, m, seed + 1000 * k);
+      const f = await extractFeatures(
+        g.net,
+        { x: cand, count: m, height: 28, width: 28, channels: 1 },
+        { readout: g.readout },
+      );
+      const logits = linearLogits(g.model, await applyFeatureMap(g.map, f.features, m), m);
+      for (let i = 0; i < m; i++) {
+        let best = 0;
+        for (let j = 1; j < classes; j++)
+          if ((logits[i * classes + j] as number) > (logits[i * classes + best] as number))
+            best = j;
+        let other = -Infinity;
+        for (let j = 0; j < classes; j++)
+          if (j !== best) other = Math.max(other, logits[i * classes + j] as number);
+        cands.push(cand.subarray(i * 784, (i + 1) * 784));
+        labels.push(best);
+        margins.push((logits[i * classes + best] as number) - other);
+      }
+    }
+    const kept: number[] = [];
+    for (let k = 0; k < classes; k++) {
+      const mine = labels.flatMap((l, i) => (l === k ? [i] : []));
+      mine.sort((a, b) => (margins[b] as number) - (margins[a] as number));
+      const take = mine.slice(0, per[k] as number);
+      kept.push(take.length);
+      for (const i of take) {
+        xs.push(cands[i] as Uint8Array);
+        ys.push(k);
+      }
+    }
+    console.log(`  relabelled from ${pool}× candidates: kept per class ${kept.join(' ')}`);
+  }
+
   async function evaluate(weights: Float32Array[], atStep: number): Promise<void> {
     // Synthetic set: labels from p̃ (largest remainders), class-major.
     t0 = now();
@@ -365,16 +509,19 @@ for (const epsilon of epsilons) {
       per[order[i % classes] as number]! += 1;
     const xs: Uint8Array[] = [];
     const ys: number[] = [];
-    for (let k = 0; k < classes; k++) {
-      if ((per[k] as number) === 0) continue;
-      const count = per[k] as number;
-      xs.push(
-        flag('filter')
-          ? filtered(weights, k, count, seed + 1000 * k)
-          : fastImages(weights, k, count, seed + 1000 * k),
-      );
-      for (let i = 0; i < count; i++) ys.push(k);
-    }
+    if (relabelPool > 0 && guide) {
+      await relabelled(weights, per, relabelPool, xs, ys);
+    } else
+      for (let k = 0; k < classes; k++) {
+        if ((per[k] as number) === 0) continue;
+        const count = per[k] as number;
+        xs.push(
+          flag('filter')
+            ? await filtered(weights, k, count, seed + 1000 * k)
+            : fastImages(weights, k, count, seed + 1000 * k),
+        );
+        for (let i = 0; i < count; i++) ys.push(k);
+      }
     const x = new Uint8Array(xs.reduce((a, b) => a + b.length, 0));
     let off = 0;
     for (const part of xs) {

@@ -130,7 +130,7 @@ export function networkForward(
   const specs = convSpecs(p.spec);
   const names = featureLayers(p.spec);
   const { readout, perRecord } = how;
-  const deepest = Math.max(...readout.layers.map((l) => names.indexOf(l) + 1));
+  const deepest = deepestStage(p.spec, readout);
   const inputs: tf.Tensor4D[] = [];
   const conv = (i: number, h: tf.Tensor4D): tf.Tensor4D => {
     inputs.push(h);
@@ -299,8 +299,13 @@ export function networkClippedSum(
 
 /** Convolutions the read-out runs (up to its deepest layer), convSpecs order. */
 function convsUsed(spec: FeatureNetSpec, readout: FeatureReadout): number {
+  return 1 + 2 * deepestStage(spec, readout);
+}
+
+/** The deepest stage (1-based) the read-out takes features from. */
+function deepestStage(spec: FeatureNetSpec, readout: FeatureReadout): number {
   const names = featureLayers(spec);
-  return 1 + 2 * Math.max(...readout.layers.map((l) => names.indexOf(l) + 1));
+  return Math.max(...readout.layers.map((l) => names.indexOf(l) + 1));
 }
 
 /** The exact reference: one backward pass per record, each gradient clipped, then summed. */
