@@ -6,6 +6,10 @@
  * thread loads its own backend (the parent's) and its own copy of the prior,
  * checked against its SHA-256 there too.
  *
+ * A per-record map of the features (feature-map.ts: the public whitening of
+ * a private classifier's inputs, say) can be applied where they are computed,
+ * so the workers share that work too and the raw features never exist here.
+ *
  * The images go to the workers in shared memory, copied once, and are cut
  * into contiguous chunks handed to whichever worker is free (so a worker on a
  * busier core simply takes fewer). Every chunk starts on a multiple of the
@@ -18,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError, type ErrorPayload } from '../contract/errors';
 import { currentBackend } from '../engine/backend';
 import { startModuleWorker, workerCountFromEnv } from '../engine/worker-thread';
+import type { FeatureMap } from './feature-map';
 import { FEATURE_BATCH, extractFeatures, networkSize, type ImageBytes } from './features';
 import { disposeNet, type FeatureReadout, type FoldedNet } from './network/feature-net';
 import { DEFAULT_PRIOR, loadPrior, priorsFolder } from './prior-file';
@@ -58,6 +63,8 @@ export interface ParallelFeatureOptions {
   onProgress?: (done: number, total: number) => void;
   /** Stops the work (every worker at once) with a CANCELLED error. */
   signal?: AbortSignal;
+  /** A per-record map applied to the features where they are computed (feature-map.ts). */
+  map?: FeatureMap;
 }
 
 /** Features [count × dims] row-major, and how many threads computed them. */
@@ -77,6 +84,7 @@ export interface FeatureWorkerData {
   batchSize: number;
   /** Every image, `x` in shared memory. */
   images: ImageBytes;
+  map?: FeatureMap;
 }
 
 /** One chunk of images for a worker: images [start, end). */
@@ -178,6 +186,7 @@ export async function extractFeaturesInParallel(
       readout: options.readout,
       batchSize,
       images: shared(images),
+      ...(options.map ? { map: options.map } : {}),
     });
   } catch (err) {
     if (!(err instanceof WorkersUnavailable)) throw err;
@@ -197,6 +206,7 @@ async function inThisThread(
   try {
     const { features, dims } = await extractFeatures(net, images, {
       readout: options.readout,
+      map: options.map,
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       // Called between batches (nothing held): the place to stop.
       onProgress: (done, total) => {

@@ -27,7 +27,7 @@ const send = (m: FeatureWorkerReply, transfer: ArrayBuffer[] = []): void =>
 async function run(chunk: FeatureChunk): Promise<void> {
   try {
     const net = await ready;
-    const { images, readout, batchSize } = data;
+    const { images, readout, batchSize, map } = data;
     const per = images.height * images.width * images.channels;
     const { features, dims } = await extractFeatures(
       net,
@@ -39,6 +39,7 @@ async function run(chunk: FeatureChunk): Promise<void> {
       {
         readout,
         batchSize,
+        map,
         onProgress: (done) => send({ type: 'progress', id: chunk.id, done }),
       },
     );

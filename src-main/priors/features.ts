@@ -6,6 +6,7 @@
  * range, the one the prior was made for, keeping the aspect ratio.
  */
 import * as tf from '@tensorflow/tfjs';
+import { featureMapOps, type FeatureMap } from './feature-map';
 import { PRIOR_SIZE_MAX, PRIOR_SIZE_MIN } from './families';
 import { featureLayers } from './network/architecture';
 import {
@@ -56,6 +57,8 @@ export interface ExtractOptions {
   batchSize?: number;
   /** Called after each batch with the images done so far. */
   onProgress?: (done: number, total: number) => void;
+  /** A per-record map applied to each batch's features (feature-map.ts); absent: the raw read-out. */
+  map?: FeatureMap | undefined;
 }
 
 /**
@@ -73,22 +76,28 @@ export async function extractFeatures(
   const batch = options.batchSize ?? FEATURE_BATCH;
   const target = networkSize(height, width);
   const per = height * width * channels;
-  for (let start = 0; start < count; start += batch) {
-    const n = Math.min(batch, count - start);
-    const pixels = new Float32Array(n * per);
-    const src = images.x.subarray(start * per, (start + n) * per);
-    for (let i = 0; i < pixels.length; i++) pixels[i] = (src[i] as number) / 255;
-    const f = tf.tidy(() => {
-      let x: tf.Tensor4D = tf.tensor4d(pixels, [n, height, width, channels]);
-      if (target.height !== height || target.width !== width) {
-        x = tf.image.resizeBilinear(x, [target.height, target.width], true);
-      }
-      return readFeatures(net, x, options.readout);
-    });
-    out.set((await f.data()) as Float32Array, start * dims);
-    f.dispose();
-    options.onProgress?.(start + n, count);
-    await new Promise((r) => setImmediate(r));
+  const map = options.map ? featureMapOps(options.map) : null;
+  try {
+    for (let start = 0; start < count; start += batch) {
+      const n = Math.min(batch, count - start);
+      const pixels = new Float32Array(n * per);
+      const src = images.x.subarray(start * per, (start + n) * per);
+      for (let i = 0; i < pixels.length; i++) pixels[i] = (src[i] as number) / 255;
+      const f = tf.tidy(() => {
+        let x: tf.Tensor4D = tf.tensor4d(pixels, [n, height, width, channels]);
+        if (target.height !== height || target.width !== width) {
+          x = tf.image.resizeBilinear(x, [target.height, target.width], true);
+        }
+        const raw = readFeatures(net, x, options.readout);
+        return map ? map.apply(raw) : raw;
+      });
+      out.set((await f.data()) as Float32Array, start * dims);
+      f.dispose();
+      options.onProgress?.(start + n, count);
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    map?.dispose();
   }
   return { features: out, dims };
 }

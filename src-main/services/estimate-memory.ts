@@ -74,10 +74,11 @@ export function estimateMemory(input: {
       };
     }
   } else if (method === 'randp') {
-    // A linear classifier on the prior's features: the features of every training image.
+    // A linear classifier on the prior's features: the (mapped) features of every training
+    // image, one copy (the map is applied where they are computed), at most 4 096 per image.
     params = 4 * 6 * 4096 * arch.classes;
     batch = 0;
-    extra = { name: 'features', bytes: 4 * 2 * trainCount * 4096 };
+    extra = { name: 'features', bytes: 4 * trainCount * 4096 };
   } else if (typeof plan.sampleRate === 'number') {
     // DP-SGD (and per-record encoders): one micro-batch of per-example gradients.
     // On several threads, each holds its share of the step, at most one micro-batch.

@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import { UserError } from '../../src-main/contract/errors';
 import { loadBundledMnist, readNpz, writeNpz } from '../../src-main/data';
 import { selectBackend } from '../../src-main/engine/backend';
+import { SeededRng } from '../../src-main/engine/rng';
+import { perRecordTransform } from '../../src-main/priors/feature-map';
 import { extractFeatures, type ImageBytes } from '../../src-main/priors/features';
 import {
   MIN_PIXELS_PER_WORKER,
@@ -104,6 +106,52 @@ test('two workers give the features of one thread, bit for bit; progress grows t
   });
   assert.equal(inThread.threads, 1);
   assert.deepEqual(inThread.features, one.features);
+});
+
+test('a feature map applied on the workers: the same rows as the map applied afterwards, and the same on one thread', async () => {
+  const prior = loadPrior(DEFAULT_PRIOR, priorDir);
+  const raw = await extractFeatures(prior.net, images, { readout, batchSize: 8 });
+  disposeNet(prior.net);
+  const d = raw.dims;
+  // A public map of this prior's shape: the square root, two groups, a lower-triangular A.
+  const rng = SeededRng.fromSeed(11);
+  const factor = new Float32Array(d * d);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j <= i; j++)
+      factor[i * d + j] = i === j ? 1 + rng.nextFloat() : (rng.nextFloat() - 0.5) / d;
+  const half = Math.floor(d / 2);
+  const map = {
+    perRecord: { power: 0.5, groups: [half, d - half] },
+    whitening: {
+      mean: Float32Array.from({ length: d }, () => rng.nextFloat()),
+      factor,
+      dims: d,
+      source: 'test',
+    },
+  };
+  const common = { folder: priorDir, readout, batchSize: 8, map };
+  const two = await extractFeaturesInParallel(images, {
+    ...common,
+    workers: 2,
+    minPixelsPerWorker: 0,
+  });
+  const one = await extractFeaturesInParallel(images, { ...common, workers: 1 });
+  assert.equal(two.threads, 2);
+  assert.deepEqual(two.features, one.features, 'the same on two workers as on one thread');
+  // The definition: per record (perRecordTransform), then A·(x − mean), in float64.
+  const x = perRecordTransform(raw.features.slice(), images.count, d, map.perRecord);
+  let worst = 0;
+  for (let n = 0; n < images.count; n++) {
+    for (let r = 0; r < d; r++) {
+      let v = 0;
+      for (let c = 0; c <= r; c++)
+        v +=
+          (factor[r * d + c] as number) *
+          ((x[n * d + c] as number) - (map.whitening.mean[c] as number));
+      worst = Math.max(worst, Math.abs(v - (two.features[n * d + r] as number)));
+    }
+  }
+  assert.ok(worst < 1e-4, `mapped features differ from the definition by ${worst}`);
 });
 
 test("altered weights: the workers' UserError reaches the caller", async () => {

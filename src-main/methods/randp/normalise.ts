@@ -20,6 +20,13 @@ import { extractFeatures } from '../../priors/features';
 import { featureLayers } from '../../priors/network/architecture';
 import type { FeatureReadout, FoldedNet } from '../../priors/network/feature-net';
 import { timeSlicer, yieldToEvents } from '../../engine/cooperate';
+import {
+  perRecordTransform,
+  type FeatureWhitening,
+  type PerRecordOptions,
+} from '../../priors/feature-map';
+
+export { perRecordTransform, type FeatureWhitening, type PerRecordOptions };
 
 /** Per-feature shift and scale: x' = (x − shift)·scale. */
 export interface FeatureScaling {
@@ -29,21 +36,6 @@ export interface FeatureScaling {
   source: string;
   /** The per-record operations applied before the statistics (the private features must get the same). */
   perRecord?: PerRecordOptions;
-}
-
-/**
- * Operations on each record's own feature vector, applied first (and to the
- * public images' features before their statistics are taken).
- */
-export interface PerRecordOptions {
-  /** Element-wise sign(x)·|x|^p (power normalisation, e.g. 0.5); absent: none. */
-  power?: number | undefined;
-  /**
-   * Sizes of consecutive blocks (e.g. one per network stage) each standardised
-   * within the record to mean 0 and unit variance (a per-record layer norm,
-   * like the group normalisation of Tramèr and Boneh 2021); absent: none.
-   */
-  groups?: readonly number[] | undefined;
 }
 
 /** How features are normalised before the probe. */
@@ -75,45 +67,6 @@ export function readoutGroups(net: FoldedNet, readout: FeatureReadout): number[]
   return readout.layers.map(
     (l) => (net.spec.widths[names.indexOf(l) + 1] as number) * readout.grid * readout.grid,
   );
-}
-
-/** Applies the per-record operations to every row, in place; returns `x`. */
-export function perRecordTransform(
-  x: Float32Array,
-  count: number,
-  dims: number,
-  options: PerRecordOptions,
-): Float32Array {
-  const { power, groups } = options;
-  if (groups && groups.reduce((a, b) => a + b, 0) !== dims) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `The feature groups add up to ${groups.reduce((a, b) => a + b, 0)} features, but the records have ${dims}. Take them from the same prior and read-out.`,
-    );
-  }
-  for (let i = 0; i < count; i++) {
-    const o = i * dims;
-    if (power !== undefined && power !== 1) {
-      for (let d = o; d < o + dims; d++) {
-        const v = x[d] as number;
-        x[d] = Math.sign(v) * Math.abs(v) ** power;
-      }
-    }
-    if (groups) {
-      let start = o;
-      for (const g of groups) {
-        let m = 0;
-        for (let d = start; d < start + g; d++) m += x[d] as number;
-        m /= g;
-        let v = 0;
-        for (let d = start; d < start + g; d++) v += ((x[d] as number) - m) ** 2;
-        const f = 1 / Math.sqrt(v / g + 1e-6);
-        for (let d = start; d < start + g; d++) x[d] = ((x[d] as number) - m) * f;
-        start += g;
-      }
-    }
-  }
-  return x;
 }
 
 /**
@@ -212,15 +165,6 @@ export function normaliseFeatures(
     }
   }
   return out;
-}
-
-/** A whitening map from public data: x' = A·(x − mean), A = L⁻¹ with L·Lᵀ = Σ + λI. */
-export interface FeatureWhitening {
-  mean: Float32Array;
-  /** A [dims × dims] row-major (lower triangular). */
-  factor: Float32Array;
-  dims: number;
-  source: string;
 }
 
 /**

@@ -5,7 +5,10 @@
  * settings, with σ calibrated for a target (ε, δ). The defaults are the ones
  * measured in bench/randp-probe.ts (docs/classifier.md).
  */
+import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../contract/errors';
+import { yieldToEvents } from '../../engine/cooperate';
+import { featureMapOps, type FeatureMap } from '../../priors/feature-map';
 import type { FeatureReadout, FoldedNet } from '../../priors/network/feature-net';
 import {
   trainDpLinear,
@@ -14,10 +17,8 @@ import {
   type LinearModel,
 } from './dp-linear';
 import {
-  perRecordTransform,
   publicFeatureWhitening,
   readoutGroups,
-  whitenFeatures,
   type FeatureWhitening,
   type PerRecordOptions,
 } from './normalise';
@@ -53,10 +54,7 @@ export function measuredSettings(epsilon: number): { lr: number; epochs: number 
 }
 
 /** The data-independent feature map of phase 2: per-record operations, then the public whitening. */
-export interface Phase2FeatureMap {
-  perRecord: PerRecordOptions;
-  whitening: FeatureWhitening;
-}
+export type Phase2FeatureMap = FeatureMap;
 
 /** Builds the feature map from the prior alone (no private data). */
 export async function phase2FeatureMap(
@@ -87,9 +85,9 @@ export async function phase2FeatureMap(
 
 /**
  * Raw prior features [count × dims] → the probe's inputs (each row from its
- * own record and the public map; a new array, `features` is left as it was).
- * Row block by row block, yielding to the event loop in between: for 60 000
- * records this is tens of seconds of work.
+ * own record and the public map; a new array, `features` is left as it was),
+ * by the map's tfjs operations (the ones the feature workers apply) in
+ * blocks of rows, yielding to the event loop in between.
  */
 export async function applyFeatureMap(
   map: Phase2FeatureMap,
@@ -98,16 +96,25 @@ export async function applyFeatureMap(
 ): Promise<Float32Array> {
   const dims = map.whitening.dims;
   const out = new Float32Array(count * dims);
-  for (let s = 0; s < count; s += ROWS_PER_BLOCK) {
-    const n = Math.min(ROWS_PER_BLOCK, count - s);
-    const x = perRecordTransform(features.slice(s * dims, (s + n) * dims), n, dims, map.perRecord);
-    out.set(await whitenFeatures(x, n, map.whitening), s * dims);
+  const ops = featureMapOps(map);
+  try {
+    for (let s = 0; s < count; s += ROWS_PER_BLOCK) {
+      const n = Math.min(ROWS_PER_BLOCK, count - s);
+      const y = tf.tidy(() =>
+        ops.apply(tf.tensor2d(features.subarray(s * dims, (s + n) * dims), [n, dims])),
+      );
+      out.set((await y.data()) as Float32Array, s * dims);
+      y.dispose();
+      await yieldToEvents();
+    }
+  } finally {
+    ops.dispose();
   }
   return out;
 }
 
 /** Rows per block of {@link applyFeatureMap}. */
-const ROWS_PER_BLOCK = 4096;
+const ROWS_PER_BLOCK = 1024;
 
 /** Rate, steps and σ of a probe run for a target (ε, δ) on `count` records. */
 export function phase2Schedule(options: {

@@ -46,7 +46,7 @@ import {
 } from './checkpoint';
 import { predictImages, readClassifier, writeClassifier } from './classifier';
 import { DpLinearStepper, type DpLinearState } from './dp-linear';
-import { applyFeatureMap, foldWhitening, phase2FeatureMap } from './phase2';
+import { foldWhitening, phase2FeatureMap, type Phase2FeatureMap } from './phase2';
 import { randpNoise } from './plan';
 import type { RandpPlan } from './plan-schema';
 
@@ -73,11 +73,16 @@ function publicSide(image: { height: number; width: number }): number {
 /** Thrown when the analyst cancels while the features are computed. */
 class Cancelled extends Error {}
 
-/** The features of `images` under the prior, with progress as 'stage1'; null when cancelled. */
+/**
+ * The probe's inputs for `images`: the prior's features with the phase-2 map
+ * applied where they are computed (feature workers), progress as 'stage1';
+ * null when cancelled.
+ */
 async function features(
   prior: LoadedPrior,
   images: ImageBytes,
   readout: FeatureReadout,
+  map: Phase2FeatureMap,
   ctx: TrainingContext,
 ): Promise<Float32Array | null> {
   const { send, control } = ctx;
@@ -89,6 +94,7 @@ async function features(
       folder: priorsFolder(),
       net: prior.net,
       readout,
+      map,
       signal: stop.signal,
       onProgress: (done, total) => {
         if (control.cancelled) {
@@ -172,8 +178,6 @@ export async function trainRandp(
   try {
     send({ type: 'stage', stage: 'stage1', method: 'randp' });
     const readout = defaultReadout(prior.net);
-    const raw = await features(prior, { ...train, ...image, x: train.x }, readout, ctx);
-    if (!raw) return cancelledEarly();
     // Public: made from the prior's procedural images only, at the data set's image size.
     const map = await phase2FeatureMap(prior.net, readout, {
       power: plan.power,
@@ -182,8 +186,9 @@ export async function trainRandp(
       size: publicSide(image),
       channels: image.channels,
     });
+    const x = await features(prior, { ...train, ...image, x: train.x }, readout, map, ctx);
+    if (!x) return cancelledEarly();
     const dims = map.whitening.dims;
-    const x = await applyFeatureMap(map, raw, train.count);
     const data = { features: x, labels: train.y, count: train.count, dims };
 
     const options = {
