@@ -5,6 +5,7 @@
  * the step stays within the target (so a run never passes it), awaits the
  * write-ahead spend hook, and only then takes the step and reports it.
  */
+import { yieldToEvents } from './cooperate';
 
 /** What the caller supplies: the accountant, the write-ahead hook, progress and abort. */
 export interface PrivateStepHooks<Report> {
@@ -26,8 +27,6 @@ export interface PrivateRunResult {
   /** ε after `stepsTaken` steps (0 when none). */
   epsilon: number;
 }
-
-const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Runs `takeStep(next)` for next = taken + 1, … until the step budget, the

@@ -34,6 +34,7 @@ import { allFlat, disposeAll, initParams } from './params';
 import { blockRecords, largestBlock, type Partition } from './partition';
 import { mixSeed, SeededRng } from './rng';
 import { trainGroupsInThreads } from './stage1-threads';
+import { yieldToEvents } from './cooperate';
 
 const STAGE1_STREAM = 0x737431; // "st1"
 
@@ -157,8 +158,6 @@ class BlockSampler {
     return out;
   }
 }
-
-const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** What training one group of blocks needs (resolved from Stage1Options). */
 export interface GroupSetup {

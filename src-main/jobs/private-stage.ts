@@ -21,14 +21,13 @@ import {
 import { composedTotal, ownEpsilon, stepLimit, type RunNoise } from './budget';
 import type { StopReason, WorkerConfig } from './protocol';
 import type { TrainingContext } from './training-context';
+import { yieldToEvents } from '../engine/cooperate';
 
 /** Thrown out of a stage-2 step when the runner grants no more steps (data set cap). */
 class BudgetStop extends Error {}
 
 /** Seed offset of the latent draws of the progress grids (fixed per run, so grids are comparable). */
 const GRID_SEED_OFFSET = 0x67726964; // "grid"
-
-const yieldToEvents = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function folderBytes(dir: string): Promise<number> {
   let n = 0;
