@@ -21,10 +21,11 @@ const TYPICAL_RATES: Record<string, Record<string, number>> = {
  * Typical throughput of methods whose stages do other work than the default
  * model's, per backend (wasm measured on 2 cores: `mepf`'s release runs the
  * prior's network once per image; its generator step differentiates through
- * it, bench/mepf.ts; `randp` reads the prior's features of each image on two
- * threads at 2 350 images/s, whitens them by the public covariance and maps
- * them, about 900 images/s in all, then trains a linear model on them at
- * about 50 000 sampled records/s: `dp2 classify` on MNIST, 1 min 44 s).
+ * it, bench/mepf.ts; `randp` computes the public whitening (about 13 s), then
+ * reads the prior's features of each image and maps them on two threads at
+ * about 1 370 images/s, about 1 000 images/s in all, then trains a linear
+ * model on them at about 50 000 sampled records/s: `dp2 train --method randp`
+ * on MNIST, 1 min 35 s).
  */
 const TYPICAL_METHOD_RATES: Record<string, Record<string, Record<string, number>>> = {
   mepf: {
@@ -34,7 +35,7 @@ const TYPICAL_METHOD_RATES: Record<string, Record<string, Record<string, number>
     'tensorflow-gpu': { stage1: 20000, stage2: 5000 },
   },
   randp: {
-    wasm: { stage1: 900, stage2: 50000 },
+    wasm: { stage1: 1000, stage2: 50000 },
     cpu: { stage1: 100, stage2: 5000 },
     tensorflow: { stage1: 3000, stage2: 150000 },
     'tensorflow-gpu': { stage1: 20000, stage2: 500000 },
