@@ -64,7 +64,8 @@ import {
 import { DEFAULT_FEATURE_NET } from '../src-main/priors/network/architecture';
 import { loadPrior, priorsFolder } from '../src-main/priors/prior-file';
 import { defaultReadout, extractFeatures } from '../src-main/priors/features';
-import { applyFeatureMap, phase2FeatureMap, trainPhase2 } from '../src-main/methods/randp/phase2';
+import { phase2FeatureMap, trainPhase2 } from '../src-main/methods/randp/phase2';
+import { applyFeatureMap } from '../src-main/priors/feature-map';
 import { linearLogits, type LinearModel } from '../src-main/methods/randp/dp-linear';
 import { composedEpsilon } from '../src-main/privacy/compose-specs';
 import { releaseMechanism } from '../src-main/methods/mepf/release';

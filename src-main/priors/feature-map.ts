@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../contract/errors';
+import { yieldToEvents } from '../engine/cooperate';
 
 /**
  * Operations on each record's own feature vector, applied first (and to the
@@ -134,3 +135,36 @@ export function featureMapOps(map: FeatureMap): FeatureMapOps {
     },
   };
 }
+
+/**
+ * Raw prior features [count × dims] → mapped rows (a new array; `features`
+ * is left as it was), by {@link featureMapOps} in blocks of rows, yielding
+ * to the event loop in between (60 000 rows of 2 016 features are about
+ * 0.5 TFLOP: tens of seconds on one core).
+ */
+export async function applyFeatureMap(
+  map: FeatureMap,
+  features: Float32Array,
+  count: number,
+): Promise<Float32Array> {
+  const dims = map.whitening.dims;
+  const out = new Float32Array(count * dims);
+  const ops = featureMapOps(map);
+  try {
+    for (let s = 0; s < count; s += ROWS_PER_BLOCK) {
+      const n = Math.min(ROWS_PER_BLOCK, count - s);
+      const y = tf.tidy(() =>
+        ops.apply(tf.tensor2d(features.subarray(s * dims, (s + n) * dims), [n, dims])),
+      );
+      out.set((await y.data()) as Float32Array, s * dims);
+      y.dispose();
+      await yieldToEvents();
+    }
+  } finally {
+    ops.dispose();
+  }
+  return out;
+}
+
+/** Rows per block of {@link applyFeatureMap}. */
+const ROWS_PER_BLOCK = 1024;

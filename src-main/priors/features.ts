@@ -6,6 +6,7 @@
  * range, the one the prior was made for, keeping the aspect ratio.
  */
 import * as tf from '@tensorflow/tfjs';
+import { yieldToEvents } from '../engine/cooperate';
 import { featureMapOps, type FeatureMap } from './feature-map';
 import { PRIOR_SIZE_MAX, PRIOR_SIZE_MIN } from './families';
 import { featureLayers } from './network/architecture';
@@ -94,7 +95,7 @@ export async function extractFeatures(
       out.set((await f.data()) as Float32Array, start * dims);
       f.dispose();
       options.onProgress?.(start + n, count);
-      await new Promise((r) => setImmediate(r));
+      await yieldToEvents();
     }
   } finally {
     map?.dispose();

@@ -13,6 +13,7 @@
  * colour averaged to grey), then through the graph model, the same way any
  * TensorFlow.js user runs it.
  */
+import { yieldToEvents } from '../../engine/cooperate';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -342,7 +343,7 @@ export async function predictImages(
       pred[s + i] = best;
     }
     onProgress?.(s + n, input.count);
-    await new Promise((r) => setImmediate(r));
+    await yieldToEvents();
   }
   return { pred, prob };
 }

@@ -23,6 +23,7 @@
  * for determinism); a private run must use the defaults, which draw from the
  * operating system's CSPRNG.
  */
+import { yieldToEvents } from '../../engine/cooperate';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../contract/errors';
 import { SecureGaussian, securePoissonSample } from '../../engine/secure-noise';
@@ -445,7 +446,7 @@ export async function trainDpLinear(
   while (stepper.step < options.steps) {
     const report = stepper.takeStep();
     const go = options.onStep?.(report);
-    if (stepper.step % 16 === 0) await new Promise((r) => setImmediate(r));
+    if (stepper.step % 16 === 0) await yieldToEvents();
     if (go === false) break;
   }
   return { model: stepper.last(), averaged: stepper.averaged(), stepsTaken: stepper.step };

@@ -19,8 +19,9 @@ import { generateFamily, PRIOR_FAMILIES, type PriorFamily } from '../../priors/f
 import { extractFeatures } from '../../priors/features';
 import { featureLayers } from '../../priors/network/architecture';
 import type { FeatureReadout, FoldedNet } from '../../priors/network/feature-net';
-import { timeSlicer, yieldToEvents } from '../../engine/cooperate';
+import { timeSlicer } from '../../engine/cooperate';
 import {
+  applyFeatureMap,
   perRecordTransform,
   type FeatureWhitening,
   type PerRecordOptions,
@@ -240,7 +241,7 @@ export async function publicFeatureWhitening(
   };
 }
 
-/** Rows per tfjs product when features are whitened or their covariance summed. */
+/** Rows per tfjs product when the public covariance is summed. */
 const ROWS_PER_CHUNK = 1024;
 
 /**
@@ -305,37 +306,13 @@ async function lowerInverse(
 }
 
 /**
- * A·(x − mean) for every row (a new array), in chunks through tfjs, yielding
- * to the event loop between chunks (60 000 rows of 2 016 features are
- * about 0.5 TFLOP: tens of seconds on one core).
+ * A·(x − mean) for every row (a new array): the whitening alone, that is
+ * {@link applyFeatureMap} without per-record operations.
  */
-export async function whitenFeatures(
+export function whitenFeatures(
   features: Float32Array,
   count: number,
   w: FeatureWhitening,
 ): Promise<Float32Array> {
-  const d = w.dims;
-  const out = new Float32Array(count * d);
-  const a = tf.tensor2d(w.factor, [d, d]);
-  const m = tf.tensor1d(w.mean);
-  try {
-    for (let s = 0; s < count; s += ROWS_PER_CHUNK) {
-      const n = Math.min(ROWS_PER_CHUNK, count - s);
-      const y = tf.tidy(() =>
-        tf.matMul(
-          tf.sub(tf.tensor2d(features.subarray(s * d, (s + n) * d), [n, d]), m),
-          a,
-          false,
-          true,
-        ),
-      );
-      out.set((await y.data()) as Float32Array, s * d);
-      y.dispose();
-      await yieldToEvents();
-    }
-  } finally {
-    a.dispose();
-    m.dispose();
-  }
-  return out;
+  return applyFeatureMap({ perRecord: {}, whitening: w }, features, count);
 }

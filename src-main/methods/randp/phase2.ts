@@ -5,10 +5,8 @@
  * settings, with σ calibrated for a target (ε, δ). The defaults are the ones
  * measured in bench/randp-probe.ts (docs/classifier.md).
  */
-import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../contract/errors';
-import { yieldToEvents } from '../../engine/cooperate';
-import { featureMapOps, type FeatureMap } from '../../priors/feature-map';
+import type { FeatureMap } from '../../priors/feature-map';
 import type { FeatureReadout, FoldedNet } from '../../priors/network/feature-net';
 import {
   trainDpLinear,
@@ -82,39 +80,6 @@ export async function phase2FeatureMap(
   });
   return { perRecord, whitening };
 }
-
-/**
- * Raw prior features [count × dims] → the probe's inputs (each row from its
- * own record and the public map; a new array, `features` is left as it was),
- * by the map's tfjs operations (the ones the feature workers apply) in
- * blocks of rows, yielding to the event loop in between.
- */
-export async function applyFeatureMap(
-  map: Phase2FeatureMap,
-  features: Float32Array,
-  count: number,
-): Promise<Float32Array> {
-  const dims = map.whitening.dims;
-  const out = new Float32Array(count * dims);
-  const ops = featureMapOps(map);
-  try {
-    for (let s = 0; s < count; s += ROWS_PER_BLOCK) {
-      const n = Math.min(ROWS_PER_BLOCK, count - s);
-      const y = tf.tidy(() =>
-        ops.apply(tf.tensor2d(features.subarray(s * dims, (s + n) * dims), [n, dims])),
-      );
-      out.set((await y.data()) as Float32Array, s * dims);
-      y.dispose();
-      await yieldToEvents();
-    }
-  } finally {
-    ops.dispose();
-  }
-  return out;
-}
-
-/** Rows per block of {@link applyFeatureMap}. */
-const ROWS_PER_BLOCK = 1024;
 
 /** Rate, steps and σ of a probe run for a target (ε, δ) on `count` records. */
 export function phase2Schedule(options: {

@@ -12,8 +12,8 @@ import { SeededRng } from '../../../src-main/engine/rng';
 import { linearAccuracy, linearLogits } from '../../../src-main/methods/randp/dp-linear';
 import { perRecordTransform } from '../../../src-main/methods/randp/normalise';
 import { probeEpsilon } from '../../../src-main/methods/randp/privacy';
+import { applyFeatureMap } from '../../../src-main/priors/feature-map';
 import {
-  applyFeatureMap,
   foldWhitening,
   measuredSettings,
   phase2FeatureMap,
