@@ -43,12 +43,7 @@ export function perRecordTransform(
   options: PerRecordOptions,
 ): Float32Array {
   const { power, groups } = options;
-  if (groups && groups.reduce((a, b) => a + b, 0) !== dims) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `The feature groups add up to ${groups.reduce((a, b) => a + b, 0)} features, but the records have ${dims}. Take them from the same prior and read-out.`,
-    );
-  }
+  requireGroupsFit(groups, dims);
   for (let i = 0; i < count; i++) {
     const o = i * dims;
     if (power !== undefined && power !== 1) {
@@ -74,6 +69,32 @@ export function perRecordTransform(
   return x;
 }
 
+/** Refuses feature groups that do not add up to the records' length. */
+function requireGroupsFit(groups: readonly number[] | undefined, dims: number): void {
+  if (groups && groups.reduce((a, b) => a + b, 0) !== dims) {
+    throw new UserError(
+      'INVALID_INPUT',
+      `The feature groups add up to ${groups.reduce((a, b) => a + b, 0)} features, but the records have ${dims}. Take them from the same prior and read-out.`,
+    );
+  }
+}
+
+/**
+ * Each block of `groups` standardised within its row to mean 0 and unit
+ * variance (population variance, + 10⁻⁶), as {@link perRecordTransform} does,
+ * as tfjs ops (differentiable: phase 3 trains through it).
+ */
+export function standardiseGroups(f: tf.Tensor2D, groups: readonly number[]): tf.Tensor2D {
+  let start = 0;
+  const blocks = groups.map((g) => {
+    const part = tf.slice(f, [0, start], [-1, g]);
+    start += g;
+    const { mean, variance } = tf.moments(part, 1, true);
+    return tf.mul(tf.sub(part, mean), tf.rsqrt(tf.add(variance, 1e-6))) as tf.Tensor2D;
+  });
+  return blocks.length === 1 ? (blocks[0] as tf.Tensor2D) : tf.concat(blocks, 1);
+}
+
 /** The per-record operations and the public whitening together. */
 export interface FeatureMap {
   perRecord: PerRecordOptions;
@@ -97,12 +118,7 @@ export function featureMapOps(map: FeatureMap): FeatureMapOps {
   const { perRecord, whitening } = map;
   const d = whitening.dims;
   const groups = perRecord.groups;
-  if (groups && groups.reduce((a, b) => a + b, 0) !== d) {
-    throw new UserError(
-      'INVALID_INPUT',
-      `The feature groups add up to ${groups.reduce((a, b) => a + b, 0)} features, but the whitening has ${d}. Take them from the same prior and read-out.`,
-    );
-  }
+  requireGroupsFit(groups, d);
   const factor = tf.tensor2d(whitening.factor, [d, d]);
   const mean = tf.tensor1d(whitening.mean);
   const power = perRecord.power;
@@ -117,16 +133,7 @@ export function featureMapOps(map: FeatureMap): FeatureMapOps {
       let x = f;
       if (power !== undefined && power !== 1)
         x = tf.mul(tf.sign(x), tf.pow(tf.abs(x), power)) as tf.Tensor2D;
-      if (groups) {
-        let start = 0;
-        const blocks = groups.map((g) => {
-          const part = tf.slice(x, [0, start], [-1, g]);
-          start += g;
-          const { mean: m, variance } = tf.moments(part, 1, true);
-          return tf.mul(tf.sub(part, m), tf.rsqrt(tf.add(variance, 1e-6))) as tf.Tensor2D;
-        });
-        x = blocks.length === 1 ? (blocks[0] as tf.Tensor2D) : tf.concat(blocks, 1);
-      }
+      if (groups) x = standardiseGroups(x, groups);
       return tf.matMul(tf.sub(x, mean), factor, false, true);
     },
     dispose: () => {

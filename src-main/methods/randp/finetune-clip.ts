@@ -30,7 +30,7 @@ import { geometryOf, hasSubPixelGradient, inputGradient } from '../../eval/conv'
 import { im2colColumnsOnWasm, onWasm } from '../../eval/wasm-kernels';
 import { convSpecs, featureLayers, type FeatureNetSpec } from '../../priors/network/architecture';
 import { poolLayer, type FeatureReadout } from '../../priors/network/feature-net';
-import type { PerRecordOptions } from './normalise';
+import { standardiseGroups, type PerRecordOptions } from '../../priors/feature-map';
 
 /** The trainable classifier: the prior's convolutions and the linear model. */
 export interface NetworkParams {
@@ -156,16 +156,7 @@ export function networkForward(
   let f: tf.Tensor2D = parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 1);
   if (perRecord.power !== undefined && perRecord.power !== 1)
     f = safePower(perRecord.power)(f) as tf.Tensor2D;
-  if (perRecord.groups) {
-    let start = 0;
-    const blocks = perRecord.groups.map((g) => {
-      const part = tf.slice(f, [0, start], [-1, g]);
-      start += g;
-      const { mean, variance } = tf.moments(part, 1, true);
-      return tf.mul(tf.sub(part, mean), tf.rsqrt(tf.add(variance, 1e-6))) as tf.Tensor2D;
-    });
-    f = blocks.length === 1 ? (blocks[0] as tf.Tensor2D) : tf.concat(blocks, 1);
-  }
+  if (perRecord.groups) f = standardiseGroups(f, perRecord.groups);
   const features = tf.concat([f, tf.fill([f.shape[0], 1], p.biasFeature) as tf.Tensor2D], 1);
   return { logits: tf.matMul(features, p.head), features, inputs };
 }
