@@ -84,7 +84,7 @@ export const MethodsResponse = z.array(
         key: z.string(),
         label: z.string(),
         help: z.string(),
-        kind: z.enum(['integer', 'number', 'choice']),
+        kind: z.enum(['integer', 'number', 'choice', 'classifier-run']),
         choices: z.array(z.string()).optional(),
         small: z.boolean().optional(),
       }),

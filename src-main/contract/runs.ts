@@ -30,6 +30,11 @@ export const RunPlanResponse = z.strictObject({
   hyperparameters: z.record(z.string(), z.union([z.number(), z.string()])),
   /** The run's own ε after all planned steps. */
   epsilon: z.number(),
+  /**
+   * ε of what the run releases when it is more than its own spend (images
+   * labelled by an earlier private classifier: both composed), else null.
+   */
+  releasedEpsilon: z.number().nullable(),
   delta: z.number(),
   /** The data set's total before and after this run (composed by the accountant). */
   datasetSpent: z.strictObject({
@@ -75,6 +80,12 @@ export const RunDto = z.strictObject({
   delta: z.number(),
   /** ε of the steps the run's ledger rows pay for. */
   spentEpsilon: z.number(),
+  /**
+   * ε of the images of a generator whose images a private classifier labels
+   * (its release and the classifier composed, as its certificate states);
+   * null otherwise.
+   */
+  releasedEpsilon: z.number().nullable().optional(),
   stepsPaid: z.number(),
   hyperparameters: z.unknown(),
   backend: z.string().nullable(),

@@ -32,7 +32,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toErrorPayload, UserError, type ErrorPayload } from '../contract/errors';
@@ -65,6 +65,7 @@ import { assertFitsBudget, ledgerSpecs, ownEpsilon, type RunNoise } from './budg
 import { methodOf, methodOfPlan, planNoise } from '../methods/registry';
 import type { MethodDescriptor } from '../methods/descriptor';
 import { spendWithinCap } from './spend';
+import { classifierFolderOf, LINKED_CLASSIFIER_FOLDER, linkedRuns } from './linked-runs';
 import { planClassNotes } from './class-notes';
 import { DEFAULT_SILENCE_RULE, hungMessage, isHung, type SilenceRule } from './heartbeat';
 import { planArchitecture, resolveRunPlan, type PlanOverrides, type PresetName } from './presets';
@@ -337,6 +338,7 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
     datasetSize: ds.trainCount,
     targetEpsilon: options.targetEpsilon,
     delta,
+    ...linkedRuns(store, ds, options.overrides),
   });
   const { notes } = resolved;
   const plan = withSource(store, ds, method, resolved.plan);
@@ -383,6 +385,7 @@ export async function startTraining(options: StartTrainingOptions): Promise<RunH
     }
     await mkdir(join(runDir, 'checkpoints'), { recursive: true });
     registerPrivateFolders(store, run.id, ds, runDir, method);
+    await copyLinkedClassifier(store, run.id, runDir, method.linkedClassifier?.(plan) ?? null);
   } catch (err) {
     updateRunStatus(store, run.id, 'failed', { errorMessage: toErrorPayload(err).message });
     throw err;
@@ -457,6 +460,27 @@ function sourceRelease(
     );
   }
   return { sourceRelease: release.path };
+}
+
+/**
+ * A copy of the released classifier a run builds on (its method's
+ * `linkedClassifier`), registered as the run's own releasable classifier:
+ * the run's images are labelled with it and its export carries it, whatever
+ * happens to the classifier's run later. Written whole or not at all.
+ */
+async function copyLinkedClassifier(
+  store: Store,
+  runId: number,
+  runDir: string,
+  classifierRun: number | null,
+): Promise<void> {
+  if (classifierRun === null) return;
+  const to = join(runDir, LINKED_CLASSIFIER_FOLDER);
+  const staging = `${to}.partial`;
+  await rm(staging, { recursive: true, force: true });
+  await cp(classifierFolderOf(store, classifierRun), staging, { recursive: true });
+  await rename(staging, to);
+  registerOnce(store, { kind: 'classifier', runId, path: to });
 }
 
 function registerPrivateFolders(

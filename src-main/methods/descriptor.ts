@@ -67,6 +67,18 @@ export interface MethodDescriptor<P extends RunPlan = RunPlan> {
    */
   sourceRun?(plan: P): number | null;
   /**
+   * For a method whose images a released private classifier labels: the
+   * classifier's run (the runner keeps a copy with the run), or null.
+   * Absent: never.
+   */
+  linkedClassifier?(plan: P): number | null;
+  /**
+   * ε at δ of what a run of the plan releases, where that is more than the
+   * run's own mechanism (its images also depend on the linked classifier):
+   * the composition its certificate states. Absent or null: the run's own ε.
+   */
+  releasedEpsilon?(plan: P, delta: number): number | null;
+  /**
    * The plan of such a run, completed from the source run's stored plan (the
    * release's privacy settings); a plain-words refusal when the source is not
    * a release this method can train from.
@@ -95,6 +107,8 @@ export interface MethodDescriptor<P extends RunPlan = RunPlan> {
     perClass: number;
     seed: number;
     release: string | null;
+    /** The run's copy of the classifier that labels its images (`linkedClassifier`), or null. */
+    classifier: string | null;
   }): Promise<ImageBatch>;
   /** The training loop, run inside the worker process against a small context. */
   train(config: WorkerConfig, plan: P, ctx: TrainingContext): Promise<void>;

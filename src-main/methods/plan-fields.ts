@@ -11,3 +11,24 @@ import { z } from 'zod';
  */
 export const AccountantName = z.enum(['rdp', 'pld']);
 export type AccountantName = z.infer<typeof AccountantName>;
+
+/**
+ * A private classifier released by an earlier run on the same data set (a
+ * finished `randp` run), as another run's plan records it when it builds on
+ * that classifier: the run, and the privacy its certificate states (Poisson
+ * rate q, noise multiplier σ, clip C, steps T, accountant) and the prior its
+ * features came from (public: shipped with the app).
+ */
+export const ReleasedClassifier = z.strictObject({
+  run: z.number().int().min(1),
+  sampleRate: z.number().gt(0).lte(1),
+  sigma: z.number().positive().finite(),
+  clip: z.number().positive().finite(),
+  steps: z.number().int().min(1),
+  /** Absent: 'rdp'. */
+  accountant: AccountantName.optional(),
+  priorName: z.string().min(1),
+  priorSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  priorStatement: z.string().min(1),
+});
+export type ReleasedClassifier = z.infer<typeof ReleasedClassifier>;

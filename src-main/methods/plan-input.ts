@@ -14,6 +14,7 @@ import {
   type ImageShape,
 } from '../engine/architecture';
 import type { RunPlan } from '../jobs/protocol';
+import type { ReleasedClassifier } from './plan-fields';
 import { AllSettingsSchema } from './catalog';
 import { PRESET_NAMES, type PresetName } from './preset-names';
 
@@ -30,6 +31,12 @@ export interface ResolvePlanInput {
   datasetSize: number;
   targetEpsilon: number;
   delta: number;
+  /**
+   * The released classifier the overrides name (`labeller`), looked up by
+   * the caller in the store (jobs/linked-runs.ts): its privacy counts
+   * towards the target of a run that builds on it.
+   */
+  labeller?: ReleasedClassifier;
 }
 
 /** A method's resolved plan. */

@@ -13,7 +13,8 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   label: string;
   /** One plain line for the form. */
   help: string;
-  kind: 'integer' | 'number' | 'choice';
+  /** `classifier-run`: the id of a finished private classifier run on the same data set (the form lists them). */
+  kind: 'integer' | 'number' | 'choice' | 'classifier-run';
   choices?: readonly string[];
   /** Shown with an exponent (learning rates). */
   small?: boolean;

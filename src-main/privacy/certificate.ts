@@ -25,6 +25,7 @@ import {
   type AccountantKind,
   type MechanismSpec,
 } from './mechanisms';
+import { composedEpsilon } from './compose-specs';
 import { termsSigma, type TermNoise } from './termwise';
 
 /** What the certificate's `mechanism` field names. */
@@ -142,7 +143,35 @@ export interface MepfCertificate extends CertificateCommon {
     source: 'prior' | 'random-net' | 'rff';
     prior?: { name: string; weights_sha256: string; statement: string };
   };
+  /**
+   * When the images are labelled by a released private classifier: that
+   * classifier's mechanism and ε alone (as its own certificate states them).
+   * `epsilon` is then the release and the classifier composed, and
+   * `release_epsilon` the release's alone.
+   */
+  labeller?: LabellerSection;
+  release_epsilon?: number;
 }
+
+/** The private classifier that labelled a generator's images, in the generator's certificate. */
+export type LabellerSection = Pick<
+  DpsgdCertificate,
+  | 'method'
+  | 'mechanism'
+  | 'adjacency'
+  | 'sample_rate'
+  | 'sigma'
+  | 'clip'
+  | 'steps'
+  | 'epsilon'
+  | 'accountant'
+  | 'prior'
+> & {
+  /** The run that trained it (in the app that made this certificate). */
+  run: number;
+  /** How ε of the images composes the two. */
+  composition: string;
+};
 
 /** A released decoder's certificate, of any method. */
 export type AnyCertificate = Certificate | DpsgdCertificate | MepfCertificate;
@@ -301,12 +330,26 @@ export interface MepfCertificateInput {
   steps: number;
   delta: number;
   features: MepfCertificate['features'];
+  /** The released private classifier that labels the images, if any (its own certificate's figures). */
+  labeller?: {
+    run: number;
+    sampleRate: number;
+    sigma: number;
+    clip: number;
+    steps: number;
+    accountant?: AccountantKind;
+    prior: CertificatePrior;
+  };
   datasetId: string;
   backend: string;
   version: string;
   created?: Date;
   accountant?: AccountantKind;
 }
+
+/** How a labelled generator's ε composes the release and the classifier (docs/privacy.md). */
+export const LABELLED_COMPOSITION =
+  'RDP composition of the release and the classifier, order by order (Mironov 2017, Proposition 1); the labelled images are post-processing of both';
 
 /**
  * Builds the certificate of a `mepf` decoder. ε is recomputed as the
@@ -319,10 +362,36 @@ export function buildMepfCertificate(input: MepfCertificateInput): MepfCertifica
   const accountant = validateAccountant(input.accountant);
   if (!(countWeight > 0) || !Number.isFinite(countWeight)) bad('the count weight w', countWeight);
   const sensitivity = Math.sqrt(1 + countWeight * countWeight);
-  const epsilon = certifiedEpsilon(
+  const releaseEpsilon = certifiedEpsilon(
     { mechanism: 'dpsgd', sampleRate: 1, sigma, steps },
     { clip: sensitivity, delta, datasetId: input.datasetId, accountant },
   );
+  const l = input.labeller;
+  const classifier = l
+    ? buildDpsgdCertificate({
+        method: 'randp',
+        prior: l.prior,
+        sampleRate: l.sampleRate,
+        sigma: l.sigma,
+        clip: l.clip,
+        steps: l.steps,
+        delta,
+        datasetId: input.datasetId,
+        backend: input.backend,
+        version: input.version,
+        ...(l.accountant ? { accountant: l.accountant } : {}),
+      })
+    : null;
+  const epsilon = l
+    ? composedEpsilon({
+        specs: [
+          { mechanism: 'dpsgd', sampleRate: 1, sigma, steps },
+          { mechanism: 'dpsgd', sampleRate: l.sampleRate, sigma: l.sigma, steps: l.steps },
+        ],
+        delta,
+      }).epsilon
+    : releaseEpsilon;
+  if (!Number.isFinite(epsilon)) bad('the composed ε', epsilon);
   return {
     method: 'mepf',
     mechanism: MEPF_CERT_MECHANISM,
@@ -339,8 +408,30 @@ export function buildMepfCertificate(input: MepfCertificateInput): MepfCertifica
     accountant: accountantVersion(accountant),
     dataset_id: input.datasetId,
     features: input.features,
+    ...(classifier && l
+      ? {
+          labeller: {
+            run: l.run,
+            method: classifier.method,
+            mechanism: classifier.mechanism,
+            adjacency: classifier.adjacency,
+            sample_rate: classifier.sample_rate,
+            sigma: classifier.sigma,
+            clip: classifier.clip,
+            steps: classifier.steps,
+            epsilon: classifier.epsilon,
+            accountant: classifier.accountant,
+            prior: l.prior,
+            composition: LABELLED_COMPOSITION,
+          },
+          release_epsilon: releaseEpsilon,
+        }
+      : {}),
     public: [
       'the features φ (the prior’s weights or the random features’ seed: they are made without the images)',
+      ...(l
+        ? ['the number of training images N (the classifier’s sampling rate q was set from it)']
+        : []),
       ...PUBLIC_FOR_EVERY_METHOD,
     ],
     backend: input.backend,
@@ -361,6 +452,8 @@ const CERTIFICATE_KEYS = new Set([
   'features',
   'prior',
   'terms',
+  'labeller',
+  'release_epsilon',
   'sigma',
   'clip',
   'steps',
@@ -488,6 +581,25 @@ function classifierInWords(cert: DpsgdCertificate): string[] {
 }
 
 function mepfInWords(cert: MepfCertificate): string[] {
+  const lines = mepfReleaseInWords(cert);
+  const l = cert.labeller;
+  if (!l) return lines;
+  const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
+  const lpld = l.accountant.startsWith('dp2-pld/');
+  return [
+    lines[0] as string,
+    `Privacy guarantee of the labelled images: (ε = ${num(cert.epsilon)}, δ = ${cert.delta}). Adding or removing any one image of the data set can make any outcome at most e^${num(cert.epsilon)} ≈ ${num(Math.exp(Math.min(cert.epsilon, 700)))} times more likely, plus an extra chance of at most δ (1 in ${oneIn.toLocaleString('en-US')}). This covers two releases made from the same images: the generator’s (ε = ${num(cert.release_epsilon ?? cert.epsilon)} alone) and the private classifier that labels its images (ε = ${num(l.epsilon)} alone).`,
+    lines[2] as string,
+    `The images were labelled by a private classifier (DP-RandP, run ${l.run}, on the features of the prior “${l.prior?.name ?? 'shipped with DP² Studio'}”): in each of ${l.steps} training steps every image joined the step with probability ${num(l.sample_rate)}, each image’s gradient was clipped to length ${num(l.clip)}, and Gaussian noise of size ${num(l.sigma)} × ${num(l.clip)} was added to their sum. The generator drew more images than asked, and each class kept the ones the classifier labels so.`,
+    'Released: the noisy release, the generator trained from it, the classifier that labels its images, and images drawn and labelled by them. The images’ individual features were never stored; checkpoints and training losses stay on this computer.',
+    lines[4] as string,
+    `ε of the labelled images: ${l.composition}. ε of each part by its accountant (${cert.accountant}; ${l.accountant}), in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
+    `To check each part: ${(lines[6] ?? '').replace('To check it: ', '')} and dp2 account --mechanism dpsgd --q ${l.sample_rate} --sigma ${l.sigma} --steps ${l.steps} --delta ${cert.delta}${lpld ? ' --accountant pld' : ''}; all of it: dp2 account --certificate certificate.json`,
+  ];
+}
+
+/** The lines of a `mepf` certificate about its release alone. */
+function mepfReleaseInWords(cert: MepfCertificate): string[] {
   const oneIn = cert.delta > 0 ? Math.round(1 / cert.delta) : Infinity;
   const pld = cert.accountant.startsWith('dp2-pld/');
   const f = cert.features;
@@ -533,5 +645,80 @@ function termwiseInWords(cert: DpsgdCertificate): string[] {
     publicInWords(cert),
     `ε was computed by the accountant ${cert.accountant} (${pld ? 'privacy loss distributions' : 'Rényi differential privacy'}, Poisson subsampling) in DP² Studio ${cert.version}, trained on the ${cert.backend} backend, on ${cert.created}.`,
     `To check it: dp2 account --mechanism dpsgd --q ${cert.sample_rate} --sigma ${cert.sigma} --steps ${cert.steps} --delta ${cert.delta}${pld ? ' --accountant pld' : ''}`,
+  ];
+}
+
+/** One ε a certificate states, beside the accountant's own figure for its fields. */
+export interface RecheckedEpsilon {
+  part: string;
+  stated: number;
+  recomputed: number;
+}
+
+/**
+ * Recomputes every ε a certificate file states from its own fields — the
+ * release's mechanism, and for labelled images the classifier's and their
+ * composition (RDP, as {@link buildMepfCertificate}) — so that anyone can
+ * check it (`dp2 account --certificate FILE`).
+ * @throws UserError INVALID_INPUT for a file that is not a certificate of this version.
+ */
+export function recheckCertificate(cert: Record<string, unknown>): RecheckedEpsilon[] {
+  const n = (o: Record<string, unknown>, k: string): number => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) bad(`the certificate's ${k}`, v);
+    return v;
+  };
+  const kind = (o: Record<string, unknown>): AccountantKind =>
+    typeof o.accountant === 'string' && o.accountant.startsWith('dp2-pld/') ? 'pld' : 'rdp';
+  const delta = n(cert, 'delta');
+  const eps = (spec: MechanismSpec, accountant: AccountantKind): number =>
+    spec.steps === 0 ? 0 : epsilonOf({ spec, delta, accountant }).epsilon;
+  let own: MechanismSpec;
+  if (cert.mechanism === DP2VAE_CERT_MECHANISM) {
+    own = {
+      mechanism: 'dp2vae',
+      blocks: n(cert, 'blocks'),
+      sigma: n(cert, 'sigma'),
+      steps: n(cert, 'steps'),
+    };
+  } else if (cert.mechanism === DPSGD_CERT_MECHANISM || cert.mechanism === MEPF_CERT_MECHANISM) {
+    own = {
+      mechanism: 'dpsgd',
+      sampleRate: n(cert, 'sample_rate'),
+      sigma: n(cert, 'sigma'),
+      steps: n(cert, 'steps'),
+    };
+  } else {
+    throw new UserError(
+      'INVALID_INPUT',
+      `This file is not a privacy certificate of DP² Studio (its mechanism is ${String(cert.mechanism)}).`,
+    );
+  }
+  const labeller = cert.labeller as Record<string, unknown> | undefined;
+  if (cert.mechanism !== MEPF_CERT_MECHANISM || labeller === undefined) {
+    return [{ part: 'the release', stated: n(cert, 'epsilon'), recomputed: eps(own, kind(cert)) }];
+  }
+  const classifier: MechanismSpec = {
+    mechanism: 'dpsgd',
+    sampleRate: n(labeller, 'sample_rate'),
+    sigma: n(labeller, 'sigma'),
+    steps: n(labeller, 'steps'),
+  };
+  return [
+    {
+      part: 'the generator’s release',
+      stated: n(cert, 'release_epsilon'),
+      recomputed: eps(own, kind(cert)),
+    },
+    {
+      part: 'the classifier that labels the images',
+      stated: n(labeller, 'epsilon'),
+      recomputed: eps(classifier, kind(labeller)),
+    },
+    {
+      part: 'the labelled images (both composed)',
+      stated: n(cert, 'epsilon'),
+      recomputed: composedEpsilon({ specs: [own, classifier], delta }).epsilon,
+    },
   ];
 }

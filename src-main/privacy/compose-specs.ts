@@ -1,7 +1,8 @@
 import { UserError } from '../contract/errors';
 import { RdpAccountant } from './accountant';
+import { SIGMA_MAX, SIGMA_MIN } from './calibration';
 import { mechanismEvent } from './mechanisms';
-import type { MechanismSpec } from './mechanisms';
+import type { DistributiveOmit, MechanismSpec } from './mechanisms';
 import type { NeighbouringRelation } from './rdp';
 
 /** RDP composition of runs that share one neighbouring relation (Mironov 2017, Proposition 1). */
@@ -63,4 +64,48 @@ export function composedEpsilon(options: { specs: readonly MechanismSpec[]; delt
     'INTERNAL',
     'The privacy total of this data set could not be computed (mixed methods). Keep the database and ask for help.',
   );
+}
+
+/**
+ * The smallest noise σ (bisection on log σ, to 1e-5 relative) for which a new
+ * mechanism `spec`, composed with mechanisms already `spent` on the same
+ * data, keeps the composed ε of {@link composedEpsilon} within `epsilon` at
+ * `delta` — for a release whose meaning depends on an earlier release too
+ * (a generator's images labelled by a private classifier: the images are
+ * post-processing of both, so their guarantee is the composition). Never
+ * overshoots: the answer is the upper end of the bracket.
+ * @throws UserError UNREACHABLE_TARGET when the spent part alone reaches the
+ *   target, or when even σ = SIGMA_MAX does not fit.
+ */
+export function calibrateComposedSigma(options: {
+  spent: readonly MechanismSpec[];
+  spec: DistributiveOmit<MechanismSpec, 'sigma'>;
+  epsilon: number;
+  delta: number;
+}): { sigma: number; epsilon: number } {
+  const { spent, spec, epsilon: target, delta } = options;
+  const at = (sigma: number): number =>
+    composedEpsilon({ specs: [...spent, { ...spec, sigma } as MechanismSpec], delta }).epsilon;
+  const already = composedEpsilon({ specs: spent, delta }).epsilon;
+  if (!(already < target)) {
+    throw new UserError(
+      'UNREACHABLE_TARGET',
+      `What this release builds on already spent ε = ${Number(already.toPrecision(3))} at δ = ${delta}, not below the target ε = ${target}: nothing is left for the release itself. Raise the target ε, or build on a release that spent less.`,
+    );
+  }
+  if (at(SIGMA_MAX) > target) {
+    throw new UserError(
+      'UNREACHABLE_TARGET',
+      `The target ε = ${target} at δ = ${delta} cannot be reached: even noise σ = ${SIGMA_MAX} brings the total to ε = ${Number(at(SIGMA_MAX).toPrecision(4))}. Raise the target ε, or build on a release that spent less.`,
+    );
+  }
+  if (at(SIGMA_MIN) <= target) return { sigma: SIGMA_MIN, epsilon: at(SIGMA_MIN) };
+  let lo = SIGMA_MIN; // too little noise
+  let hi = SIGMA_MAX; // enough
+  while (hi / lo > 1 + 1e-5) {
+    const mid = Math.sqrt(lo * hi);
+    if (at(mid) <= target) hi = mid;
+    else lo = mid;
+  }
+  return { sigma: hi, epsilon: at(hi) };
 }

@@ -20,6 +20,7 @@ import { parseArchitecture } from '../engine/architecture';
 import { trainThreadCount } from '../engine/train-threads';
 import { estimateMemory } from './estimate-memory';
 import { planClassNotes } from '../jobs/class-notes';
+import { linkedRuns } from '../jobs/linked-runs';
 import type { RunHandle, RunOutcome } from '../jobs/runner';
 import {
   exportRun,
@@ -108,6 +109,30 @@ function spentBy(ctx: ServiceContext, run: Run) {
 }
 
 /**
+ * ε of what a generator run released: its own spend, its source release's
+ * when it trained from one, or the composition its certificate states when
+ * its images also depend on a linked classifier (the method's
+ * `releasedEpsilon`).
+ */
+function releasedEpsilonOf(ctx: ServiceContext, run: Run): number {
+  const composed = composedReleaseOf(run);
+  if (composed !== null) return composed;
+  const stored = RunPlan.safeParse((run.hyperparameters as { plan?: unknown } | null)?.plan);
+  const source =
+    stored.success && isMethodId(run.method)
+      ? (methodOf(run.method).sourceRun?.(stored.data) ?? null)
+      : null;
+  return spentBy(ctx, source === null ? run : getRun(ctx.store, source)).epsilon;
+}
+
+/** The method's `releasedEpsilon` of a run's stored plan (images labelled by a classifier), or null. */
+function composedReleaseOf(run: Run): number | null {
+  const stored = RunPlan.safeParse((run.hyperparameters as { plan?: unknown } | null)?.plan);
+  if (!stored.success || !isMethodId(run.method)) return null;
+  return methodOf(run.method).releasedEpsilon?.(stored.data, run.delta) ?? null;
+}
+
+/**
  * For a classifier run: the best evaluated synthetic-set classifier of the
  * same data set at no more ε (see RunDto.syntheticRoute), or null.
  */
@@ -126,7 +151,7 @@ function syntheticRouteOf(ctx: ServiceContext, run: Run) {
     const cnn = evaluation?.cnn?.mean;
     if (cnn === undefined || evaluation?.protocolVersion !== EVAL_PROTOCOL.version) continue;
     if (evaluation.realTest !== dataset.name) continue;
-    const spent = spentBy(ctx, other).epsilon;
+    const spent = releasedEpsilonOf(ctx, other);
     if (spent > limit) continue;
     if (!best || cnn > best.cnn)
       best = { runId: other.id, method: other.method, epsilon: spent, cnn };
@@ -145,6 +170,7 @@ function runDto(ctx: ServiceContext, run: Run) {
     targetEpsilon: run.targetEpsilon,
     delta: run.delta,
     spentEpsilon: spent.epsilon,
+    releasedEpsilon: composedReleaseOf(run),
     stepsPaid: spent.steps,
     hyperparameters: run.hyperparameters,
     backend: run.backend,
@@ -191,12 +217,14 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         datasetSize: dataset.trainCount,
         targetEpsilon: epsilon,
         delta: runDelta,
+        ...linkedRuns(ctx.store, dataset, overrides),
       });
       // A run that trains from another run's release: its settings are that release's.
       const resolved = {
         ...planned,
         plan: withSource(ctx.store, dataset, methodOf(method), planned.plan),
       };
+      const { labeller, ...shown } = resolved.plan as RunPlan & { labeller?: { run: number } };
       const classes = await planClassNotes(dataset, resolved.plan);
       const header = await readHeader(dataset);
       const arch = planArchitecture(
@@ -211,8 +239,10 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         delta: dataset.budgetDelta,
       });
       return {
-        hyperparameters: resolved.plan,
+        // The form shows flat settings: a linked classifier by its run.
+        hyperparameters: { ...shown, ...(labeller ? { labeller: labeller.run } : {}) },
         epsilon: resolved.epsilon,
+        releasedEpsilon: methodOf(method).releasedEpsilon?.(resolved.plan, runDelta) ?? null,
         delta: runDelta,
         datasetSpent: {
           before: composedEpsilon({ specs: prior, delta: dataset.budgetDelta }).epsilon,

@@ -7,6 +7,7 @@ import type { PreparedImages } from '../data';
 import { generateImages, grid, selectBackend } from '../engine';
 import type { ImageBatch } from '../engine';
 import { readDecoderFile } from '../engine/decoder-file';
+import { classifierFolderOf } from '../jobs/linked-runs';
 import { RunPlan } from '../jobs/protocol';
 import { methodOfPlan } from '../methods/registry';
 import { getDataset, getRun, listArtifacts, registerArtifact } from '../store';
@@ -63,6 +64,10 @@ export async function sampleRun(
           perClass,
           seed,
           release: releaseFileOf(store, method.sourceRun?.(stored.data) ?? runId),
+          classifier:
+            (method.linkedClassifier?.(stored.data) ?? null) === null
+              ? null
+              : classifierFolderOf(store, runId),
         })
       : generateImages(arch, weights, { perClass, seed });
   const dataset = getDataset(store, run.datasetId, { includeDeleted: true });

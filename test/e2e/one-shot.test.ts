@@ -185,3 +185,56 @@ test('private classifier: chosen in New run, trained under the ledger, its held-
   rmSync(out, { recursive: true, force: true });
   assert.deepEqual(harness.blockedRequests, []);
 });
+
+test('a generator whose images the private classifier labels: chosen in New run, ε of the labelled images shown before and after', async () => {
+  const { page } = harness;
+  const before = await page.evaluate(() => window.dp2.runs.list({}));
+  assert.ok(before.ok);
+  const classifier = before.value.find((r) => r.method === 'randp' && r.status === 'completed');
+  assert.ok(classifier, 'the classifier of the test before');
+  await page.getByRole('button', { name: 'New run' }).click();
+  await page.getByRole('heading', { name: 'New run', level: 1 }).waitFor();
+  await page.getByRole('radio', { name: /^One-shot feature release/ }).check();
+  // The classifier spent about ε 10: the labelled images need a larger target (about 20).
+  await page.locator('#run-epsilon').fill('767');
+  await page.getByText('Advanced settings').click();
+  await page.getByLabel('Generator steps').fill('8');
+  await page
+    .getByLabel('Label images with the private classifier of run')
+    .selectOption(String(classifier.id));
+  const released = page.getByTestId('plan-released-epsilon');
+  await released.waitFor();
+  const shown = Number(/^\s*([\d.]+)/.exec((await released.textContent()) ?? '')?.[1]);
+  const target = Number(await page.getByTestId('run-epsilon-value').textContent());
+  assert.ok(shown <= target && shown > 0.99 * target, `${shown} at target ${target}`);
+  assert.ok(
+    Number(
+      await page
+        .getByTestId('plan-epsilon')
+        .textContent()
+        .then((t) => /[\d.]+/.exec(t ?? '')?.[0]),
+    ) < shown,
+  );
+  await page.getByTestId('plan-confirm-check').check();
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.getByRole('heading', { name: new RegExp(`Run \\d+ · ${NAME}`) }).waitFor();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="run-status"]')?.textContent === 'Finished',
+    undefined,
+    { timeout: 180_000 },
+  );
+  const note = (await page.getByTestId('labeller-note').textContent()) ?? '';
+  assert.match(
+    note,
+    new RegExp(
+      `private classifier of run ${classifier.id}\\. The labelled images\\s+carry ε ${shown}`,
+    ),
+  );
+  await harness.screenshot('labelled-run');
+  const after = await page.evaluate(() => window.dp2.runs.list({}));
+  assert.ok(after.ok);
+  const mine = after.value.find((r) => !before.value.some((b) => b.id === r.id))!;
+  assert.equal(mine.stepsPaid, 1, 'only the release is paid');
+  assert.ok(Math.abs((mine.releasedEpsilon ?? 0) - shown) < 1e-3 * shown);
+  assert.deepEqual(harness.blockedRequests, []);
+});

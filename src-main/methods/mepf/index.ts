@@ -14,7 +14,7 @@ import { defineMethod } from '../descriptor';
 import { mepfCard } from './card';
 import { generateImages } from '../../engine/generate';
 import { defaultGeneratorArchitecture } from './generator';
-import { mepfClassNotes, mepfNoise, resolveMepfPlan } from './plan';
+import { labelledEpsilon, mepfClassNotes, mepfNoise, resolveMepfPlan } from './plan';
 import type { MepfPlan } from './plan-schema';
 import { MEPF_PRESETS } from './presets';
 
@@ -46,6 +46,23 @@ export const mepf = defineMethod<MepfPlan>({
             }
           : {}),
       },
+      ...(plan.labeller
+        ? {
+            labeller: {
+              run: plan.labeller.run,
+              sampleRate: plan.labeller.sampleRate,
+              sigma: plan.labeller.sigma,
+              clip: plan.labeller.clip,
+              steps: plan.labeller.steps,
+              accountant: plan.labeller.accountant ?? 'rdp',
+              prior: {
+                name: plan.labeller.priorName,
+                weights_sha256: plan.labeller.priorSha256,
+                statement: plan.labeller.priorStatement,
+              },
+            },
+          }
+        : {}),
       datasetId: c.datasetId,
       backend: c.backend,
       version: c.version,
@@ -85,10 +102,15 @@ export const mepf = defineMethod<MepfPlan>({
     };
   },
   classNotes: mepfClassNotes,
-  sample: async ({ release, ...input }) =>
-    release === null
+  linkedClassifier: (plan) => plan.labeller?.run ?? null,
+  releasedEpsilon: (plan, delta) => (plan.labeller ? labelledEpsilon(plan, delta) : null),
+  sample: async ({ release, classifier, ...input }) => {
+    const { sampleByRelease, sampleByLabeller } = await import('./sample');
+    if (classifier !== null) return sampleByLabeller({ ...input, classifier });
+    return release === null
       ? generateImages(input.arch, input.weights, input)
-      : (await import('./sample')).sampleByRelease({ ...input, release }),
+      : sampleByRelease({ ...input, release });
+  },
   // Loaded only in the worker: the engine's training code stays out of the main process.
   train: async (config, plan, ctx) => (await import('./train')).trainMepf(config, plan, ctx),
 });

@@ -1,6 +1,6 @@
 /** The stored plan of a `mepf` run (zod only; see ./plan.ts for how it is made). */
 import { z } from 'zod';
-import { AccountantName } from '../plan-fields';
+import { AccountantName, ReleasedClassifier } from '../plan-fields';
 
 /** Where φ comes from (embedding.ts): the shipped prior, the same network untrained, or random Fourier features. */
 export const MepfFeatures = z.enum(['prior', 'random-net', 'rff']);
@@ -32,6 +32,12 @@ export const MepfPlan = z.strictObject({
   steps: z.number().int().min(0).max(1),
   /** The run whose release this run's generator matches (no new spend), if any. */
   fromRelease: z.number().int().min(1).optional(),
+  /**
+   * The private classifier that labels the images drawn from the generator
+   * (sample.ts sampleByLabeller), if any: the images are post-processing of
+   * the release and the classifier, so the certificate composes both.
+   */
+  labeller: ReleasedClassifier.optional(),
   /** Adam steps of the generator (post-processing). */
   generatorSteps: z.number().int().min(1),
   /** Generated images per generator step. */

@@ -23,7 +23,15 @@ import {
   layerChannels,
   DEFAULT_FEATURE_NET,
 } from '../../priors/network/architecture';
-import { calibrateReleaseSigma, expectedNoiseToSignal, releaseEpsilon } from './release';
+import {
+  calibrateReleaseSigma,
+  expectedNoiseToSignal,
+  releaseEpsilon,
+  releaseMechanism,
+} from './release';
+import { epsilonOf, type MechanismSpec } from '../../privacy';
+import { calibrateComposedSigma, composedEpsilon } from '../../privacy/compose-specs';
+import type { ReleasedClassifier } from '../plan-fields';
 import { mepfSettings } from './settings';
 
 /**
@@ -54,9 +62,13 @@ export function mepfNoise(plan: MepfPlan): RunNoise {
  * The full settings of a `mepf` run: σ, when not given, the smallest noise
  * whose one release stays within the target ε (the plan's accountant); the
  * prior's identity recorded for `prior` features (refused in plain words when
- * the prior is missing or damaged).
+ * the prior is missing or damaged). With a `labeller` (a released private
+ * classifier the caller looked up), the target covers the labelled images:
+ * σ is the smallest whose release, composed with the classifier, stays
+ * within it (privacy/compose-specs.ts calibrateComposedSigma).
  * @throws UserError INVALID_INPUT for a setting of another method, a bad value,
- *   or a given σ whose release would pass the target.
+ *   or a given σ whose release would pass the target; UNREACHABLE_TARGET
+ *   when the classifier alone has spent the target.
  */
 export function resolveMepfPlan(input: ResolvePlanInput): ResolvedRunPlan<MepfPlan> {
   const preset = MEPF_PRESETS[checkPresetName(input.preset)];
@@ -67,7 +79,20 @@ export function resolveMepfPlan(input: ResolvePlanInput): ResolvedRunPlan<MepfPl
   });
   const { target, delta } = checkTarget(input);
   const accountant = o.accountant ?? 'rdp';
-  const sigma = o.sigma ?? calibrateReleaseSigma({ epsilon: target, delta, accountant }).sigma;
+  const labeller = planLabeller(o.labeller, input.labeller);
+  // A run from an earlier release takes its σ (descriptor fromSource): only a new release is calibrated.
+  const composes = o.fromRelease === undefined ? labeller : null;
+  const sigma =
+    o.sigma ??
+    (composes
+      ? // The target covers the labelled images: the release gets what the classifier left.
+        calibrateComposedSigma({
+          spent: [labellerSpec(composes)],
+          spec: { mechanism: 'gaussian', steps: 1 },
+          epsilon: target,
+          delta,
+        }).sigma
+      : calibrateReleaseSigma({ epsilon: target, delta, accountant }).sigma);
   const features = o.features ?? preset.features;
   const manifest = features === 'prior' ? readPriorManifest() : null;
   const plan: MepfPlan = {
@@ -85,6 +110,7 @@ export function resolveMepfPlan(input: ResolvePlanInput): ResolvedRunPlan<MepfPl
     countWeight: o.countWeight ?? MEPF_COUNT_WEIGHT,
     steps: o.fromRelease === undefined ? 1 : 0,
     ...(o.fromRelease === undefined ? {} : { fromRelease: o.fromRelease }),
+    ...(labeller ? { labeller } : {}),
     generatorSteps: o.generatorSteps ?? preset.generatorSteps,
     generatorBatch: o.generatorBatch ?? preset.generatorBatch,
     ...GENERATOR_BY_FEATURES[features],
@@ -92,14 +118,67 @@ export function resolveMepfPlan(input: ResolvePlanInput): ResolvedRunPlan<MepfPl
     seed: o.seed ?? randomInt(2 ** 31 - 1),
   };
   const epsilon = releaseEpsilon({ sigma, delta, accountant }).epsilon;
-  if (epsilon > target) {
+  const images = labeller ? labelledEpsilon(plan, delta) : epsilon;
+  if (images > target && o.fromRelease === undefined) {
     // One release cannot stop half-way as a run of many steps can.
     throw new UserError(
       'INVALID_INPUT',
-      `With σ = ${sigma} the one release would spend ε = ${epsilon.toPrecision(3)}, above the target ε = ${target}. Give a larger σ, or leave σ empty to have it set by the target.`,
+      `With σ = ${sigma} the one release would ${labeller ? `bring the labelled images to ε = ${images.toPrecision(3)} (with the classifier of run ${labeller.run})` : `spend ε = ${epsilon.toPrecision(3)}`}, above the target ε = ${target}. Give a larger σ, or leave σ empty to have it set by the target.`,
     );
   }
-  return { plan, epsilon, notes: [] };
+  const notes = composes
+    ? [
+        `The images are labelled by the private classifier of run ${composes.run} (ε = ${fmt(labellerEpsilon(composes, delta))} on its own, already spent). Together with this run’s release (ε = ${fmt(epsilon)}) the labelled images are ε = ${fmt(images)}: the release’s noise was set so that the two stay within the target.`,
+      ]
+    : [];
+  return { plan, epsilon, notes };
+}
+
+const fmt = (x: number): string => Number(x.toPrecision(3)).toString();
+
+/**
+ * The labeller a plan records: the classifier the caller looked up for the
+ * `labeller` setting (jobs/linked-runs.ts), which must be the run it names.
+ */
+function planLabeller(
+  run: number | undefined,
+  found: ReleasedClassifier | undefined,
+): ReleasedClassifier | null {
+  if (run === undefined) return null;
+  if (found?.run !== run) {
+    throw new UserError(
+      'INTERNAL',
+      `The classifier of run ${run} was not looked up before the plan was made.`,
+    );
+  }
+  return found;
+}
+
+/** The classifier's mechanism as its certificate states it (Poisson-subsampled Gaussian). */
+export function labellerSpec(labeller: ReleasedClassifier): MechanismSpec {
+  const { sampleRate, sigma, steps } = labeller;
+  return { mechanism: 'dpsgd', sampleRate, sigma, steps };
+}
+
+/** ε of the classifier alone, by its own accountant (what its certificate states). */
+export function labellerEpsilon(labeller: ReleasedClassifier, delta: number): number {
+  return epsilonOf({
+    spec: labellerSpec(labeller),
+    delta,
+    accountant: labeller.accountant ?? 'rdp',
+  }).epsilon;
+}
+
+/**
+ * ε of the images of a labelled plan: its release (one Gaussian) composed
+ * with its classifier's mechanism in RDP (privacy/compose-specs.ts
+ * composedEpsilon; Mironov 2017, Proposition 1). The images are
+ * post-processing of both (Dwork and Roth 2014, Proposition 2.1).
+ */
+export function labelledEpsilon(plan: MepfPlan, delta: number): number {
+  const specs = [releaseMechanism(plan.sigma)];
+  if (plan.labeller) specs.push(labellerSpec(plan.labeller));
+  return composedEpsilon({ specs, delta }).epsilon;
 }
 
 /** Random Fourier frequencies of each length scale of the `rff` source (embedding.ts's default). */

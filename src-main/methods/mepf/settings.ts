@@ -46,6 +46,13 @@ export const mepfSettings = {
     kind: 'integer',
     cliOnly: true,
   },
+  labeller: {
+    flag: { name: 'labeller', value: 'RUN' },
+    schema: z.number().int().min(1),
+    label: 'Label images with the private classifier of run',
+    help: 'A finished private classifier (randp) on the same data set labels the generator’s images: clearly better images per class. Its ε counts towards this run’s target, which then covers the images.',
+    kind: 'classifier-run',
+  },
   countWeight: {
     schema: z.number().positive(),
     label: 'Count weight',

@@ -6,6 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { selectBackend } from '../../../src-main/engine/backend';
+import { DEFAULT_PRIOR, readPriorManifest } from '../../../src-main/priors/prior-file';
+import { disposeNet } from '../../../src-main/priors/network/feature-net';
+import { makeTinyPrior } from '../../support/tiny-prior';
 import { fingerprintImages, loadBundledMnist, writeDatasetFiles } from '../../../src-main/data';
 import type { PreparedImages } from '../../../src-main/data';
 import type { RunEvent } from '../../../src-main/jobs/runner';
@@ -100,4 +104,66 @@ export const SMALL_SCHEDULE = {
 /** Steps of the stage-2 trajectory seen in progress events. */
 export function stage2Steps(events: readonly RunEvent[]): number[] {
   return events.flatMap((e) => (e.type === 'progress' && e.stage === 'stage2' ? [e.step] : []));
+}
+
+/**
+ * The tiny prior as the installed one, for this process and the workers it
+ * forks (DP2_PRIORS_DIR, restored after the test); its weights' SHA-256.
+ */
+export async function tinyPriorInstalled(t: TestContext): Promise<string> {
+  const priors = mkdtempSync(join(tmpdir(), 'dp2-priors-'));
+  const saved = process.env.DP2_PRIORS_DIR;
+  process.env.DP2_PRIORS_DIR = priors;
+  t.after(() => {
+    if (saved === undefined) delete process.env.DP2_PRIORS_DIR;
+    else process.env.DP2_PRIORS_DIR = saved;
+    rmSync(priors, { recursive: true, force: true });
+  });
+  await selectBackend();
+  disposeNet((await makeTinyPrior(priors, DEFAULT_PRIOR)).net);
+  return readPriorManifest().weights.sha256;
+}
+
+/** The first `n` MNIST training images of digits 0 and 1, labelled 0 and 1. */
+export function zerosAndOnes(n: number, from = 0): PreparedImages {
+  const m = loadBundledMnist().train;
+  const keep: number[] = [];
+  for (let i = from; i < m.count && keep.length < n; i++) {
+    if (m.y[i] === 0 || m.y[i] === 1) keep.push(i);
+  }
+  const x = new Uint8Array(keep.length * 784);
+  keep.forEach((i, j) => x.set(m.x.subarray(i * 784, (i + 1) * 784), j * 784));
+  return {
+    x,
+    y: Uint8Array.from(keep, (i) => m.y[i] as number),
+    count: keep.length,
+    height: 28,
+    width: 28,
+    channels: 1,
+    classes: ['zero', 'one'],
+  };
+}
+
+/** Those images as the data set “pair”, the last `test` of them held out. */
+export async function twoClassDataset(store: Store, n: number, test: number) {
+  const images = zerosAndOnes(n);
+  const dir = join(store.home, 'datasets', 'pair');
+  const all = Uint32Array.from({ length: n }, (_, i) => i);
+  await writeDatasetFiles(dir, {
+    images,
+    split: { train: all.slice(0, n - test), test: all.slice(n - test) },
+  });
+  return insertDataset(store, {
+    name: 'pair',
+    fingerprint: fingerprintImages(images),
+    format: 'idx',
+    preprocessing: { size: 28, channels: 1 },
+    splitSeed: 0,
+    trainCount: n - test,
+    testCount: test,
+    classNames: images.classes,
+    filesDir: dir,
+    budgetEpsilon: null,
+    budgetDelta: 1e-5,
+  });
 }

@@ -10,21 +10,12 @@
  * folder with nothing written.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import {
-  fingerprintImages,
-  loadBundledMnist,
-  readNpz,
-  writeDatasetFiles,
-  type PreparedImages,
-} from '../../../src-main/data';
+import { test } from 'node:test';
+import { readNpz } from '../../../src-main/data';
 import { writeNpz } from '../../../src-main/data/npz';
-import { selectBackend } from '../../../src-main/engine/backend';
-import { disposeNet } from '../../../src-main/priors/network/feature-net';
 import {
   forkWorker,
   resumeTraining,
@@ -41,77 +32,22 @@ import {
   ModelCard,
 } from '../../../src-main/methods/randp/classifier';
 import { certificateInWords, type DpsgdCertificate } from '../../../src-main/privacy/certificate';
-import { DEFAULT_PRIOR, readPriorManifest } from '../../../src-main/priors/prior-file';
 import {
   getMetrics,
-  insertDataset,
   latestCheckpoint,
   ledgerEntries,
   listArtifacts,
   stepsSpent,
-  type Store,
 } from '../../../src-main/store';
 import { runCliCaptured as dp2 } from '../../support/run-cli';
-import { makeTinyPrior } from '../../support/tiny-prior';
-import { recorder, SMALL_SCHEDULE, tempHome } from './helpers';
-
-/** The first `n` MNIST training images of digits 0 and 1, labelled 0 and 1. */
-function zerosAndOnes(n: number, from = 0): PreparedImages {
-  const m = loadBundledMnist().train;
-  const keep: number[] = [];
-  for (let i = from; i < m.count && keep.length < n; i++) {
-    if (m.y[i] === 0 || m.y[i] === 1) keep.push(i);
-  }
-  const x = new Uint8Array(keep.length * 784);
-  keep.forEach((i, j) => x.set(m.x.subarray(i * 784, (i + 1) * 784), j * 784));
-  return {
-    x,
-    y: Uint8Array.from(keep, (i) => m.y[i] as number),
-    count: keep.length,
-    height: 28,
-    width: 28,
-    channels: 1,
-    classes: ['zero', 'one'],
-  };
-}
-
-async function twoClassDataset(store: Store, n: number, test: number) {
-  const images = zerosAndOnes(n);
-  const dir = join(store.home, 'datasets', 'pair');
-  const all = Uint32Array.from({ length: n }, (_, i) => i);
-  await writeDatasetFiles(dir, {
-    images,
-    split: { train: all.slice(0, n - test), test: all.slice(n - test) },
-  });
-  return insertDataset(store, {
-    name: 'pair',
-    fingerprint: fingerprintImages(images),
-    format: 'idx',
-    preprocessing: { size: 28, channels: 1 },
-    splitSeed: 0,
-    trainCount: n - test,
-    testCount: test,
-    classNames: images.classes,
-    filesDir: dir,
-    budgetEpsilon: null,
-    budgetDelta: 1e-5,
-  });
-}
-
-/** The tiny prior as the installed one, for this process and the workers it forks. */
-async function tinyPriorInstalled(t: TestContext): Promise<string> {
-  const priors = mkdtempSync(join(tmpdir(), 'dp2-priors-'));
-  const saved = process.env.DP2_PRIORS_DIR;
-  process.env.DP2_PRIORS_DIR = priors;
-  t.after(() => {
-    if (saved === undefined) delete process.env.DP2_PRIORS_DIR;
-    else process.env.DP2_PRIORS_DIR = saved;
-    rmSync(priors, { recursive: true, force: true });
-  });
-  await selectBackend();
-  disposeNet((await makeTinyPrior(priors, DEFAULT_PRIOR)).net);
-  return readPriorManifest().weights.sha256;
-}
+import {
+  recorder,
+  SMALL_SCHEDULE,
+  tempHome,
+  tinyPriorInstalled,
+  twoClassDataset,
+  zerosAndOnes,
+} from './helpers';
 
 test('a randp run: steps paid write-ahead, a releasable classifier with its certificate and model card; dp2 export and dp2 predict; an altered folder is refused', async (t) => {
   const priorSha = await tinyPriorInstalled(t);

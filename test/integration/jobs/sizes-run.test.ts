@@ -8,11 +8,9 @@
  * its input shape and its held-out accuracy.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import {
   fingerprintImages,
@@ -22,14 +20,11 @@ import {
 } from '../../../src-main/data';
 import { UserError } from '../../../src-main/contract/errors';
 import type { PreparedImages } from '../../../src-main/data';
-import { selectBackend } from '../../../src-main/engine/backend';
 import { readDecoderFile } from '../../../src-main/engine/decoder-file';
 import { evaluateSynthetic } from '../../../src-main/eval';
 import { startTraining, TEST_ACCURACY } from '../../../src-main/jobs/runner';
 import type { MethodId } from '../../../src-main/methods/catalog';
 import { MODEL_CARD, ModelCard } from '../../../src-main/methods/randp/classifier';
-import { disposeNet } from '../../../src-main/priors/network/feature-net';
-import { DEFAULT_PRIOR } from '../../../src-main/priors/prior-file';
 import { storeRunSamples } from '../../../src-main/services/samples';
 import {
   getDataset,
@@ -39,8 +34,7 @@ import {
   listArtifacts,
   type Store,
 } from '../../../src-main/store';
-import { makeTinyPrior } from '../../support/tiny-prior';
-import { recorder, tempHome } from './helpers';
+import { recorder, tempHome, tinyPriorInstalled } from './helpers';
 
 interface Shape {
   size: 32 | 64 | 128;
@@ -116,20 +110,6 @@ async function shapeDataset(store: Store, name: string, shape: Shape): Promise<v
     budgetEpsilon: null,
     budgetDelta: 1e-5,
   });
-}
-
-/** The tiny prior as the installed one, for this process and the workers it forks. */
-async function tinyPriorInstalled(t: TestContext): Promise<void> {
-  const priors = mkdtempSync(join(tmpdir(), 'dp2-priors-'));
-  const saved = process.env.DP2_PRIORS_DIR;
-  process.env.DP2_PRIORS_DIR = priors;
-  t.after(() => {
-    if (saved === undefined) delete process.env.DP2_PRIORS_DIR;
-    else process.env.DP2_PRIORS_DIR = saved;
-    rmSync(priors, { recursive: true, force: true });
-  });
-  await selectBackend();
-  disposeNet((await makeTinyPrior(priors, DEFAULT_PRIOR)).net);
 }
 
 /** A couple of steps of each method on 24 images (batch about 8); termwise is MLP-only (below). */

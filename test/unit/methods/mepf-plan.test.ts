@@ -15,18 +15,34 @@ import { newEmbedding } from '../../../src-main/methods/mepf/release-file';
 import {
   CONFIRM_NOISE_RATIO,
   featureDims,
+  labelledEpsilon,
+  labellerEpsilon,
   mepfClassNotes,
   mepfNoise,
   resolveMepfPlan,
 } from '../../../src-main/methods/mepf/plan';
 import { releaseEpsilon } from '../../../src-main/methods/mepf/release';
 import { methodOfPlan } from '../../../src-main/methods/registry';
-import { certificateInWords, type MepfCertificate } from '../../../src-main/privacy/certificate';
+import {
+  certificateInWords,
+  recheckCertificate,
+  type MepfCertificate,
+} from '../../../src-main/privacy/certificate';
 import { epsilonOf } from '../../../src-main/privacy';
 import { loadPrior, readPriorManifest } from '../../../src-main/priors/prior-file';
 import type { MepfPlan } from '../../../src-main/methods/mepf/plan-schema';
 
 const DATASET_ID = '0123456789abcdef0123456789abcdef';
+/** The certificate of a plan's release (one noisy step). */
+const certificateOf = (p: MepfPlan): MepfCertificate =>
+  buildRunCertificate({
+    plan: p,
+    steps: 1,
+    delta: 1e-5,
+    datasetId: DATASET_ID,
+    backend: 'wasm',
+    version: 'test',
+  }) as MepfCertificate;
 const plan = (overrides = {}, targetEpsilon = 1) =>
   resolveMepfPlan({
     preset: 'quick',
@@ -94,14 +110,7 @@ test('the ledger records the release as DP-SGD at rate 1 for one step, whose ε 
 
 test('the certificate states one Gaussian mechanism, its sensitivity and the prior; ε recomputed', () => {
   const p = plan({ seed: 3, features: 'prior' }).plan;
-  const cert = buildRunCertificate({
-    plan: p,
-    steps: 1,
-    delta: 1e-5,
-    datasetId: DATASET_ID,
-    backend: 'wasm',
-    version: 'test',
-  }) as MepfCertificate;
+  const cert = certificateOf(p);
   assert.equal(cert.method, 'mepf');
   assert.equal(cert.steps, 1);
   assert.equal(cert.sample_rate, 1);
@@ -198,4 +207,89 @@ test('each class’s noise in words; a class whose noise passes its signal must 
     mepfClassNotes({ ...p, steps: 0, fromRelease: 7 }, { classes: ['rare'], counts: [5] }).confirm,
     null,
   );
+});
+
+/** A classifier's privacy as a run that builds on it records it (q, σ, C, T from its certificate). */
+const LABELLER = {
+  run: 7,
+  sampleRate: 1024 / 60_000,
+  sigma: 2.9,
+  clip: 1,
+  steps: 590,
+  accountant: 'rdp',
+  priorName: 'test-prior',
+  priorSha256: 'ab'.repeat(32),
+  priorStatement: 'made without any real image',
+} as const;
+
+const labelled = (overrides: Record<string, unknown>, targetEpsilon: number) =>
+  resolveMepfPlan({
+    preset: 'quick',
+    overrides: { labeller: LABELLER.run, ...overrides },
+    datasetSize: 60_000,
+    targetEpsilon,
+    delta: 1e-5,
+    labeller: LABELLER,
+  });
+
+test('with a labeller the target covers the labelled images: the release gets what the classifier left', () => {
+  const alone = labellerEpsilon(LABELLER, 1e-5);
+  assert.ok(alone > 0.5 && alone < 0.7, String(alone));
+  for (const target of [1, 3]) {
+    const r = labelled({ seed: 1 }, target);
+    assert.deepEqual(r.plan.labeller, LABELLER);
+    const images = labelledEpsilon(r.plan, 1e-5);
+    assert.ok(images <= target && images > 0.999 * target, `${images} at ${target}`);
+    // More noise than a release that had the whole target, and its own ε below the target.
+    assert.ok(r.plan.sigma > plan({}, target).plan.sigma);
+    assert.ok(r.epsilon < target);
+    assert.equal(mepf.releasedEpsilon?.(r.plan, 1e-5), images);
+    assert.match(
+      r.notes.join(' '),
+      /labelled by the private classifier of run 7 \(ε = 0\.\d+ on its own/,
+    );
+  }
+  assert.equal(mepf.releasedEpsilon?.(plan({}, 1).plan, 1e-5), null);
+  // The classifier alone reaches the target: nothing is left for the release.
+  assert.throws(
+    () => labelled({}, alone),
+    (e: Error & { code?: string }) =>
+      e.code === 'UNREACHABLE_TARGET' && /already spent ε = 0\.\d+/.test(e.message),
+  );
+  // A given σ whose labelled images would pass the target: refused in words.
+  assert.throws(
+    () => labelled({ sigma: 1 }, 1),
+    (e: Error) =>
+      /labelled images to ε = \d[\d.]* \(with the classifier of run 7\)/.test(e.message),
+  );
+  // The caller must look the classifier up (jobs/linked-runs.ts) before the plan is made.
+  assert.throws(
+    () => plan({ labeller: 7 }),
+    (e: Error & { code?: string }) => e.code === 'INTERNAL',
+  );
+});
+
+test('a labelled certificate: the release and the classifier each by its accountant, composed in RDP; recheckable', () => {
+  const p = labelled({ seed: 3 }, 2).plan;
+  const cert = certificateOf(p);
+  const release = releaseEpsilon({ sigma: p.sigma, delta: 1e-5 }).epsilon;
+  assert.ok(Math.abs((cert.release_epsilon as number) - release) < 1e-9 * release);
+  assert.ok(Math.abs(cert.labeller!.epsilon - labellerEpsilon(LABELLER, 1e-5)) < 1e-12);
+  assert.ok(Math.abs(cert.epsilon - labelledEpsilon(p, 1e-5)) < 1e-9, String(cert.epsilon));
+  assert.ok(cert.epsilon <= 2 && cert.epsilon > cert.release_epsilon!);
+  assert.ok(cert.epsilon < cert.release_epsilon! + cert.labeller!.epsilon, 'tighter than summing');
+  assert.equal(cert.labeller!.run, 7);
+  assert.equal(cert.labeller!.prior?.weights_sha256, LABELLER.priorSha256);
+  for (const r of recheckCertificate(cert as unknown as Record<string, unknown>))
+    assert.ok(Math.abs(r.stated - r.recomputed) <= 1e-9 * r.recomputed, r.part);
+  const tampered = { ...cert, labeller: { ...cert.labeller, sigma: LABELLER.sigma / 2 } };
+  const rows = recheckCertificate(tampered as unknown as Record<string, unknown>);
+  assert.ok(
+    rows.some((r) => Math.abs(r.stated - r.recomputed) > 1e-3),
+    JSON.stringify(rows),
+  );
+  const words = certificateInWords(cert).join('\n');
+  assert.match(words, /Privacy guarantee of the labelled images: \(ε = /);
+  assert.match(words, /dp2 account --mechanism dpsgd --q 0\.0\d+ --sigma 2\.9 --steps 590/);
+  assert.match(words, /dp2 account --certificate certificate\.json/);
 });

@@ -137,6 +137,7 @@ test('a setting means the same in every method that has it; the contract accepts
     'generatorBatch',
     'generatorSteps',
     'importanceSamples',
+    'labeller',
     'lr',
     'momentum',
     'optimizer',
