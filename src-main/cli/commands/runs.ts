@@ -23,7 +23,8 @@ export const EXPORT_USAGE = `Usage:
 
 Writes a run's releasable artifacts into a new folder DIR: the decoder, the
 synthetic samples (.npz; --samples-png adds a PNG folder), sample grids,
-certificate.json, and for a one-shot (mepf) run its noisy release. For a
+certificate.json, and for a one-shot (mepf) run its noisy release (and the
+private classifier that labels its images, where it has one). For a
 private classifier (randp) run: classifier/ (model.json and weights.bin, a TensorFlow.js graph model; model-card.json) and
 certificate.json. Private artifacts (images, encoders, checkpoints, accuracies
 measured on your images) are never exported. The folder is written whole or
@@ -34,6 +35,9 @@ function describeRun(r: ResponseOf<'runs.show'>): string {
   return (
     `run ${r.id}: ${r.method} on “${r.dataset}”, ${r.status}; ε spent ${formatNumber(r.spentEpsilon)}${target} ` +
     `at δ = ${formatNumber(r.delta)} over ${r.stepsPaid} paid steps; backend ${r.backend ?? '—'}` +
+    (r.releasedEpsilon === null || r.releasedEpsilon === undefined
+      ? ''
+      : `\n  images labelled by a private classifier: ε ${formatNumber(r.releasedEpsilon)} for the labelled images (this run's release and the classifier composed)`) +
     (r.error ? `\n  ${r.error}` : '') +
     '\n'
   );

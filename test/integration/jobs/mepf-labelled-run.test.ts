@@ -156,6 +156,15 @@ test('a mepf run labelled by a private classifier: σ set for the composed targe
   assert.match(refused.stdout, /DIFFERENT/);
   assert.match(refused.stderr, /altered or damaged/);
 
+  // dp2 runs show: the run's own spend, and the ε of its labelled images.
+  const shown = await dp2(['runs', 'show', String(run.runId)], { env: { DP2_HOME: home } });
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /ε spent [\d.]+ \(target 6\)/);
+  assert.match(
+    shown.stdout,
+    /images labelled by a private classifier: ε (5\.9\d*|6) for the labelled images/,
+  );
+
   // The run keeps its own copy of the classifier (releasable), and its export carries it.
   const [copy] = listArtifacts(store, { runId: run.runId, kind: 'classifier' });
   assert.ok(copy);
