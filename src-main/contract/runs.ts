@@ -325,6 +325,12 @@ export const EvalResponse = z.strictObject({
   fidelity: EvalFidelity.nullable(),
   /** null for a --synthetic file (no decoder to audit) or when the run's data set is gone. */
   audit: EvalAudit.nullable(),
+  /**
+   * ε of the run's synthetic images (null for a --synthetic file): its
+   * release's, or for images labelled by a private classifier the release
+   * and the classifier composed. The audit's bound is the decoder's own.
+   */
+  imagesEpsilon: z.number().nullable(),
   /** The paper's rows when the images were judged against MNIST, else null. */
   reference: EvalReference.nullable(),
 });

@@ -33,6 +33,7 @@ import {
   type StoredAudit,
 } from '../store';
 import type { ServiceContext } from './context';
+import { releasedEpsilonOf } from './released-epsilon';
 import { releasedOf, sampleRun } from './samples';
 
 /** The real images a synthetic set is judged against: a data set's splits, or the bundled MNIST's. */
@@ -241,6 +242,7 @@ type EvalDto = ResponseOf<'eval.run'>;
 function toResponse(
   e: Omit<NewEvaluation, 'runId'> & { id: number | null; runId: number | null; createdAt: string },
   classNames: readonly string[] | undefined,
+  imagesEpsilon: number | null,
 ): EvalDto {
   const plain = (kind: ClassifierKind) => {
     const s = e[kind];
@@ -321,6 +323,7 @@ function toResponse(
         }
       : null,
     audit: e.audit && { ...e.audit, bound: { ...e.audit.bound } },
+    imagesEpsilon,
     reference: reference ? { ...reference, rows: reference.rows.map((r) => ({ ...r })) } : null,
   };
 }
@@ -332,7 +335,11 @@ function runClassNames(ctx: ServiceContext, runId: number): string[] {
 }
 
 function storedResponse(ctx: ServiceContext, e: Evaluation): EvalDto {
-  return toResponse(e, runClassNames(ctx, e.runId));
+  return toResponse(
+    e,
+    runClassNames(ctx, e.runId),
+    releasedEpsilonOf(ctx.store, getRun(ctx.store, e.runId)),
+  );
 }
 
 /**
@@ -398,10 +405,15 @@ export function evalHandlers(
         durationMs: Math.round(performance.now() - started),
       });
       if (run)
-        return toResponse(saveEvaluation(ctx.store, { ...record, runId: run.id }), classNames);
+        return toResponse(
+          saveEvaluation(ctx.store, { ...record, runId: run.id }),
+          classNames,
+          releasedEpsilonOf(ctx.store, run),
+        );
       return toResponse(
         { ...record, id: null, runId: null, createdAt: new Date().toISOString() },
         classNames,
+        null,
       );
     },
     'eval.forRun': async ({ runId }) => {

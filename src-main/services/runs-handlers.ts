@@ -28,7 +28,6 @@ import {
   getMetrics,
   getRun,
   latestEvaluation,
-  ledgerEntries,
   ledgerEntriesByFingerprint,
   listArtifacts,
   listRuns,
@@ -40,7 +39,7 @@ import { RunPlan } from '../jobs/protocol';
 import { DEFAULT_METHOD, METHOD_CARDS } from '../methods/catalog';
 import { isMethodId, methodOf, planNoise, planStageWork, planWork } from '../methods/registry';
 import { EVAL_PROTOCOL } from '../eval';
-import { ledgerTotal } from './ledger-total';
+import { composedReleaseOf, releasedEpsilonOf, spentBy } from './released-epsilon';
 import { sampleRun, storeRunSamples, writeSamples } from './samples';
 import { estimateDuration, relativeCost } from './estimate';
 import { runProgress } from './run-progress';
@@ -102,36 +101,6 @@ function testAccuracyOf(ctx: ServiceContext, run: Run) {
   return { accuracy: last.value, images: dataset.testCount };
 }
 
-/** ε a run spent (its own ledger rows, composed at its δ). */
-function spentBy(ctx: ServiceContext, run: Run) {
-  const own = ledgerEntries(ctx.store, run.datasetId).filter((e) => e.runId === run.id);
-  return ledgerTotal(own, run.delta);
-}
-
-/**
- * ε of what a generator run released: its own spend, its source release's
- * when it trained from one, or the composition its certificate states when
- * its images also depend on a linked classifier (the method's
- * `releasedEpsilon`).
- */
-function releasedEpsilonOf(ctx: ServiceContext, run: Run): number {
-  const composed = composedReleaseOf(run);
-  if (composed !== null) return composed;
-  const stored = RunPlan.safeParse((run.hyperparameters as { plan?: unknown } | null)?.plan);
-  const source =
-    stored.success && isMethodId(run.method)
-      ? (methodOf(run.method).sourceRun?.(stored.data) ?? null)
-      : null;
-  return spentBy(ctx, source === null ? run : getRun(ctx.store, source)).epsilon;
-}
-
-/** The method's `releasedEpsilon` of a run's stored plan (images labelled by a classifier), or null. */
-function composedReleaseOf(run: Run): number | null {
-  const stored = RunPlan.safeParse((run.hyperparameters as { plan?: unknown } | null)?.plan);
-  if (!stored.success || !isMethodId(run.method)) return null;
-  return methodOf(run.method).releasedEpsilon?.(stored.data, run.delta) ?? null;
-}
-
 /**
  * For a classifier run: the best evaluated synthetic-set classifier of the
  * same data set at no more ε (see RunDto.syntheticRoute), or null.
@@ -141,7 +110,7 @@ function syntheticRouteOf(ctx: ServiceContext, run: Run) {
   const dataset = getDataset(ctx.store, run.datasetId, { includeDeleted: true });
   // At no more than the analyst's target ε (or what the run spent, when it had none); a run
   // calibrated for the same target spends it up to rounding, hence the slack.
-  const limit = (run.targetEpsilon ?? spentBy(ctx, run).epsilon) * 1.001;
+  const limit = (run.targetEpsilon ?? spentBy(ctx.store, run).epsilon) * 1.001;
   let best: { runId: number; method: string; epsilon: number; cnn: number } | null = null;
   for (const other of listRuns(ctx.store)) {
     if (other.datasetId !== run.datasetId || other.status !== 'completed') continue;
@@ -151,7 +120,7 @@ function syntheticRouteOf(ctx: ServiceContext, run: Run) {
     const cnn = evaluation?.cnn?.mean;
     if (cnn === undefined || evaluation?.protocolVersion !== EVAL_PROTOCOL.version) continue;
     if (evaluation.realTest !== dataset.name) continue;
-    const spent = releasedEpsilonOf(ctx, other);
+    const spent = releasedEpsilonOf(ctx.store, other);
     if (spent > limit) continue;
     if (!best || cnn > best.cnn)
       best = { runId: other.id, method: other.method, epsilon: spent, cnn };
@@ -161,7 +130,7 @@ function syntheticRouteOf(ctx: ServiceContext, run: Run) {
 
 function runDto(ctx: ServiceContext, run: Run) {
   const dataset = getDataset(ctx.store, run.datasetId, { includeDeleted: true });
-  const spent = spentBy(ctx, run);
+  const spent = spentBy(ctx.store, run);
   return {
     id: run.id,
     dataset: dataset.name,

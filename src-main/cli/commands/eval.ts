@@ -60,7 +60,7 @@ export function formatEvaluation(r: EvalResult): string {
     return s ? `${pct(s.mean)} ± ${pct(s.std)}` : '—';
   };
   const ours =
-    r.audit !== null ? `this run (ε = ${formatNumber(r.audit.bound.epsilon)})` : 'these images';
+    r.imagesEpsilon !== null ? `this run (ε = ${formatNumber(r.imagesEpsilon)})` : 'these images';
   const rows: string[][] = [header, [ours, score('lr'), score('mlp'), score('cnn')]];
   const ref = r.reference;
   if (ref) {

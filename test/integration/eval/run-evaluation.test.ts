@@ -111,6 +111,8 @@ test(
     assert.equal(audit.bound.epsilon, epsilon, 'ε of the bound is the accountant’s');
     assert.equal(audit.bound.epsilon, cert.epsilon, 'and the certificate’s');
     assert.equal(audit.bound.delta, cert.delta);
+    // The images' ε beside the scores: what the run's ledger rows spent (never below the certificate).
+    assert.ok(r.imagesEpsilon !== null && r.imagesEpsilon >= cert.epsilon * (1 - 1e-9));
     assert.ok(audit.bound.tprAtFpr > audit.fpr, 'the bound is above guessing for ε > 0');
     console.log(
       `tiny run: LR ${r.lr?.mean} MLP ${r.mlp?.mean} CNN ${r.cnn?.mean} FLD ${r.fld}; ` +
