@@ -10,6 +10,8 @@
  *   node --import tsx bench/small-set.ts [--classes 3,5] [--train 4000] [--eps 1]
  *        [--methods mepf,dpsgd] [--preset quick] [--generator-steps S]
  *        [--features prior|random-net|rff] [--per-class 2000] [--classifiers cnn,lr] [--seeds 0]
+ *        [--labelled 0.8] (mepf: first a private classifier at that share of ε, which then
+ *        labels the generator's images; the target ε covers both)
  *
  * Prints one line per method: ε, wall time of the run, accuracies, the
  * majority rate, the load average. Never fails on a figure.
@@ -39,6 +41,7 @@ const preset = arg('preset', 'quick') as 'quick' | 'paper' | 'high-privacy';
 const classifiers = arg('classifiers', 'cnn,lr').split(',') as ClassifierKind[];
 const seeds = arg('seeds', '0').split(',').map(Number);
 const perClass = Number(arg('per-class', '2000'));
+const labelledShare = arg('labelled', '') === '' ? null : Number(arg('labelled', ''));
 
 /** The images of digits a and b (labels 0 and 1), the first `limit` of them. */
 function twoClasses(set: { x: Uint8Array; y: Uint8Array; count: number }, limit: number) {
@@ -79,6 +82,21 @@ async function main(): Promise<void> {
           if (features !== '') overrides.features = features;
         }
         const t0 = now();
+        if (method === 'mepf' && labelledShare !== null) {
+          const classifier = await startTraining({
+            store,
+            dataHome: home,
+            datasetName: 'small',
+            method: 'randp',
+            targetEpsilon: labelledShare * epsilon,
+            preset,
+          });
+          const done = await classifier.done;
+          console.log(
+            `randp ε = ${done.epsilon.toFixed(3)} (labeller): ${done.status}, ${(now() - t0).toFixed(0)} s`,
+          );
+          overrides.labeller = classifier.runId;
+        }
         const handle = await startTraining({
           store,
           dataHome: home,

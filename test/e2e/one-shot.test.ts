@@ -215,6 +215,7 @@ test('a generator whose images the private classifier labels: chosen in New run,
         .then((t) => /[\d.]+/.exec(t ?? '')?.[0]),
     ) < shown,
   );
+  await harness.screenshot('labelled-new-run');
   await page.getByTestId('plan-confirm-check').check();
   await page.getByRole('button', { name: 'Start training' }).click();
   await page.getByRole('heading', { name: new RegExp(`Run \\d+ · ${NAME}`) }).waitFor();
