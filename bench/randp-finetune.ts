@@ -30,7 +30,7 @@ import {
 import { linearAccuracy, trainDpLinear } from '../src-main/methods/randp/dp-linear';
 import { normaliseFeatures, whitenFeatures } from '../src-main/methods/randp/normalise';
 import { foldWhitening, measuredSettings, phase2Schedule } from '../src-main/methods/randp/phase2';
-import { composedEpsilon } from '../src-main/privacy/compose-specs';
+import { calibrateComposedSigma } from '../src-main/privacy/compose-specs';
 import { defaultReadout } from '../src-main/priors/features';
 import { generateFamily } from '../src-main/priors/families';
 import { createTrainableNet, foldBatchNorm } from '../src-main/priors/network/feature-net';
@@ -52,29 +52,18 @@ const micro = num('micro', 128);
 const init = arg('init', 'prior');
 const speedOnly = num('speed', 0) === 1;
 
-/** The smallest σ₃ whose phase 3 composed with phase 2 stays within ε (bisection on σ). */
+/** The smallest σ₃ whose phase 3 composed with phase 2 stays within ε (src-main/privacy). */
 function phase3Sigma(
   phase2: { sampleRate: number; sigma: number; steps: number } | null,
   phase3: { sampleRate: number; steps: number },
   epsilon: number,
 ): { sigma: number; epsilon: number } {
-  const eps = (sigma: number) =>
-    composedEpsilon({
-      specs: [
-        ...(phase2 ? [{ mechanism: 'dpsgd' as const, ...phase2 }] : []),
-        { mechanism: 'dpsgd' as const, ...phase3, sigma },
-      ],
-      delta: DELTA,
-    }).epsilon;
-  let lo = 0.3;
-  let hi = 200;
-  if (eps(hi) > epsilon) throw new Error('phase 2 leaves no room for phase 3');
-  for (let i = 0; i < 60; i++) {
-    const mid = Math.sqrt(lo * hi);
-    if (eps(mid) > epsilon) lo = mid;
-    else hi = mid;
-  }
-  return { sigma: hi, epsilon: eps(hi) };
+  return calibrateComposedSigma({
+    spent: phase2 ? [{ mechanism: 'dpsgd', ...phase2 }] : [],
+    spec: { mechanism: 'dpsgd', ...phase3 },
+    epsilon,
+    delta: DELTA,
+  });
 }
 
 function accuracy(
