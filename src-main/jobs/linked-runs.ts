@@ -8,7 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../contract/errors';
 import type { PlanOverrides } from '../methods/plan-input';
 import { ReleasedClassifier } from '../methods/plan-fields';
-import { DPSGD_CERT_MECHANISM, isCurrentCertificate } from '../privacy/certificate';
+import {
+  certificateAccountant,
+  DPSGD_CERT_MECHANISM,
+  isCurrentCertificate,
+} from '../privacy/certificate';
 import { getRun, listArtifacts, type Dataset, type Store } from '../store';
 
 /** Where a run keeps its copy of the classifier that labels its images. */
@@ -60,8 +64,7 @@ export function releasedClassifierOf(store: Store, ds: Dataset, runId: number): 
     sigma: c.sigma,
     clip: c.clip,
     steps: c.steps,
-    accountant:
-      typeof c.accountant === 'string' && c.accountant.startsWith('dp2-pld/') ? 'pld' : 'rdp',
+    accountant: certificateAccountant(c.accountant),
     priorName: prior.name,
     priorSha256: prior.weights_sha256,
     priorStatement: prior.statement,

@@ -478,6 +478,15 @@ export function isCurrentCertificate(cert: Record<string, unknown>): boolean {
 }
 
 /**
+ * The accountant that certified a certificate's ε, read from its
+ * `accountant` field (the name prefixes the version: "dp2-pld/…" is PLD;
+ * anything else, older certificates included, RDP).
+ */
+export function certificateAccountant(name: unknown): AccountantKind {
+  return typeof name === 'string' && name.startsWith('dp2-pld/') ? 'pld' : 'rdp';
+}
+
+/**
  * Re-issues a certificate written by an older version (which carried
  * `dataset_fingerprint`, a SHA-256 of every private record): the same
  * mechanism, parameters and creation time, ε recomputed by the accountant,
@@ -493,8 +502,7 @@ export function reissueCertificate(
     if (typeof v !== 'number' || !Number.isFinite(v)) bad(`the old certificate's ${k}`, v);
     return v;
   };
-  const accountantName = typeof old.accountant === 'string' ? old.accountant : '';
-  const accountant: AccountantKind = accountantName.startsWith('dp2-pld/') ? 'pld' : 'rdp';
+  const accountant = certificateAccountant(old.accountant);
   const created = typeof old.created === 'string' ? new Date(old.created) : new Date();
   const common = {
     sigma: n('sigma'),
@@ -668,8 +676,7 @@ export function recheckCertificate(cert: Record<string, unknown>): RecheckedEpsi
     if (typeof v !== 'number' || !Number.isFinite(v)) bad(`the certificate's ${k}`, v);
     return v;
   };
-  const kind = (o: Record<string, unknown>): AccountantKind =>
-    typeof o.accountant === 'string' && o.accountant.startsWith('dp2-pld/') ? 'pld' : 'rdp';
+  const kind = (o: Record<string, unknown>): AccountantKind => certificateAccountant(o.accountant);
   const delta = n(cert, 'delta');
   const eps = (spec: MechanismSpec, accountant: AccountantKind): number =>
     spec.steps === 0 ? 0 : epsilonOf({ spec, delta, accountant }).epsilon;

@@ -19,7 +19,11 @@ import {
 import type { EvalImages } from '../eval/images';
 import { evaluateInParallel } from '../eval/parallel';
 import { epsilonOf } from '../privacy';
-import { DPSGD_CERT_MECHANISM, MEPF_CERT_MECHANISM } from '../privacy/certificate';
+import {
+  certificateAccountant,
+  DPSGD_CERT_MECHANISM,
+  MEPF_CERT_MECHANISM,
+} from '../privacy/certificate';
 import {
   findDataset,
   getDataset,
@@ -138,8 +142,7 @@ async function releasePrivacy(
     ? { mechanism: 'dpsgd' as const, sampleRate: sampleRate as number, sigma, steps }
     : { mechanism: 'dp2vae' as const, blocks: blocks as number, sigma, steps };
   // The accountant that certified the release (its name prefixes the version).
-  const accountant =
-    typeof cert.accountant === 'string' && cert.accountant.startsWith('dp2-pld/') ? 'pld' : 'rdp';
+  const accountant = certificateAccountant(cert.accountant);
   const epsilon = steps === 0 ? 0 : epsilonOf({ spec, delta, accountant }).epsilon;
   return { epsilon, delta };
 }

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../contract/errors';
 import type { Architecture } from '../../engine/architecture';
+import { yieldToEvents } from '../../engine/cooperate';
 import { generateImages, type ImageBatch } from '../../engine/generate';
 import { matchTarget, releaseMargins } from './generator';
 import type { MepfPlan } from './plan-schema';
@@ -64,7 +65,7 @@ export async function sampleByRelease(input: {
         ) as tf.Tensor4D;
         margins.set(releaseMargins(embedding, target, batch, new Int32Array(n).fill(k)), at);
         batch.dispose();
-        await new Promise((r) => setImmediate(r));
+        await yieldToEvents();
       }
       const order = Array.from(margins.keys()).sort(
         (a, b) => (margins[b] as number) - (margins[a] as number),
@@ -163,7 +164,7 @@ export async function sampleByLabeller(input: {
           labelled[best]!.add((p[best] as number) - (p[second] as number), image);
           if (best !== k) ownClass[k]!.add((p[k] as number) - (p[best] as number), image);
         }
-        await new Promise((r) => setImmediate(r));
+        await yieldToEvents();
       }
       if (labelled.every((l) => l.size >= perClass)) break;
     }
